@@ -1,0 +1,68 @@
+//! The `headroom.v1` wire protocol: generated messages and the `Ingest` service.
+//!
+//! The schema lives in `headroom/v1/agent.proto`; its comments are the
+//! protocol's documentation. Conversions to domain types live at the edges
+//! (the agent's shipper, the collector's `ingest/`), not here.
+#![forbid(unsafe_code)]
+
+/// Generated code for package `headroom.v1`.
+#[allow(clippy::all, missing_docs)]
+pub mod v1 {
+    tonic::include_proto!("headroom.v1");
+}
+
+/// The gRPC metadata key that carries an agent's bearer token.
+pub const AUTHORIZATION: &str = "authorization";
+
+/// Default maximum size of one encoded message on the wire (16 MiB).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+impl v1::Label {
+    /// A label from a key and a value.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+impl v1::Batch {
+    /// Number of individual points this batch carries, counting every
+    /// histogram bucket and every field of a typed record as one point.
+    pub fn point_count(&self) -> u64 {
+        let histograms: usize = self
+            .histograms
+            .iter()
+            .map(|h| h.bucket_counts.len() + 2)
+            .sum();
+        (self.samples.len()
+            + histograms
+            + self.pg_statements.len() * v1::PgStatement::FIELDS
+            + self.pg_tables.len() * v1::PgTable::FIELDS
+            + self.pg_indexes.len() * v1::PgIndex::FIELDS
+            + self.redis.len() * v1::RedisStats::FIELDS) as u64
+            + self
+                .http_routes
+                .iter()
+                .map(|r| r.latency.as_ref().map_or(0, |h| h.bucket_counts.len() as u64 + 2) + 1)
+                .sum::<u64>()
+    }
+}
+
+impl v1::PgStatement {
+    /// Numeric fields stored per record.
+    pub const FIELDS: usize = 9;
+}
+impl v1::PgTable {
+    /// Numeric fields stored per record.
+    pub const FIELDS: usize = 8;
+}
+impl v1::PgIndex {
+    /// Numeric fields stored per record.
+    pub const FIELDS: usize = 4;
+}
+impl v1::RedisStats {
+    /// Numeric fields stored per record.
+    pub const FIELDS: usize = 12;
+}
