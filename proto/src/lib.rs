@@ -29,7 +29,8 @@ impl v1::Label {
 
 impl v1::Batch {
     /// Number of individual points this batch carries, counting every
-    /// histogram bucket and every field of a typed record as one point.
+    /// histogram bucket, count and sum, and every numeric field of a typed
+    /// record, as one point: the number of values the collector stores.
     pub fn point_count(&self) -> u64 {
         let histograms: usize = self
             .histograms
@@ -45,14 +46,19 @@ impl v1::Batch {
             + self
                 .http_routes
                 .iter()
-                .map(|r| r.latency.as_ref().map_or(0, |h| h.bucket_counts.len() as u64 + 2) + 1)
+                .map(|r| {
+                    r.latency
+                        .as_ref()
+                        .map_or(0, |h| h.bucket_counts.len() as u64 + 2)
+                        + 1
+                })
                 .sum::<u64>()
     }
 }
 
 impl v1::PgStatement {
     /// Numeric fields stored per record.
-    pub const FIELDS: usize = 9;
+    pub const FIELDS: usize = 7;
 }
 impl v1::PgTable {
     /// Numeric fields stored per record.
@@ -60,9 +66,11 @@ impl v1::PgTable {
 }
 impl v1::PgIndex {
     /// Numeric fields stored per record.
-    pub const FIELDS: usize = 4;
+    pub const FIELDS: usize = 3;
 }
 impl v1::RedisStats {
     /// Numeric fields stored per record.
-    pub const FIELDS: usize = 12;
+    pub const FIELDS: usize = 11;
 }
+
+pub mod config;

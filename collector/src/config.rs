@@ -1,0 +1,366 @@
+//! The collector's configuration: `collector.toml`, overridden by the
+//! environment (`HEADROOM_…`) and the command line, validated as a whole.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use headroom_proto::config::{ByteSize, ConfigErrors, HumanDuration, Sections};
+use serde::{Deserialize, Serialize};
+
+/// Default directory for the embedded database.
+pub const DEFAULT_DATA_DIR: &str = "./headroom-data";
+/// Default gRPC address (headroom.v1 and, later, OTLP).
+pub const DEFAULT_GRPC_LISTEN: &str = "127.0.0.1:4317";
+/// Default HTTP address (API, dashboard, /metrics).
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
+/// Default cadence of the analysis.
+pub const DEFAULT_ANALYSIS_INTERVAL: HumanDuration = HumanDuration::secs(60);
+
+/// The whole configuration after every override.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// `sqlite://path` or `postgres://…`; empty means `sqlite://<data_dir>/headroom.db`.
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub grpc_listen: SocketAddr,
+    pub http_listen: SocketAddr,
+    pub analysis_interval: HumanDuration,
+    pub auth: AuthConfig,
+    pub ingest: IngestConfig,
+    pub retention: RetentionConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: String::new(),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            grpc_listen: parse_addr(DEFAULT_GRPC_LISTEN),
+            http_listen: parse_addr(DEFAULT_HTTP_LISTEN),
+            analysis_interval: DEFAULT_ANALYSIS_INTERVAL,
+            auth: AuthConfig::default(),
+            ingest: IngestConfig::default(),
+            retention: RetentionConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+fn parse_addr(text: &str) -> SocketAddr {
+    text.parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// `[auth]`: who may talk to the collector.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Bearer tokens agents may present. Empty: any agent, allowed only when
+    /// `grpc_listen` is a loopback address.
+    pub agent_tokens: Vec<String>,
+    /// Token the dashboard and API require (used from the dashboard issue on).
+    pub dashboard_token: String,
+}
+
+/// `[ingest]`: limits on what agents may send.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest accepted message; bigger ones end the stream with RESOURCE_EXHAUSTED.
+    pub max_message_bytes: ByteSize,
+    /// Most batches committed in one transaction (group commit).
+    pub max_group_batches: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: ByteSize(headroom_proto::DEFAULT_MAX_MESSAGE_BYTES as u64),
+            max_group_batches: 64,
+        }
+    }
+}
+
+/// `[retention]`: how long each resolution is kept, and how often the
+/// compactor runs (see docs/adr/001-storage-layout.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    pub raw: HumanDuration,
+    pub rollup_1m: HumanDuration,
+    pub rollup_1h: HumanDuration,
+    pub compaction_interval: HumanDuration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            raw: HumanDuration::secs(7 * 86_400),
+            rollup_1m: HumanDuration::secs(35 * 86_400),
+            rollup_1h: HumanDuration::secs(400 * 86_400),
+            compaction_interval: HumanDuration::secs(60),
+        }
+    }
+}
+
+/// `[log]`: `format = "plain" | "json"`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Plain,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Plain,
+    Json,
+}
+
+/// Values from the environment or the command line; each wins over the file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Overrides {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB` [default: sqlite in --data-dir]
+    #[arg(long, env = "HEADROOM_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory of the embedded SQLite database [default: ./headroom-data]
+    #[arg(long, env = "HEADROOM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address for headroom.v1 gRPC [default: 127.0.0.1:4317]
+    #[arg(long, env = "HEADROOM_GRPC_LISTEN")]
+    pub grpc_listen: Option<String>,
+    /// Address for the HTTP API [default: 127.0.0.1:8080]
+    #[arg(long, env = "HEADROOM_HTTP_LISTEN")]
+    pub http_listen: Option<String>,
+    /// How often the analysis runs [default: 60s]
+    #[arg(long, env = "HEADROOM_ANALYSIS_INTERVAL")]
+    pub analysis_interval: Option<String>,
+    /// Comma-separated agent tokens (replaces `[auth] agent_tokens`)
+    #[arg(
+        long,
+        env = "HEADROOM_AGENT_TOKENS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub agent_tokens: Option<Vec<String>>,
+    /// Log format
+    #[arg(long, env = "HEADROOM_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Loads `path` (if any), applies `overrides` and validates the result,
+    /// reporting every mistake at once.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigErrors> {
+        let (text, source_name) = match path {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => (text, path.display().to_string()),
+                Err(error) => {
+                    return Err(ConfigErrors {
+                        source_name: path.display().to_string(),
+                        errors: vec![format!("cannot read the file: {error}")],
+                    });
+                }
+            },
+            None => (String::new(), "defaults".to_owned()),
+        };
+        Self::from_toml(&text, &source_name, overrides)
+    }
+
+    /// Parses `text` as `collector.toml`, then applies `overrides`.
+    pub fn from_toml(
+        text: &str,
+        source_name: &str,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigErrors> {
+        let mut sections = Sections::parse(text, source_name)?;
+        let defaults = Config::default();
+        let database_url: Option<String> = sections.take("database_url");
+        let data_dir: Option<PathBuf> = sections.take("data_dir");
+        let grpc_listen: Option<String> = sections.take("grpc_listen");
+        let http_listen: Option<String> = sections.take("http_listen");
+        let analysis_interval: Option<String> = sections.take("analysis_interval");
+        let mut config = Config {
+            database_url: String::new(),
+            data_dir: defaults.data_dir.clone(),
+            grpc_listen: defaults.grpc_listen,
+            http_listen: defaults.http_listen,
+            analysis_interval: defaults.analysis_interval,
+            auth: sections.take("auth"),
+            ingest: sections.take("ingest"),
+            retention: sections.take("retention"),
+            log: sections.take("log"),
+        };
+        let mut errors = sections.finish();
+
+        config.database_url = overrides
+            .database_url
+            .clone()
+            .or(database_url)
+            .unwrap_or_default();
+        if let Some(dir) = overrides.data_dir.clone().or(data_dir) {
+            config.data_dir = dir;
+        }
+        if let Some(text) = overrides.grpc_listen.clone().or(grpc_listen) {
+            match text.parse() {
+                Ok(addr) => config.grpc_listen = addr,
+                Err(_) => errors.push(format!(
+                    "`grpc_listen`: `{text}` is not an address like 127.0.0.1:4317"
+                )),
+            }
+        }
+        if let Some(text) = overrides.http_listen.clone().or(http_listen) {
+            match text.parse() {
+                Ok(addr) => config.http_listen = addr,
+                Err(_) => errors.push(format!(
+                    "`http_listen`: `{text}` is not an address like 127.0.0.1:8080"
+                )),
+            }
+        }
+        if let Some(text) = overrides.analysis_interval.clone().or(analysis_interval) {
+            match text.parse() {
+                Ok(interval) => config.analysis_interval = interval,
+                Err(error) => errors.push(format!("`analysis_interval`: {error}")),
+            }
+        }
+        if let Some(tokens) = &overrides.agent_tokens {
+            config.auth.agent_tokens = tokens.iter().filter(|t| !t.is_empty()).cloned().collect();
+        }
+        if let Some(format) = overrides.log_format {
+            config.log.format = format;
+        }
+        config.validate(&mut errors);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors {
+                source_name: source_name.to_owned(),
+                errors,
+            })
+        }
+    }
+
+    fn validate(&self, errors: &mut Vec<String>) {
+        if !self.database_url.is_empty()
+            && !self.database_url.starts_with("sqlite:")
+            && !self.database_url.starts_with("postgres://")
+            && !self.database_url.starts_with("postgresql://")
+        {
+            errors.push("`database_url`: must start with sqlite:// or postgres://".to_owned());
+        }
+        if self.auth.agent_tokens.is_empty() && !self.grpc_listen.ip().is_loopback() {
+            errors.push(format!(
+                "`auth.agent_tokens` is empty but `grpc_listen` ({}) is not a loopback address: \
+                 set at least one token, or listen on 127.0.0.1",
+                self.grpc_listen
+            ));
+        }
+        if self.auth.agent_tokens.iter().any(|token| token.len() < 16) {
+            errors
+                .push("`auth.agent_tokens`: every token must be at least 16 characters".to_owned());
+        }
+        if self.ingest.max_message_bytes.0 < 1024 || self.ingest.max_message_bytes.0 > 256 << 20 {
+            errors.push("`ingest.max_message_bytes`: must be between 1KiB and 256MiB".to_owned());
+        }
+        if self.ingest.max_group_batches == 0 {
+            errors.push("`ingest.max_group_batches`: must be at least 1".to_owned());
+        }
+        let retention = &self.retention;
+        if retention.raw.0.as_secs() < 3600 {
+            errors.push("`retention.raw`: must be at least 1h".to_owned());
+        }
+        if retention.rollup_1m < retention.raw || retention.rollup_1h < retention.rollup_1m {
+            errors.push("`retention`: must satisfy raw <= rollup_1m <= rollup_1h".to_owned());
+        }
+        if retention.compaction_interval.0.is_zero() {
+            errors.push("`retention.compaction_interval`: must be more than 0s".to_owned());
+        }
+        if self.analysis_interval.0.is_zero() {
+            errors.push("`analysis_interval`: must be more than 0s".to_owned());
+        }
+    }
+
+    /// The database URL actually used: the configured one, or SQLite in `data_dir`.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("headroom.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_matches_the_real_defaults() {
+        let text = include_str!("../../collector.example.toml");
+        let parsed = Config::from_toml(text, "collector.example.toml", &Overrides::default())
+            .expect("the example parses");
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let text = "grpc_listen = \"nowhere\"\nanalysis_interval = \"soon\"\ncolour = \"blue\"\n\
+                    [retention]\nraw = \"forever\"\n[auth]\nagent_tokens = \"not-a-list\"\n";
+        let errors = Config::from_toml(text, "bad.toml", &Overrides::default())
+            .expect_err("several mistakes")
+            .errors;
+        let joined = errors.join("\n");
+        for needle in [
+            "`grpc_listen`",
+            "`analysis_interval`",
+            "`colour`: unknown key",
+            "`retention`",
+            "`auth`",
+        ] {
+            assert!(joined.contains(needle), "{needle} missing from:\n{joined}");
+        }
+    }
+
+    #[test]
+    fn empty_token_list_is_refused_beyond_loopback() {
+        let error = Config::from_toml(
+            "grpc_listen = \"0.0.0.0:4317\"\n",
+            "t.toml",
+            &Overrides::default(),
+        )
+        .expect_err("refused");
+        assert!(error.errors[0].contains("agent_tokens"));
+        let with_token =
+            "grpc_listen = \"0.0.0.0:4317\"\n[auth]\nagent_tokens = [\"0123456789abcdef\"]\n";
+        assert!(Config::from_toml(with_token, "t.toml", &Overrides::default()).is_ok());
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let overrides = Overrides {
+            http_listen: Some("127.0.0.1:9999".into()),
+            ..Overrides::default()
+        };
+        let config = Config::from_toml("http_listen = \"127.0.0.1:1111\"\n", "t.toml", &overrides)
+            .expect("valid");
+        assert_eq!(config.http_listen.port(), 9999);
+        assert_eq!(
+            config.effective_database_url(),
+            format!(
+                "sqlite://{}",
+                Path::new(DEFAULT_DATA_DIR).join("headroom.db").display()
+            )
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! Wire → domain: a `headroom.v1.Batch` becomes points of named, labelled
+//! series (every series gets the sending agent's id as the `agent` label)
+//! and texts that must not become labels (query text, index definitions).
+
+use headroom_proto::v1;
+
+use crate::store::model::{Kind, SeriesKey, Text};
+
+/// One value of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub key: SeriesKey,
+    pub kind: Kind,
+    pub timestamp_ms: i64,
+    pub value: f64,
+}
+
+/// Everything a batch holds, flattened.
+#[derive(Debug, Default)]
+pub struct Converted {
+    pub points: Vec<Point>,
+    pub texts: Vec<Text>,
+}
+
+struct Builder<'a> {
+    agent_id: &'a str,
+    out: Converted,
+}
+
+impl Builder<'_> {
+    fn push(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        kind: Kind,
+        timestamp_ms: i64,
+        value: f64,
+    ) {
+        let mut key = SeriesKey::new(name, labels.iter().copied());
+        key.labels
+            .insert("agent".to_owned(), self.agent_id.to_owned());
+        self.out.points.push(Point {
+            key,
+            kind,
+            timestamp_ms,
+            value,
+        });
+    }
+
+    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], histogram: &v1::Histogram) {
+        let t = histogram.timestamp_ms;
+        let mut cumulative = 0u64;
+        for (index, count) in histogram.bucket_counts.iter().enumerate() {
+            cumulative += count;
+            let le = histogram
+                .bounds
+                .get(index)
+                .map_or_else(|| "+Inf".to_owned(), |bound| bound.to_string());
+            let mut with_le = labels.to_vec();
+            with_le.push(("le", &le));
+            self.push(
+                &format!("{name}_bucket"),
+                &with_le,
+                Kind::Gauge,
+                t,
+                cumulative as f64,
+            );
+        }
+        self.push(
+            &format!("{name}_count"),
+            labels,
+            Kind::Gauge,
+            t,
+            histogram.count as f64,
+        );
+        self.push(
+            &format!("{name}_sum"),
+            labels,
+            Kind::Gauge,
+            t,
+            histogram.sum,
+        );
+    }
+}
+
+/// Flattens `batch`, labelling every series with `agent_id`.
+pub fn convert(agent_id: &str, batch: &v1::Batch) -> Converted {
+    let mut b = Builder {
+        agent_id,
+        out: Converted::default(),
+    };
+    for sample in &batch.samples {
+        let labels: Vec<(&str, &str)> = sample
+            .labels
+            .iter()
+            .filter(|label| label.key != "agent")
+            .map(|label| (label.key.as_str(), label.value.as_str()))
+            .collect();
+        let kind = if sample.kind == v1::MetricKind::Counter as i32 {
+            Kind::Counter
+        } else {
+            Kind::Gauge
+        };
+        b.push(
+            &sample.name,
+            &labels,
+            kind,
+            sample.timestamp_ms,
+            sample.value,
+        );
+    }
+    for histogram in &batch.histograms {
+        let labels: Vec<(&str, &str)> = histogram
+            .labels
+            .iter()
+            .filter(|label| label.key != "agent" && label.key != "le")
+            .map(|label| (label.key.as_str(), label.value.as_str()))
+            .collect();
+        b.histogram(&histogram.name, &labels, histogram);
+    }
+    for s in &batch.pg_statements {
+        let queryid = if s.other { "other" } else { s.queryid.as_str() };
+        let labels = [("database", s.database.as_str()), ("queryid", queryid)];
+        let t = s.timestamp_ms;
+        for (name, value) in [
+            ("pg_statement_calls", s.calls as f64),
+            ("pg_statement_exec_ms", s.total_exec_ms),
+            ("pg_statement_mean_exec_ms", s.mean_exec_ms),
+            ("pg_statement_rows", s.rows as f64),
+            ("pg_statement_shared_blks_hit", s.shared_blks_hit as f64),
+            ("pg_statement_shared_blks_read", s.shared_blks_read as f64),
+            ("pg_statement_temp_blks_written", s.temp_blks_written as f64),
+        ] {
+            b.push(name, &labels, Kind::Gauge, t, value);
+        }
+        if !s.other && !s.query.is_empty() {
+            b.out.texts.push(Text {
+                kind: "pg_query",
+                key: format!("{}/{}", s.database, s.queryid),
+                text: s.query.clone(),
+            });
+        }
+    }
+    for t in &batch.pg_tables {
+        let labels = [
+            ("database", t.database.as_str()),
+            ("schema", t.schema.as_str()),
+            ("table", t.table.as_str()),
+        ];
+        let ts = t.timestamp_ms;
+        for (name, kind, value) in [
+            ("pg_table_seq_scan", Kind::Counter, t.seq_scan),
+            ("pg_table_seq_tup_read", Kind::Counter, t.seq_tup_read),
+            ("pg_table_idx_scan", Kind::Counter, t.idx_scan),
+            ("pg_table_n_tup_ins", Kind::Counter, t.n_tup_ins),
+            ("pg_table_live_tuples", Kind::Gauge, t.n_live_tup),
+            ("pg_table_dead_tuples", Kind::Gauge, t.n_dead_tup),
+            ("pg_table_bytes", Kind::Gauge, t.table_bytes),
+            ("pg_table_index_bytes", Kind::Gauge, t.index_bytes),
+        ] {
+            b.push(name, &labels, kind, ts, value as f64);
+        }
+    }
+    for i in &batch.pg_indexes {
+        let labels = [
+            ("database", i.database.as_str()),
+            ("schema", i.schema.as_str()),
+            ("table", i.table.as_str()),
+            ("index", i.index.as_str()),
+        ];
+        let ts = i.timestamp_ms;
+        b.push(
+            "pg_index_scans",
+            &labels,
+            Kind::Counter,
+            ts,
+            i.idx_scan as f64,
+        );
+        b.push(
+            "pg_index_tup_read",
+            &labels,
+            Kind::Counter,
+            ts,
+            i.idx_tup_read as f64,
+        );
+        b.push(
+            "pg_index_bytes",
+            &labels,
+            Kind::Gauge,
+            ts,
+            i.size_bytes as f64,
+        );
+        b.out.texts.push(Text {
+            kind: "pg_index",
+            key: format!("{}/{}.{}", i.database, i.schema, i.index),
+            text: i.definition.clone(),
+        });
+    }
+    for r in &batch.redis {
+        let labels = [("instance", r.instance.as_str())];
+        let ts = r.timestamp_ms;
+        for (name, kind, value) in [
+            ("redis_keyspace_hits", Kind::Counter, r.keyspace_hits as f64),
+            (
+                "redis_keyspace_misses",
+                Kind::Counter,
+                r.keyspace_misses as f64,
+            ),
+            ("redis_evicted_keys", Kind::Counter, r.evicted_keys as f64),
+            ("redis_expired_keys", Kind::Counter, r.expired_keys as f64),
+            (
+                "redis_rejected_connections",
+                Kind::Counter,
+                r.rejected_connections as f64,
+            ),
+            ("redis_used_memory_bytes", Kind::Gauge, r.used_memory as f64),
+            ("redis_maxmemory_bytes", Kind::Gauge, r.maxmemory as f64),
+            (
+                "redis_mem_fragmentation_ratio",
+                Kind::Gauge,
+                r.mem_fragmentation_ratio,
+            ),
+            (
+                "redis_connected_clients",
+                Kind::Gauge,
+                r.connected_clients as f64,
+            ),
+            (
+                "redis_ops_per_sec",
+                Kind::Gauge,
+                r.instantaneous_ops_per_sec,
+            ),
+            ("redis_latency_ms", Kind::Gauge, r.latency_ms),
+        ] {
+            b.push(name, &labels, kind, ts, value);
+        }
+    }
+    for route in &batch.http_routes {
+        let labels = [
+            ("origin", route.origin.as_str()),
+            ("method", route.method.as_str()),
+            ("route", route.route.as_str()),
+            ("status_class", route.status_class.as_str()),
+        ];
+        if let Some(latency) = &route.latency {
+            b.histogram("http_route_latency_ms", &labels, latency);
+        }
+        b.push(
+            "http_route_response_bytes",
+            &labels,
+            Kind::Gauge,
+            route.timestamp_ms,
+            route.response_bytes as f64,
+        );
+    }
+    b.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn histogram() -> v1::Histogram {
+        v1::Histogram {
+            name: "latency".into(),
+            labels: vec![v1::Label::new("route", "/a")],
+            start_ms: 0,
+            timestamp_ms: 1_000,
+            bounds: vec![10.0, 100.0],
+            bucket_counts: vec![1, 2, 3],
+            count: 6,
+            sum: 321.0,
+        }
+    }
+
+    fn full_batch() -> v1::Batch {
+        v1::Batch {
+            sequence: 1,
+            samples: vec![v1::Sample {
+                name: "pg_up".into(),
+                labels: vec![
+                    v1::Label::new("agent", "spoofed"),
+                    v1::Label::new("database", "shop"),
+                ],
+                kind: v1::MetricKind::Gauge as i32,
+                timestamp_ms: 1_000,
+                value: 1.0,
+            }],
+            histograms: vec![histogram()],
+            pg_statements: vec![v1::PgStatement {
+                queryid: "42".into(),
+                query: "SELECT $1".into(),
+                ..Default::default()
+            }],
+            pg_tables: vec![v1::PgTable::default()],
+            pg_indexes: vec![v1::PgIndex::default()],
+            redis: vec![v1::RedisStats::default()],
+            http_routes: vec![v1::HttpRoute {
+                latency: Some(histogram()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_point_the_wire_counts_is_converted() {
+        let batch = full_batch();
+        let converted = convert("db-1", &batch);
+        assert_eq!(converted.points.len() as u64, batch.point_count());
+    }
+
+    #[test]
+    fn the_agent_label_comes_from_the_stream_not_the_sample() {
+        let converted = convert("db-1", &full_batch());
+        assert!(
+            converted
+                .points
+                .iter()
+                .all(|p| p.key.labels.get("agent").map(String::as_str) == Some("db-1"))
+        );
+    }
+
+    #[test]
+    fn histograms_become_cumulative_buckets_with_count_and_sum() {
+        let converted = convert(
+            "a",
+            &v1::Batch {
+                histograms: vec![histogram()],
+                ..Default::default()
+            },
+        );
+        let buckets: Vec<(String, f64)> = converted
+            .points
+            .iter()
+            .filter(|p| p.key.name == "latency_bucket")
+            .map(|p| (p.key.labels["le"].clone(), p.value))
+            .collect();
+        assert_eq!(
+            buckets,
+            vec![
+                ("10".into(), 1.0),
+                ("100".into(), 3.0),
+                ("+Inf".into(), 6.0)
+            ]
+        );
+        assert!(
+            converted
+                .points
+                .iter()
+                .any(|p| p.key.name == "latency_sum" && p.value == 321.0)
+        );
+    }
+
+    #[test]
+    fn query_text_is_a_text_not_a_label() {
+        let converted = convert("a", &full_batch());
+        assert!(
+            converted
+                .texts
+                .iter()
+                .any(|t| t.kind == "pg_query" && t.text == "SELECT $1")
+        );
+        assert!(
+            converted
+                .points
+                .iter()
+                .all(|p| p.key.labels.values().all(|v| v != "SELECT $1"))
+        );
+    }
+}

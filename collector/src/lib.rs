@@ -1,0 +1,144 @@
+//! headroom-collector: receives agents' streams, stores them durably and
+//! serves them over HTTP. `serve` wires the pieces; each lives in its module.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod ingest;
+pub mod metrics;
+pub mod store;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use headroom_proto::v1::ingest_server::IngestServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
+
+use crate::config::Config;
+use crate::ingest::IngestService;
+use crate::ingest::auth::AgentAuth;
+use crate::metrics::IngestCounters;
+use crate::store::{Retention, Store, StoreError, Writer};
+
+/// Why the collector could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("the gRPC server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+    #[error("the HTTP server failed: {0}")]
+    Http(std::io::Error),
+}
+
+/// The retention of `config` in milliseconds.
+pub fn retention(config: &Config) -> Retention {
+    Retention {
+        raw_ms: config.retention.raw.0.as_millis() as i64,
+        minute_ms: config.retention.rollup_1m.0.as_millis() as i64,
+        hour_ms: config.retention.rollup_1h.0.as_millis() as i64,
+    }
+}
+
+/// Opens the store and serves gRPC and HTTP until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let url = config.effective_database_url();
+    let store = Store::open(&url).await?;
+    tracing::info!(store = store.backend(), database = %store::redact(&url), "store opened");
+    let counters = IngestCounters::default();
+    let writer = Writer::spawn(store.clone(), config.ingest.max_group_batches);
+    let retention = retention(&config);
+
+    let maintenance = tokio::spawn(maintain(
+        store.clone(),
+        retention,
+        config.retention.compaction_interval.0,
+    ));
+
+    let grpc_listener = TcpListener::bind(config.grpc_listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.grpc_listen,
+            what: "gRPC",
+            source,
+        })?;
+    let http_listener = TcpListener::bind(config.http_listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.http_listen,
+            what: "HTTP",
+            source,
+        })?;
+    tracing::info!(grpc = %config.grpc_listen, http = %config.http_listen, "listening");
+
+    let limit = config.ingest.max_message_bytes.0 as usize;
+    let service = InterceptedService::new(
+        IngestServer::new(IngestService::new(store.clone(), writer, counters.clone()))
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit),
+        AgentAuth::new(config.auth.agent_tokens.clone()),
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut grpc_stop = stop_rx.clone();
+    let grpc = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
+            let _ = grpc_stop.wait_for(|stop| *stop).await;
+        });
+    let state = web::AppState {
+        store,
+        retention,
+        counters,
+    };
+    let mut http_stop = stop_rx;
+    let http = axum::serve(http_listener, web::router(state)).with_graceful_shutdown(async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    });
+    let (grpc, http) = tokio::join!(grpc, async { http.await.map_err(ServeError::Http) });
+    maintenance.abort();
+    grpc?;
+    http?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Compacts, rolls up and expires every `interval`; a failed pass is logged
+/// and retried at the next tick.
+async fn maintain(store: Store, retention: Retention, interval: std::time::Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match store.maintain(&retention, store::now_ms()).await {
+            Ok(report) if report.windows_compacted > 0 || report.blocks_expired > 0 => {
+                tracing::debug!(
+                    windows = report.windows_compacted,
+                    merged = report.blocks_merged,
+                    expired = report.blocks_expired,
+                    "maintenance pass"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(error = %error, "maintenance pass failed; retrying at the next interval")
+            }
+        }
+    }
+}

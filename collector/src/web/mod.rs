@@ -1,0 +1,242 @@
+//! The HTTP side: `/healthz` and the JSON API under `/api/v1`.
+
+mod error;
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+pub use error::ApiError;
+
+use crate::metrics::IngestCounters;
+use crate::store::query::PointsQuery;
+use crate::store::{Retention, Store, now_ms};
+
+/// Most buckets a stepped query may ask for, per series (as Prometheus).
+pub const MAX_STEPS: i64 = 11_000;
+/// The range a points query covers when `from` is absent.
+pub const DEFAULT_RANGE_MS: i64 = 3_600_000;
+
+/// What handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub retention: Retention,
+    pub counters: IngestCounters,
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/agents", get(agents))
+        .route("/api/v1/series", get(series))
+        .route("/api/v1/status", get(status))
+        .fallback(|| async { ApiError::not_found("no such endpoint; the API lives under /api/v1") })
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.check_writable().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "store": state.store.backend()})),
+        ),
+        Err(error) => {
+            tracing::warn!(error = %error, "health check: the store is not writable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "message": "the store is not writable"})),
+            )
+        }
+    }
+}
+
+async fn agents(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let agents = state.store.agents().await?;
+    Ok(Json(json!({ "agents": agents })))
+}
+
+async fn status(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let resolutions = state.store.stats().await?;
+    let size_bytes = state.store.size_bytes().await?;
+    Ok(Json(json!({
+        "store": state.store.backend(),
+        "size_bytes": size_bytes,
+        "resolutions": resolutions,
+        "ingest": state.counters.snapshot(),
+    })))
+}
+
+/// Without `name`: the list of series (optionally `prefix=`). With `name`:
+/// points of the matching series; `from`, `to` (unix ms or RFC 3339),
+/// `step` (`30s`, or ms) and any other parameter as an exact label match.
+async fn series(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Some(name) = params.get("name") else {
+        let prefix = params.get("prefix").map_or("", String::as_str);
+        let series = state.store.series_list(prefix).await?;
+        return Ok(Json(json!({ "series": series })));
+    };
+    let query = points_query(name, &params, now_ms())?;
+    let series = state.store.points(&query, &state.retention).await?;
+    Ok(Json(json!({
+        "from": query.from_ms,
+        "to": query.to_ms,
+        "step": query.step_ms,
+        "series": series,
+    })))
+}
+
+fn points_query(
+    name: &str,
+    params: &HashMap<String, String>,
+    now: i64,
+) -> Result<PointsQuery, ApiError> {
+    if name.is_empty() {
+        return Err(ApiError::bad_request("`name` is empty"));
+    }
+    let to_ms = match params.get("to") {
+        Some(text) => parse_time("to", text)?,
+        None => now,
+    };
+    let from_ms = match params.get("from") {
+        Some(text) => parse_time("from", text)?,
+        None => to_ms - DEFAULT_RANGE_MS,
+    };
+    if from_ms > to_ms {
+        return Err(ApiError::bad_request(format!(
+            "`from` ({from_ms}) is after `to` ({to_ms})"
+        )));
+    }
+    let step_ms = params
+        .get("step")
+        .map(|text| parse_step(text))
+        .transpose()?;
+    if let Some(step) = step_ms
+        && (to_ms - from_ms) / step > MAX_STEPS
+    {
+        return Err(ApiError::bad_request(format!(
+            "the range holds more than {MAX_STEPS} steps of {step} ms; use a larger `step` or a shorter range"
+        )));
+    }
+    let labels: BTreeMap<String, String> = params
+        .iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "name" | "from" | "to" | "step" | "prefix"))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    Ok(PointsQuery {
+        name: name.to_owned(),
+        labels,
+        from_ms,
+        to_ms,
+        step_ms,
+    })
+}
+
+fn parse_time(key: &str, text: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    humantime::parse_rfc3339_weak(text)
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|since| since.as_millis() as i64)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`{key}` must be unix milliseconds or an RFC 3339 time like 2026-11-27T12:00:00Z, not `{text}`"
+            ))
+        })
+}
+
+fn parse_step(text: &str) -> Result<i64, ApiError> {
+    let step = match text.parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => humantime::parse_duration(text)
+            .map(|d| d.as_millis() as i64)
+            .map_err(|_| {
+                ApiError::bad_request(format!(
+                    "`step` must be a duration like 30s or milliseconds, not `{text}`"
+                ))
+            })?,
+    };
+    if step <= 0 {
+        return Err(ApiError::bad_request("`step` must be more than 0"));
+    }
+    Ok(step)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn other_parameters_are_label_matchers() {
+        let query = points_query(
+            "pg_up",
+            &params(&[
+                ("database", "shop"),
+                ("step", "1m"),
+                ("from", "0"),
+                ("to", "60000"),
+            ]),
+            0,
+        )
+        .expect("valid");
+        assert_eq!(
+            query.labels.get("database").map(String::as_str),
+            Some("shop")
+        );
+        assert_eq!(query.step_ms, Some(60_000));
+        assert_eq!((query.from_ms, query.to_ms), (0, 60_000));
+    }
+
+    #[test]
+    fn bad_parameters_say_what_is_wrong() {
+        for (pairs, needle) in [
+            (vec![("from", "yesterday")], "`from`"),
+            (vec![("from", "10"), ("to", "5")], "after"),
+            (vec![("step", "0")], "`step`"),
+            (vec![("step", "fast")], "`step`"),
+            (
+                vec![("from", "0"), ("to", "100000000"), ("step", "1")],
+                "steps",
+            ),
+        ] {
+            let error = points_query("x", &params(&pairs), 1_000).expect_err("refused");
+            assert!(error_message(error).contains(needle), "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_times_are_accepted() {
+        let query = points_query(
+            "x",
+            &params(&[
+                ("from", "1970-01-01T00:00:01Z"),
+                ("to", "1970-01-01T00:00:02Z"),
+            ]),
+            0,
+        )
+        .expect("valid");
+        assert_eq!((query.from_ms, query.to_ms), (1_000, 2_000));
+    }
+
+    fn error_message(error: ApiError) -> String {
+        format!("{error:?}")
+    }
+}
