@@ -1,0 +1,162 @@
+//! Sources: what the agent reads. Each is plain configuration plus one
+//! `match` that builds it; each source scrapes on its own `interval`,
+//! connects lazily and reports `up`.
+
+pub mod postgres;
+
+use std::time::Duration;
+
+use headroom_proto::v1;
+use serde::Deserialize;
+
+/// Every kind of source, by its `type` key.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    Postgres(postgres::Config),
+}
+
+impl SourceConfig {
+    /// The `type` key.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            SourceConfig::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The configured `name`, if any.
+    pub fn explicit_name(&self) -> Option<&str> {
+        match self {
+            SourceConfig::Postgres(config) => config.name.as_deref(),
+        }
+    }
+
+    /// Checks values serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            SourceConfig::Postgres(config) => config.validate(),
+        }
+    }
+
+    /// How often it is scraped.
+    pub fn interval(&self) -> Duration {
+        match self {
+            SourceConfig::Postgres(config) => config.interval.0,
+        }
+    }
+
+    /// Builds the source, named `name`.
+    pub fn build(&self, name: String) -> Box<dyn Source> {
+        match self {
+            SourceConfig::Postgres(config) => {
+                Box::new(postgres::PostgresSource::new(name, config.clone()))
+            }
+        }
+    }
+
+    /// The source in `agent.example.toml` (for its drift test).
+    #[cfg(test)]
+    pub fn example_postgres() -> Self {
+        SourceConfig::Postgres(postgres::Config {
+            url: "postgres://headroom@127.0.0.1:5432/postgres".into(),
+            ..postgres::Config::default()
+        })
+    }
+}
+
+/// Unique names: the configured one, else the type, then `type-2`, `type-3`…
+pub fn names(configs: &[SourceConfig]) -> Vec<String> {
+    let mut used = std::collections::HashMap::<&str, usize>::new();
+    configs
+        .iter()
+        .map(|config| match config.explicit_name() {
+            Some(name) => name.to_owned(),
+            None => {
+                let count = used.entry(config.type_name()).or_insert(0);
+                *count += 1;
+                if *count == 1 {
+                    config.type_name().to_owned()
+                } else {
+                    format!("{}-{count}", config.type_name())
+                }
+            }
+        })
+        .collect()
+}
+
+/// Why a scrape failed: a sentence for the log and `check`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ScrapeError(pub String);
+
+/// One line of `headroom-agent check`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub ok: bool,
+    pub what: String,
+    /// How to fix it, when not ok.
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    /// Something that works.
+    pub fn ok(what: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            what: what.into(),
+            fix: None,
+        }
+    }
+
+    /// Something that does not, and its fix.
+    pub fn problem(what: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            what: what.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// A source of samples.
+#[async_trait::async_trait]
+pub trait Source: Send {
+    /// Its unique name within the agent.
+    fn name(&self) -> &str;
+    /// Reads once; the returned batch holds only data (no sequence, no drops).
+    async fn scrape(&mut self, now_ms: i64) -> Result<v1::Batch, ScrapeError>;
+    /// Connects once and says what it can and cannot see, with fixes.
+    async fn check(&mut self) -> Vec<Finding>;
+}
+
+/// The `up` sample of a source: 1 when the last scrape worked.
+pub fn up_sample(source: &str, source_type: &str, up: bool, now_ms: i64) -> v1::Sample {
+    v1::Sample {
+        name: "up".into(),
+        labels: vec![
+            v1::Label::new("source", source),
+            v1::Label::new("type", source_type),
+        ],
+        kind: v1::MetricKind::Gauge as i32,
+        timestamp_ms: now_ms,
+        value: if up { 1.0 } else { 0.0 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unnamed_sources_get_unique_names() {
+        let a = SourceConfig::example_postgres();
+        let named = SourceConfig::Postgres(postgres::Config {
+            name: Some("main-db".into()),
+            ..postgres::Config::default()
+        });
+        assert_eq!(
+            names(&[a.clone(), named, a]),
+            vec!["postgres", "main-db", "postgres-2"]
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! PostgreSQL basics: connections by state against `max_connections`, lock
+//! waits, database size, and `pg_stat_database` counters (transactions,
+//! blocks hit/read for the cache hit ratio, temp bytes, deadlocks).
+//!
+//! Privileges: any role that can log in sees its own sessions; grant
+//! `pg_monitor` (`GRANT pg_monitor TO headroom;`) so that every session's
+//! state is visible. No superuser needed. The connection is opened on the
+//! first scrape and dropped after any error, to be re-opened at the next.
+
+use std::time::Duration;
+
+use headroom_proto::config::HumanDuration;
+use headroom_proto::v1;
+use serde::Deserialize;
+use tokio_postgres::{Client, NoTls, Row};
+
+use super::{Finding, ScrapeError, Source};
+
+/// Default scrape interval.
+pub const DEFAULT_INTERVAL: HumanDuration = HumanDuration::secs(15);
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: HumanDuration = HumanDuration::secs(5);
+
+/// `[[sources]] type = "postgres"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub name: Option<String>,
+    /// `postgres://user[:password]@host:port/database`
+    pub url: String,
+    pub interval: HumanDuration,
+    pub connect_timeout: HumanDuration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: None,
+            url: String::new(),
+            interval: DEFAULT_INTERVAL,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
+
+impl Config {
+    /// `url` must parse; `interval` must be at least 100ms.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.url.is_empty() {
+            return Err(
+                "`url` is required, e.g. postgres://headroom@127.0.0.1:5432/postgres".into(),
+            );
+        }
+        self.url
+            .parse::<tokio_postgres::Config>()
+            .map_err(|error| format!("`url` is not a PostgreSQL URL: {error}"))?;
+        if self.interval.0 < Duration::from_millis(100) {
+            return Err("`interval` must be at least 100ms".into());
+        }
+        Ok(())
+    }
+}
+
+const Q_SETTINGS: &str = "SELECT current_setting('max_connections')::float8, \
+     current_setting('superuser_reserved_connections')::float8, \
+     pg_database_size(current_database())::float8, current_database()";
+
+const Q_CONNECTIONS: &str = "SELECT coalesce(state, 'unknown'), count(*)::float8 FROM pg_stat_activity \
+     WHERE backend_type = 'client backend' GROUP BY 1";
+
+const Q_LOCK_WAITS: &str =
+    "SELECT count(*)::float8 FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+
+const Q_DATABASES: &str = "SELECT datname, numbackends::float8, xact_commit::float8, xact_rollback::float8, \
+     blks_read::float8, blks_hit::float8, tup_returned::float8, tup_fetched::float8, tup_inserted::float8, \
+     tup_updated::float8, tup_deleted::float8, temp_files::float8, temp_bytes::float8, deadlocks::float8 \
+     FROM pg_stat_database WHERE datname IS NOT NULL AND datname NOT LIKE 'template%'";
+
+/// Counters of `Q_DATABASES`, in column order after `datname` and `numbackends`.
+const DATABASE_COUNTERS: [&str; 12] = [
+    "pg_database_xact_commit",
+    "pg_database_xact_rollback",
+    "pg_database_blks_read",
+    "pg_database_blks_hit",
+    "pg_database_tup_returned",
+    "pg_database_tup_fetched",
+    "pg_database_tup_inserted",
+    "pg_database_tup_updated",
+    "pg_database_tup_deleted",
+    "pg_database_temp_files",
+    "pg_database_temp_bytes",
+    "pg_database_deadlocks",
+];
+
+/// The source: its configuration and, once connected, a client.
+pub struct PostgresSource {
+    name: String,
+    config: Config,
+    client: Option<Client>,
+}
+
+impl PostgresSource {
+    /// A source that connects on its first scrape.
+    pub fn new(name: String, config: Config) -> Self {
+        Self {
+            name,
+            config,
+            client: None,
+        }
+    }
+
+    /// `host:port/database` of the URL, without user or password.
+    pub fn endpoint(&self) -> String {
+        endpoint(&self.config.url)
+    }
+
+    async fn connect(&mut self) -> Result<&Client, tokio_postgres::Error> {
+        let client = match self.client.take() {
+            Some(client) if !client.is_closed() => client,
+            _ => {
+                let mut pg = self.config.url.parse::<tokio_postgres::Config>()?;
+                pg.connect_timeout(self.config.connect_timeout.0);
+                pg.application_name("headroom-agent");
+                let (client, connection) = pg.connect(NoTls).await?;
+                let source = self.name.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(source = %source, error = %error, "postgres connection closed");
+                    }
+                });
+                client
+            }
+        };
+        Ok(self.client.insert(client))
+    }
+
+    async fn read(&mut self, now_ms: i64) -> Result<v1::Batch, tokio_postgres::Error> {
+        let client = self.connect().await?;
+        let settings = client.query_one(Q_SETTINGS, &[]).await?;
+        let connections = client.query(Q_CONNECTIONS, &[]).await?;
+        let lock_waits = client.query_one(Q_LOCK_WAITS, &[]).await?;
+        let databases = client.query(Q_DATABASES, &[]).await?;
+        Ok(v1::Batch {
+            samples: samples(now_ms, &settings, &connections, &lock_waits, &databases),
+            ..v1::Batch::default()
+        })
+    }
+}
+
+/// `host:port/database` of a PostgreSQL URL, never its credentials.
+pub fn endpoint(url: &str) -> String {
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return "<invalid url>".into();
+    };
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|host| match host {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}/{}", config.get_dbname().unwrap_or(""))
+}
+
+fn gauge(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
+    sample(name, labels, v1::MetricKind::Gauge, now_ms, value)
+}
+
+fn sample(
+    name: &str,
+    labels: &[(&str, &str)],
+    kind: v1::MetricKind,
+    now_ms: i64,
+    value: f64,
+) -> v1::Sample {
+    v1::Sample {
+        name: name.into(),
+        labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
+        kind: kind as i32,
+        timestamp_ms: now_ms,
+        value,
+    }
+}
+
+/// Rows → samples (pure).
+fn samples(
+    now_ms: i64,
+    settings: &Row,
+    connections: &[Row],
+    lock_waits: &Row,
+    databases: &[Row],
+) -> Vec<v1::Sample> {
+    let database: String = settings.get(3);
+    let mut out = vec![
+        gauge("pg_max_connections", &[], now_ms, settings.get(0)),
+        gauge(
+            "pg_superuser_reserved_connections",
+            &[],
+            now_ms,
+            settings.get(1),
+        ),
+        gauge(
+            "pg_database_size_bytes",
+            &[("database", &database)],
+            now_ms,
+            settings.get(2),
+        ),
+        gauge("pg_lock_waits", &[], now_ms, lock_waits.get(0)),
+    ];
+    let mut total = 0.0;
+    for row in connections {
+        let state: String = row.get(0);
+        let count: f64 = row.get(1);
+        total += count;
+        out.push(gauge("pg_connections", &[("state", &state)], now_ms, count));
+    }
+    out.push(gauge("pg_connections_total", &[], now_ms, total));
+    for row in databases {
+        let name: String = row.get(0);
+        let labels = [("database", name.as_str())];
+        out.push(gauge("pg_database_backends", &labels, now_ms, row.get(1)));
+        for (index, metric) in DATABASE_COUNTERS.iter().enumerate() {
+            out.push(sample(
+                metric,
+                &labels,
+                v1::MetricKind::Counter,
+                now_ms,
+                row.get(index + 2),
+            ));
+        }
+    }
+    out
+}
+
+/// What a connection error means and how to fix it.
+fn diagnose(error: &tokio_postgres::Error, endpoint: &str) -> String {
+    let text = error.to_string();
+    if let Some(db) = error.as_db_error() {
+        return match db.code().code() {
+            "28P01" | "28000" => format!(
+                "PostgreSQL at {endpoint} refused the login ({}): check the user and password in `url`, and pg_hba.conf",
+                db.message()
+            ),
+            "3D000" => format!(
+                "the database in `url` does not exist at {endpoint}: {}",
+                db.message()
+            ),
+            "53300" => format!(
+                "PostgreSQL at {endpoint} has no free connection slots: {}",
+                db.message()
+            ),
+            _ => format!(
+                "PostgreSQL at {endpoint} answered with an error: {}",
+                db.message()
+            ),
+        };
+    }
+    let source = std::error::Error::source(error)
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    if source.contains("refused") || text.contains("refused") {
+        format!(
+            "nothing accepts connections at {endpoint}: is PostgreSQL running there, and is `url` right?"
+        )
+    } else if text.contains("timed out") || text.contains("timeout") {
+        format!("connecting to {endpoint} timed out: check the host, the port and any firewall")
+    } else {
+        format!("cannot reach PostgreSQL at {endpoint}: {text} {source}")
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for PostgresSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn scrape(&mut self, now_ms: i64) -> Result<v1::Batch, ScrapeError> {
+        match self.read(now_ms).await {
+            Ok(batch) => Ok(batch),
+            Err(error) => {
+                self.client = None;
+                Err(ScrapeError(diagnose(&error, &self.endpoint())))
+            }
+        }
+    }
+
+    async fn check(&mut self) -> Vec<Finding> {
+        let endpoint = self.endpoint();
+        let mut findings = Vec::new();
+        let client = match self.connect().await {
+            Ok(client) => client,
+            Err(error) => {
+                let problem = diagnose(&error, &endpoint);
+                return vec![Finding::problem(
+                    format!("cannot connect to PostgreSQL at {endpoint}"),
+                    problem,
+                )];
+            }
+        };
+        match client
+            .query_one("SELECT version(), current_user", &[])
+            .await
+        {
+            Ok(row) => {
+                let version: String = row.get(0);
+                let user: String = row.get(1);
+                let short = version.split(" on ").next().unwrap_or(&version).to_owned();
+                findings.push(Finding::ok(format!(
+                    "connected to {endpoint} as {user} ({short})"
+                )));
+                let monitor = client
+                    .query_one(
+                        "SELECT rolsuper OR pg_has_role(current_user, 'pg_monitor', 'member') FROM pg_roles WHERE rolname = current_user",
+                        &[],
+                    )
+                    .await
+                    .map(|row| row.get::<_, bool>(0))
+                    .unwrap_or(false);
+                if monitor {
+                    findings.push(Finding::ok(
+                        "the role can read every session's statistics (pg_monitor)",
+                    ));
+                } else {
+                    findings.push(Finding::problem(
+                        format!(
+                            "{user} lacks pg_monitor: other sessions' states and queries are hidden"
+                        ),
+                        format!("as a superuser: GRANT pg_monitor TO {user};"),
+                    ));
+                }
+            }
+            Err(error) => findings.push(Finding::problem(
+                "cannot query PostgreSQL",
+                diagnose(&error, &endpoint),
+            )),
+        }
+        let statements = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'), \
+                 current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%'",
+                &[],
+            )
+            .await
+            .map(|row| (row.get::<_, bool>(0), row.get::<_, bool>(1)));
+        match statements {
+            Ok((true, true)) => findings.push(Finding::ok("pg_stat_statements is installed and loaded")),
+            Ok((installed, preloaded)) => findings.push(Finding::problem(
+                "pg_stat_statements is not available: per-query advice (indexes, hot queries) needs it",
+                match (installed, preloaded) {
+                    (_, false) => "add pg_stat_statements to shared_preload_libraries in postgresql.conf, restart \
+                                   PostgreSQL, then run CREATE EXTENSION pg_stat_statements; in this database"
+                        .to_owned(),
+                    _ => "run CREATE EXTENSION pg_stat_statements; in this database".to_owned(),
+                },
+            )),
+            Err(error) => findings.push(Finding::problem("cannot look for pg_stat_statements", diagnose(&error, &endpoint))),
+        }
+        findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_never_shows_credentials() {
+        assert_eq!(
+            endpoint("postgres://u:secret@db.example:6543/shop"),
+            "db.example:6543/shop"
+        );
+        assert_eq!(endpoint("not a url at all ::"), "<invalid url>");
+    }
+
+    #[test]
+    fn config_requires_a_parsable_url_and_a_sane_interval() {
+        assert!(
+            Config::default()
+                .validate()
+                .expect_err("no url")
+                .contains("`url` is required")
+        );
+        let bad_interval = Config {
+            url: "postgres://u@h/db".into(),
+            interval: HumanDuration(Duration::from_millis(1)),
+            ..Config::default()
+        };
+        assert!(
+            bad_interval
+                .validate()
+                .expect_err("too fast")
+                .contains("interval")
+        );
+    }
+}
