@@ -36,7 +36,10 @@ pub fn now_ms() -> i64 {
         .map_or(0, |elapsed| elapsed.as_millis() as i64)
 }
 
-/// Runs one source until `stop` turns true.
+/// Runs one source until `stop` turns true. Besides the source's own
+/// samples, every scrape yields `up` and `agent_scrapes_total` (the scrape's
+/// ordinal since the agent started: gaps or repeats at the collector show
+/// loss or duplication).
 pub fn spawn_source(
     mut source: Box<dyn Source>,
     type_name: &'static str,
@@ -49,6 +52,7 @@ pub fn spawn_source(
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
+        let mut scrapes = 0u64;
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -69,8 +73,15 @@ pub fn spawn_source(
                     (v1::Batch::default(), false)
                 }
             };
-            part.samples
-                .push(up_sample(source.name(), type_name, up, now));
+            scrapes += 1;
+            part.samples.push(up_sample(source.name(), type_name, up, now));
+            part.samples.push(v1::Sample {
+                name: "agent_scrapes_total".into(),
+                labels: vec![v1::Label::new("source", source.name())],
+                kind: v1::MetricKind::Counter as i32,
+                timestamp_ms: now,
+                value: scrapes as f64,
+            });
             let points = part.point_count();
             if parts.try_send(part).is_err() {
                 drops

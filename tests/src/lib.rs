@@ -1,1 +1,330 @@
-//! End-to-end harness.
+//! End-to-end harness: starts the real `headroom-collector` and
+//! `headroom-agent` binaries (built by `cargo build --workspace --bins`),
+//! creates fresh PostgreSQL databases on the machine's server, reads the
+//! JSON API and polls with deadlines instead of sleeping.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod load;
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The machine's PostgreSQL (trust auth), as STACK.md describes it.
+pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Path of a workspace binary next to the test executable.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before the tests (the README's test command does)",
+        path.display()
+    );
+    path
+}
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `timeout` with `what`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The last `lines` lines of a log file (for assertion messages).
+pub fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
+    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    let err = out.try_clone().expect("log file");
+    Command::new(bin(binary))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"))
+}
+
+/// Sends SIGTERM to `child` and waits for it to exit.
+pub fn terminate(child: &mut Child) -> ExitStatus {
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return child.wait().expect("wait");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How to start a collector.
+#[derive(Debug, Clone, Default)]
+pub struct CollectorOptions {
+    /// `postgres://…`; default: SQLite in the data dir.
+    pub database_url: Option<String>,
+    pub agent_tokens: Vec<String>,
+    /// Extra TOML appended to the config file.
+    pub extra_toml: String,
+}
+
+/// A running (or stopped) collector with its own data dir and ports.
+pub struct Collector {
+    child: Option<Child>,
+    args: Vec<String>,
+    pub dir: tempfile::TempDir,
+    pub grpc: SocketAddr,
+    pub http: SocketAddr,
+    pub log: PathBuf,
+    client: reqwest::Client,
+}
+
+impl Collector {
+    /// Starts a collector and waits until `/healthz` answers.
+    pub async fn start(options: CollectorOptions) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let tokens: Vec<String> = options.agent_tokens.iter().map(|t| format!("{t:?}")).collect();
+        let config = format!(
+            "data_dir = {:?}\ngrpc_listen = \"{grpc}\"\nhttp_listen = \"{http}\"\ndatabase_url = {:?}\n[auth]\nagent_tokens = [{}]\n{}",
+            dir.path().join("data").display().to_string(),
+            options.database_url.unwrap_or_default(),
+            tokens.join(", "),
+            options.extra_toml,
+        );
+        let config_path = dir.path().join("collector.toml");
+        std::fs::write(&config_path, config).expect("config");
+        let log = dir.path().join("collector.log");
+        let mut collector = Self {
+            child: None,
+            args: vec!["--config".into(), config_path.display().to_string()],
+            dir,
+            grpc,
+            http,
+            log,
+            client: reqwest::Client::new(),
+        };
+        collector.restart().await;
+        collector
+    }
+
+    /// The gRPC endpoint for agents.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.grpc)
+    }
+
+    /// Starts the process again (same config, data and ports) and waits for health.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "the collector is already running");
+        self.child = Some(spawn("headroom-collector", &self.args, &self.log));
+        let url = format!("http://{}/healthz", self.http);
+        let client = self.client.clone();
+        let log = self.log.clone();
+        wait_for(Duration::from_secs(30), "the collector's /healthz", || {
+            let client = client.clone();
+            let url = url.clone();
+            async move { client.get(&url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+        })
+        .await;
+        let _ = log;
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        self.child.take().map(|mut child| terminate(&mut child))
+    }
+
+    /// GET `path` on the HTTP API and parse the JSON body (any status).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("http://{}{path}", self.http))
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path}: {error}\n{}", tail(&self.log, 30)));
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// The agent `id` from `/api/v1/agents`, if it exists yet.
+    pub async fn agent(&self, id: &str) -> Option<Value> {
+        let (_, body) = self.get("/api/v1/agents").await;
+        body["agents"].as_array()?.iter().find(|agent| agent["id"] == id).cloned()
+    }
+
+    /// Every point of series `name` matching `labels` over all time, as
+    /// (timestamp, value), per series.
+    pub async fn points(&self, name: &str, labels: &[(&str, &str)]) -> Vec<Vec<(i64, f64)>> {
+        let mut path = format!("/api/v1/series?name={name}&from=0&to=9999999999999");
+        for (key, value) in labels {
+            path.push_str(&format!("&{key}={value}"));
+        }
+        let (status, body) = self.get(&path).await;
+        assert_eq!(status, 200, "{body}");
+        body["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .map(|series| {
+                series["points"]
+                    .as_array()
+                    .expect("points")
+                    .iter()
+                    .map(|p| (p[0].as_i64().expect("t"), p[1].as_f64().expect("v")))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A running (or stopped) agent with its own config and spool.
+pub struct Agent {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Agent {
+    /// Writes `agent.toml` (`{spool}` in `toml` becomes the spool dir) and starts the agent.
+    pub fn start(toml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("agent.toml");
+        let spool = dir.path().join("spool");
+        std::fs::write(&config, toml.replace("{spool}", &spool.display().to_string())).expect("config");
+        let log = dir.path().join("agent.log");
+        let mut agent = Self {
+            child: None,
+            dir,
+            config,
+            log,
+        };
+        agent.restart();
+        agent
+    }
+
+    /// Starts the process again with the same config and spool.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the agent is already running");
+        let args = vec!["run".to_owned(), "--config".to_owned(), self.config.display().to_string()];
+        self.child = Some(spawn("headroom-agent", &args, &self.log));
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM (graceful: seals and flushes) and wait.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        self.child.take().map(|mut child| terminate(&mut child))
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|child| child.try_wait().ok().flatten().is_none())
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An agent.toml with one postgres source scraping the machine's server.
+pub fn postgres_agent_toml(id: &str, endpoint: &str, interval: &str, extra: &str) -> String {
+    format!(
+        "[agent]\nid = \"{id}\"\nflush_interval = \"200ms\"\n[collector]\nendpoint = \"{endpoint}\"\n\
+         min_backoff = \"100ms\"\nmax_backoff = \"1s\"\n{extra}\n[spool]\ndir = \"{{spool}}\"\n\
+         [[sources]]\ntype = \"postgres\"\nurl = \"{PG_ADMIN_URL}\"\ninterval = \"{interval}\"\n"
+    )
+}
+
+/// A fresh database on the machine's PostgreSQL, dropped at the end.
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates `headroom_test_<random>`.
+    pub fn create() -> Self {
+        let name = format!("headroom_test_{:016x}", rand::random::<u64>());
+        psql(&format!("CREATE DATABASE {name}"));
+        Self {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn psql(sql: &str) {
+    let status = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .status()
+        .expect("psql runs");
+    assert!(status.success(), "psql failed: {sql}");
+}
+
+/// Values of `agent_scrapes_total` in time order (one series expected).
+pub fn scrape_ordinals(series: &[Vec<(i64, f64)>]) -> Vec<u64> {
+    assert_eq!(series.len(), 1, "expected one agent_scrapes_total series");
+    series[0].iter().map(|(_, v)| *v as u64).collect()
+}

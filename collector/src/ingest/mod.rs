@@ -145,8 +145,11 @@ impl IngestService {
                 Ok(None) => break,
                 Err(status) => {
                     let status = describe_inbound(status);
-                    if status.code() != Code::Cancelled {
-                        tracing::warn!(agent_id, error = %status.message(), "agent stream failed");
+                    match status.code() {
+                        Code::InvalidArgument | Code::ResourceExhausted => {
+                            tracing::warn!(agent_id, error = %status.message(), "refused a message; the stream ends");
+                        }
+                        _ => tracing::info!(agent_id, error = %status.message(), "agent disconnected"),
                     }
                     let _ = replies.send(Err(status)).await;
                     break;

@@ -1,0 +1,147 @@
+//! A protocol-level agent for tests and benchmarks: speaks headroom.v1 like
+//! the real agent (Hello, batches in sequence order, a window of unacked
+//! batches, re-send after reconnect) and records exactly which sequences
+//! the collector acknowledged.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use headroom_proto::v1::{self, agent_message, collector_message, ingest_client::IngestClient};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Request;
+
+/// Who the synthetic agent is.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub agent_id: String,
+    pub epoch: u64,
+    pub token: String,
+}
+
+impl Identity {
+    /// The Hello this identity sends.
+    pub fn hello(&self) -> v1::AgentMessage {
+        v1::AgentMessage {
+            kind: Some(agent_message::Kind::Hello(v1::Hello {
+                agent_id: self.agent_id.clone(),
+                hostname: "load".into(),
+                version: "test".into(),
+                spool_epoch: self.epoch,
+                sources: vec![],
+            })),
+        }
+    }
+}
+
+/// A batch with `series` gauges `load{series="i"}`, each holding
+/// `points_per_series` points spaced `step_ms` apart, whose values are the
+/// sequence number (so every stored point names the batch it came from).
+pub fn synthetic_batch(sequence: u64, series: usize, points_per_series: usize, start_ms: i64, step_ms: i64) -> v1::Batch {
+    let first = start_ms + (sequence as i64 - 1) * points_per_series as i64 * step_ms;
+    let labels: Vec<v1::Label> = Vec::new();
+    let mut samples = Vec::with_capacity(series * points_per_series);
+    for s in 0..series {
+        let mut series_labels = labels.clone();
+        series_labels.push(v1::Label::new("series", s.to_string()));
+        for p in 0..points_per_series {
+            samples.push(v1::Sample {
+                name: "load".into(),
+                labels: series_labels.clone(),
+                kind: v1::MetricKind::Gauge as i32,
+                timestamp_ms: first + p as i64 * step_ms,
+                value: sequence as f64,
+            });
+        }
+    }
+    v1::Batch {
+        sequence,
+        created_ms: first,
+        samples,
+        ..Default::default()
+    }
+}
+
+/// What a run saw.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub acked: BTreeSet<u64>,
+    pub duplicates: u64,
+    pub reconnects: u32,
+}
+
+/// Sends batches `1..=total` (built by `make`) until every one is acked,
+/// reconnecting (every 50 ms) whenever the stream fails.
+pub async fn send_all(
+    endpoint: &str,
+    identity: &Identity,
+    total: u64,
+    window: usize,
+    make: impl Fn(u64) -> v1::Batch,
+) -> Report {
+    let mut report = Report::default();
+    while (report.acked.len() as u64) < total {
+        if let Err(error) = session(endpoint, identity, total, window, &make, &mut report).await {
+            report.reconnects += 1;
+            if report.reconnects % 50 == 1 {
+                eprintln!("load: stream ended ({error}); reconnecting");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    report
+}
+
+async fn session(
+    endpoint: &str,
+    identity: &Identity,
+    total: u64,
+    window: usize,
+    make: &impl Fn(u64) -> v1::Batch,
+    report: &mut Report,
+) -> Result<(), String> {
+    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+        .map_err(|e| e.to_string())?
+        .connect_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut client = IngestClient::new(channel).max_encoding_message_size(64 << 20);
+    let (sender, receiver) = mpsc::channel(window + 1);
+    sender.send(identity.hello()).await.map_err(|e| e.to_string())?;
+    let mut request = Request::new(ReceiverStream::new(receiver));
+    if !identity.token.is_empty() {
+        let value = format!("Bearer {}", identity.token).parse().map_err(|_| "bad token".to_owned())?;
+        request.metadata_mut().insert("authorization", value);
+    }
+    let mut inbound = client.stream(request).await.map_err(|s| s.to_string())?.into_inner();
+    // Re-send from the oldest unacked batch, as the agent does.
+    let mut next = (1..=total).find(|seq| !report.acked.contains(seq)).unwrap_or(total + 1);
+    let mut in_flight = 0usize;
+    loop {
+        while in_flight < window && next <= total {
+            let message = v1::AgentMessage {
+                kind: Some(agent_message::Kind::Batch(make(next))),
+            };
+            sender.send(message).await.map_err(|e| e.to_string())?;
+            next += 1;
+            in_flight += 1;
+        }
+        if report.acked.len() as u64 >= total {
+            return Ok(());
+        }
+        match inbound.message().await.map_err(|s| s.to_string())? {
+            Some(v1::CollectorMessage {
+                kind: Some(collector_message::Kind::Ack(ack)),
+            }) => {
+                report.acked.insert(ack.sequence);
+                if ack.duplicate {
+                    report.duplicates += 1;
+                }
+                in_flight -= 1;
+            }
+            Some(other) => return Err(format!("unexpected message: {other:?}")),
+            None => return Err("stream closed".into()),
+        }
+    }
+}
