@@ -20,8 +20,9 @@ pub const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Path of a workspace binary next to the test executable.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    // A test runs from target/<profile>/deps/, the bench from target/<profile>/.
+    let dir = exe.parent().expect("exe dir");
+    let dir = if dir.ends_with("deps") { dir.parent().expect("target dir") } else { dir };
     let path = dir.join(name);
     assert!(
         path.exists(),
