@@ -74,7 +74,8 @@ pub fn spawn_source(
                 }
             };
             scrapes += 1;
-            part.samples.push(up_sample(source.name(), type_name, up, now));
+            part.samples
+                .push(up_sample(source.name(), type_name, up, now));
             part.samples.push(v1::Sample {
                 name: "agent_scrapes_total".into(),
                 labels: vec![v1::Label::new("source", source.name())],

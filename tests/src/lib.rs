@@ -22,7 +22,11 @@ pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // A test runs from target/<profile>/deps/, the bench from target/<profile>/.
     let dir = exe.parent().expect("exe dir");
-    let dir = if dir.ends_with("deps") { dir.parent().expect("target dir") } else { dir };
+    let dir = if dir.ends_with("deps") {
+        dir.parent().expect("target dir")
+    } else {
+        dir
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -34,7 +38,11 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// A TCP port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// Polls `probe` until it returns `Some`, or panics after `timeout` with `what`.
@@ -48,7 +56,10 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -61,7 +72,11 @@ pub fn tail(path: &Path, lines: usize) -> String {
 }
 
 fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
     let err = out.try_clone().expect("log file");
     Command::new(bin(binary))
         .args(args)
@@ -76,7 +91,10 @@ fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
 
 /// Sends SIGTERM to `child` and waits for it to exit.
 pub fn terminate(child: &mut Child) -> ExitStatus {
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -117,7 +135,11 @@ impl Collector {
         let dir = tempfile::tempdir().expect("tempdir");
         let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let tokens: Vec<String> = options.agent_tokens.iter().map(|t| format!("{t:?}")).collect();
+        let tokens: Vec<String> = options
+            .agent_tokens
+            .iter()
+            .map(|t| format!("{t:?}"))
+            .collect();
         let config = format!(
             "data_dir = {:?}\ngrpc_listen = \"{grpc}\"\nhttp_listen = \"{http}\"\ndatabase_url = {:?}\n[auth]\nagent_tokens = [{}]\n{}",
             dir.path().join("data").display().to_string(),
@@ -156,7 +178,15 @@ impl Collector {
         wait_for(Duration::from_secs(30), "the collector's /healthz", || {
             let client = client.clone();
             let url = url.clone();
-            async move { client.get(&url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
+            async move {
+                client
+                    .get(&url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ())
+            }
         })
         .await;
         let _ = log;
@@ -191,7 +221,11 @@ impl Collector {
     /// The agent `id` from `/api/v1/agents`, if it exists yet.
     pub async fn agent(&self, id: &str) -> Option<Value> {
         let (_, body) = self.get("/api/v1/agents").await;
-        body["agents"].as_array()?.iter().find(|agent| agent["id"] == id).cloned()
+        body["agents"]
+            .as_array()?
+            .iter()
+            .find(|agent| agent["id"] == id)
+            .cloned()
     }
 
     /// Every point of series `name` matching `labels` over all time, as
@@ -239,7 +273,11 @@ impl Agent {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("agent.toml");
         let spool = dir.path().join("spool");
-        std::fs::write(&config, toml.replace("{spool}", &spool.display().to_string())).expect("config");
+        std::fs::write(
+            &config,
+            toml.replace("{spool}", &spool.display().to_string()),
+        )
+        .expect("config");
         let log = dir.path().join("agent.log");
         let mut agent = Self {
             child: None,
@@ -254,7 +292,11 @@ impl Agent {
     /// Starts the process again with the same config and spool.
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "the agent is already running");
-        let args = vec!["run".to_owned(), "--config".to_owned(), self.config.display().to_string()];
+        let args = vec![
+            "run".to_owned(),
+            "--config".to_owned(),
+            self.config.display().to_string(),
+        ];
         self.child = Some(spawn("headroom-agent", &args, &self.log));
     }
 
@@ -273,7 +315,9 @@ impl Agent {
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|child| child.try_wait().ok().flatten().is_none())
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().ok().flatten().is_none())
     }
 }
 
@@ -312,13 +356,27 @@ impl PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
     }
 }
 
 fn psql(sql: &str) {
     let status = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            sql,
+        ])
         .status()
         .expect("psql runs");
     assert!(status.success(), "psql failed: {sql}");

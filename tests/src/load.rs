@@ -37,7 +37,13 @@ impl Identity {
 /// A batch with `series` gauges `load{series="i"}`, each holding
 /// `points_per_series` points spaced `step_ms` apart, whose values are the
 /// sequence number (so every stored point names the batch it came from).
-pub fn synthetic_batch(sequence: u64, series: usize, points_per_series: usize, start_ms: i64, step_ms: i64) -> v1::Batch {
+pub fn synthetic_batch(
+    sequence: u64,
+    series: usize,
+    points_per_series: usize,
+    start_ms: i64,
+    step_ms: i64,
+) -> v1::Batch {
     let first = start_ms + (sequence as i64 - 1) * points_per_series as i64 * step_ms;
     let labels: Vec<v1::Label> = Vec::new();
     let mut samples = Vec::with_capacity(series * points_per_series);
@@ -108,15 +114,26 @@ async fn session(
         .map_err(|e| e.to_string())?;
     let mut client = IngestClient::new(channel).max_encoding_message_size(64 << 20);
     let (sender, receiver) = mpsc::channel(window + 1);
-    sender.send(identity.hello()).await.map_err(|e| e.to_string())?;
+    sender
+        .send(identity.hello())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut request = Request::new(ReceiverStream::new(receiver));
     if !identity.token.is_empty() {
-        let value = format!("Bearer {}", identity.token).parse().map_err(|_| "bad token".to_owned())?;
+        let value = format!("Bearer {}", identity.token)
+            .parse()
+            .map_err(|_| "bad token".to_owned())?;
         request.metadata_mut().insert("authorization", value);
     }
-    let mut inbound = client.stream(request).await.map_err(|s| s.to_string())?.into_inner();
+    let mut inbound = client
+        .stream(request)
+        .await
+        .map_err(|s| s.to_string())?
+        .into_inner();
     // Re-send from the oldest unacked batch, as the agent does.
-    let mut next = (1..=total).find(|seq| !report.acked.contains(seq)).unwrap_or(total + 1);
+    let mut next = (1..=total)
+        .find(|seq| !report.acked.contains(seq))
+        .unwrap_or(total + 1);
     let mut in_flight = 0usize;
     loop {
         while in_flight < window && next <= total {

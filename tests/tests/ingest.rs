@@ -5,24 +5,42 @@
 
 use std::time::{Duration, Instant};
 
-use headroom_tests::{Agent, Collector, CollectorOptions, PgDatabase, postgres_agent_toml, tail, wait_for};
+use headroom_tests::{
+    Agent, Collector, CollectorOptions, PgDatabase, postgres_agent_toml, tail, wait_for,
+};
 
 async fn agent_and_series_become_visible(options: CollectorOptions) {
     let collector = Collector::start(options).await;
     let started = Instant::now();
-    let agent = Agent::start(&postgres_agent_toml("db-1", &collector.endpoint(), "1s", ""));
-    let found = wait_for(Duration::from_secs(10), "the agent and its series in the API", || async {
-        let agent = collector.agent("db-1").await?;
-        let (_, list) = collector.get("/api/v1/series?prefix=pg_").await;
-        let names: Vec<String> = list["series"]
-            .as_array()?
-            .iter()
-            .filter(|s| s["labels"]["agent"] == "db-1")
-            .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        let wanted = ["pg_max_connections", "pg_connections_total", "pg_database_xact_commit"];
-        wanted.iter().all(|w| names.iter().any(|n| n == w)).then_some((agent, names))
-    })
+    let agent = Agent::start(&postgres_agent_toml(
+        "db-1",
+        &collector.endpoint(),
+        "1s",
+        "",
+    ));
+    let found = wait_for(
+        Duration::from_secs(10),
+        "the agent and its series in the API",
+        || async {
+            let agent = collector.agent("db-1").await?;
+            let (_, list) = collector.get("/api/v1/series?prefix=pg_").await;
+            let names: Vec<String> = list["series"]
+                .as_array()?
+                .iter()
+                .filter(|s| s["labels"]["agent"] == "db-1")
+                .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            let wanted = [
+                "pg_max_connections",
+                "pg_connections_total",
+                "pg_database_xact_commit",
+            ];
+            wanted
+                .iter()
+                .all(|w| names.iter().any(|n| n == w))
+                .then_some((agent, names))
+        },
+    )
     .await;
     eprintln!("visible after {:?}", started.elapsed());
     let (agent_row, _) = found;
@@ -30,11 +48,22 @@ async fn agent_and_series_become_visible(options: CollectorOptions) {
     assert!(agent_row["batches"].as_i64().unwrap() >= 1);
     assert!(agent_row["last_seen"].as_i64().unwrap() > 0);
 
-    let max = collector.points("pg_max_connections", &[("agent", "db-1")]).await;
+    let max = collector
+        .points("pg_max_connections", &[("agent", "db-1")])
+        .await;
     assert_eq!(max.len(), 1);
-    assert!(max[0].iter().all(|(_, v)| *v >= 1.0), "max_connections is positive: {max:?}");
-    let up = collector.points("up", &[("agent", "db-1"), ("source", "postgres")]).await;
-    assert!(up[0].iter().all(|(_, v)| *v == 1.0), "the source is up: {up:?}\n{}", tail(&agent.log, 20));
+    assert!(
+        max[0].iter().all(|(_, v)| *v >= 1.0),
+        "max_connections is positive: {max:?}"
+    );
+    let up = collector
+        .points("up", &[("agent", "db-1"), ("source", "postgres")])
+        .await;
+    assert!(
+        up[0].iter().all(|(_, v)| *v == 1.0),
+        "the source is up: {up:?}\n{}",
+        tail(&agent.log, 20)
+    );
     drop(agent);
 }
 
@@ -60,9 +89,16 @@ async fn stepped_queries_and_compaction_keep_every_point() {
         ..CollectorOptions::default()
     })
     .await;
-    let mut agent = Agent::start(&postgres_agent_toml("db-2", &collector.endpoint(), "200ms", ""));
+    let mut agent = Agent::start(&postgres_agent_toml(
+        "db-2",
+        &collector.endpoint(),
+        "200ms",
+        "",
+    ));
     wait_for(Duration::from_secs(20), "20 scrapes", || async {
-        let series = collector.points("agent_scrapes_total", &[("agent", "db-2")]).await;
+        let series = collector
+            .points("agent_scrapes_total", &[("agent", "db-2")])
+            .await;
         (series.first().map_or(0, Vec::len) >= 20).then_some(())
     })
     .await;
@@ -72,26 +108,55 @@ async fn stepped_queries_and_compaction_keep_every_point() {
     let ordinals = wait_for(Duration::from_secs(10), "compaction", || async {
         let (_, status) = collector.get("/api/v1/status").await;
         let raw = &status["resolutions"][0];
-        let series = collector.points("agent_scrapes_total", &[("agent", "db-2")]).await;
+        let series = collector
+            .points("agent_scrapes_total", &[("agent", "db-2")])
+            .await;
         let ordinals = headroom_tests::scrape_ordinals(&series);
-        let (_, list) = collector.get("/api/v1/series?prefix=agent_scrapes_total").await;
-        let hour_windows = 1 + (list["series"][0]["last_timestamp"].as_i64()? / 3_600_000
-            - list["series"][0]["first_timestamp"].as_i64()? / 3_600_000);
-        let series_count = collector.get("/api/v1/series").await.1["series"].as_array()?.len() as i64;
+        let (_, list) = collector
+            .get("/api/v1/series?prefix=agent_scrapes_total")
+            .await;
+        let hour_windows = 1
+            + (list["series"][0]["last_timestamp"].as_i64()? / 3_600_000
+                - list["series"][0]["first_timestamp"].as_i64()? / 3_600_000);
+        let series_count = collector.get("/api/v1/series").await.1["series"]
+            .as_array()?
+            .len() as i64;
         (raw["blocks"].as_i64()? <= series_count * hour_windows).then_some(ordinals)
     })
     .await;
     let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
-    assert_eq!(ordinals, expected, "every scrape once, in order, after compaction");
-    let (_, list) = collector.get("/api/v1/series?prefix=agent_scrapes_total").await;
+    assert_eq!(
+        ordinals, expected,
+        "every scrape once, in order, after compaction"
+    );
+    let (_, list) = collector
+        .get("/api/v1/series?prefix=agent_scrapes_total")
+        .await;
     let first = list["series"][0]["first_timestamp"].as_i64().unwrap();
     let (status, stepped) = collector
-        .get(&format!("/api/v1/series?name=agent_scrapes_total&agent=db-2&from={}&step=1h", first - 3_600_000))
+        .get(&format!(
+            "/api/v1/series?name=agent_scrapes_total&agent=db-2&from={}&step=1h",
+            first - 3_600_000
+        ))
         .await;
     assert_eq!(status, 200, "{stepped}");
-    let last_value = stepped["series"][0]["points"].as_array().unwrap().last().unwrap()[1].as_f64().unwrap();
-    assert_eq!(last_value as usize, ordinals.len(), "a counter's step value is its last value");
+    let last_value = stepped["series"][0]["points"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()[1]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        last_value as usize,
+        ordinals.len(),
+        "a counter's step value is its last value"
+    );
     let (_, status) = collector.get("/api/v1/status").await;
-    let minute = status["resolutions"].as_array().unwrap().iter().find(|r| r["resolution_ms"] == 60_000);
+    let minute = status["resolutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resolution_ms"] == 60_000);
     assert!(minute.is_some(), "1-minute rollups exist: {status}");
 }

@@ -149,7 +149,9 @@ impl IngestService {
                         Code::InvalidArgument | Code::ResourceExhausted => {
                             tracing::warn!(agent_id, error = %status.message(), "refused a message; the stream ends");
                         }
-                        _ => tracing::info!(agent_id, error = %status.message(), "agent disconnected"),
+                        _ => {
+                            tracing::info!(agent_id, error = %status.message(), "agent disconnected")
+                        }
                     }
                     let _ = replies.send(Err(status)).await;
                     break;

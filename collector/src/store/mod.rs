@@ -10,6 +10,8 @@ mod maintenance;
 pub mod model;
 pub mod query;
 mod series;
+#[cfg(test)]
+mod store_tests;
 mod writer;
 
 use std::path::Path;
