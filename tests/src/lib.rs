@@ -205,6 +205,11 @@ impl Collector {
         self.child.take().map(|mut child| terminate(&mut child))
     }
 
+    /// The process id while it runs (for /proc figures in the benchmark).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// GET `path` on the HTTP API and parse the JSON body (any status).
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self

@@ -1,15 +1,19 @@
 //! A protocol-level agent for tests and benchmarks: speaks headroom.v1 like
 //! the real agent (Hello, batches in sequence order, a window of unacked
 //! batches, re-send after reconnect) and records exactly which sequences
-//! the collector acknowledged.
+//! the collector acknowledged. [`send_encoded`] sends batches encoded
+//! beforehand, so a benchmark times the collector rather than the client.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use bytes::{BufMut, Bytes};
 use headroom_proto::v1::{self, agent_message, collector_message, ingest_client::IngestClient};
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::Request;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::{Request, Status, Streaming};
 
 /// Who the synthetic agent is.
 #[derive(Debug, Clone)]
@@ -74,6 +78,10 @@ pub struct Report {
     pub acked: BTreeSet<u64>,
     pub duplicates: u64,
     pub reconnects: u32,
+    /// When the first batch was handed to the stream.
+    pub first_send: Option<Instant>,
+    /// When the last acknowledgement arrived.
+    pub last_ack: Option<Instant>,
 }
 
 /// Sends batches `1..=total` (built by `make`) until every one is acked,
@@ -125,11 +133,27 @@ async fn session(
             .map_err(|_| "bad token".to_owned())?;
         request.metadata_mut().insert("authorization", value);
     }
-    let mut inbound = client
+    let inbound = client
         .stream(request)
         .await
         .map_err(|s| s.to_string())?
         .into_inner();
+    let message = |seq| v1::AgentMessage {
+        kind: Some(agent_message::Kind::Batch(make(seq))),
+    };
+    exchange(sender, inbound, total, window, message, report).await
+}
+
+/// Sends batches `1..=total` (`make` builds the message of a sequence) with
+/// at most `window` unacked, until every one is acked.
+async fn exchange<M>(
+    sender: mpsc::Sender<M>,
+    mut inbound: Streaming<v1::CollectorMessage>,
+    total: u64,
+    window: usize,
+    make: impl Fn(u64) -> M,
+    report: &mut Report,
+) -> Result<(), String> {
     // Re-send from the oldest unacked batch, as the agent does.
     let mut next = (1..=total)
         .find(|seq| !report.acked.contains(seq))
@@ -137,10 +161,8 @@ async fn session(
     let mut in_flight = 0usize;
     loop {
         while in_flight < window && next <= total {
-            let message = v1::AgentMessage {
-                kind: Some(agent_message::Kind::Batch(make(next))),
-            };
-            sender.send(message).await.map_err(|e| e.to_string())?;
+            sender.send(make(next)).await.map_err(|e| e.to_string())?;
+            report.first_send.get_or_insert_with(Instant::now);
             next += 1;
             in_flight += 1;
         }
@@ -152,6 +174,7 @@ async fn session(
                 kind: Some(collector_message::Kind::Ack(ack)),
             }) => {
                 report.acked.insert(ack.sequence);
+                report.last_ack = Some(Instant::now());
                 if ack.duplicate {
                     report.duplicates += 1;
                 }
@@ -160,5 +183,117 @@ async fn session(
             Some(other) => return Err(format!("unexpected message: {other:?}")),
             None => return Err("stream closed".into()),
         }
+    }
+}
+
+/// `batch` as the bytes of the `AgentMessage` carrying it, for [`send_encoded`].
+pub fn encode_batch(batch: v1::Batch) -> Bytes {
+    v1::AgentMessage {
+        kind: Some(agent_message::Kind::Batch(batch)),
+    }
+    .encode_to_vec()
+    .into()
+}
+
+/// Like [`send_all`], but `batches[i]` (sequence `i + 1`, from
+/// [`encode_batch`]) is already encoded: the client neither builds nor
+/// encodes anything while it sends, and a re-send is a cheap clone.
+pub async fn send_encoded(
+    endpoint: &str,
+    identity: &Identity,
+    batches: &[Bytes],
+    window: usize,
+) -> Report {
+    let mut report = Report::default();
+    while report.acked.len() < batches.len() {
+        if let Err(error) = encoded_session(endpoint, identity, batches, window, &mut report).await
+        {
+            report.reconnects += 1;
+            if report.reconnects % 50 == 1 {
+                eprintln!("load: stream ended ({error}); reconnecting");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    report
+}
+
+async fn encoded_session(
+    endpoint: &str,
+    identity: &Identity,
+    batches: &[Bytes],
+    window: usize,
+    report: &mut Report,
+) -> Result<(), String> {
+    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+        .map_err(|e| e.to_string())?
+        .connect_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut grpc = tonic::client::Grpc::new(channel).max_encoding_message_size(64 << 20);
+    grpc.ready().await.map_err(|e| e.to_string())?;
+    let (sender, receiver) = mpsc::channel(window + 1);
+    sender
+        .send(Bytes::from(identity.hello().encode_to_vec()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut request = Request::new(ReceiverStream::new(receiver));
+    if !identity.token.is_empty() {
+        let value = format!("Bearer {}", identity.token)
+            .parse()
+            .map_err(|_| "bad token".to_owned())?;
+        request.metadata_mut().insert("authorization", value);
+    }
+    let path = http::uri::PathAndQuery::from_static("/headroom.v1.Ingest/Stream");
+    let inbound = grpc
+        .streaming(request, path, EncodedCodec)
+        .await
+        .map_err(|s| s.to_string())?
+        .into_inner();
+    let total = batches.len() as u64;
+    let message = |seq: u64| batches[seq as usize - 1].clone();
+    exchange(sender, inbound, total, window, message, report).await
+}
+
+/// Sends pre-encoded `AgentMessage`s as they are; decodes the replies.
+#[derive(Debug, Clone, Copy, Default)]
+struct EncodedCodec;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct EncodedEncoder;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ReplyDecoder;
+
+impl Encoder for EncodedEncoder {
+    type Item = Bytes;
+    type Error = Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for ReplyDecoder {
+    type Item = v1::CollectorMessage;
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        v1::CollectorMessage::decode(src)
+            .map(Some)
+            .map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+impl Codec for EncodedCodec {
+    type Encode = Bytes;
+    type Decode = v1::CollectorMessage;
+    type Encoder = EncodedEncoder;
+    type Decoder = ReplyDecoder;
+    fn encoder(&mut self) -> EncodedEncoder {
+        EncodedEncoder
+    }
+    fn decoder(&mut self) -> ReplyDecoder {
+        ReplyDecoder
     }
 }
