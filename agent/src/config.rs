@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use headroom_proto::config::{ByteSize, ConfigErrors, HumanDuration, Sections};
+use headroom_proto::config::{
+    ByteSize, ConfigErrors, HumanDuration, LogFormat, Sections, read_file,
+};
 use serde::Deserialize;
 
 use crate::sources::SourceConfig;
@@ -107,23 +109,10 @@ pub struct LogSection {
     pub format: LogFormat,
 }
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    #[default]
-    Plain,
-    Json,
-}
-
 impl Config {
     /// Reads and validates `path`; `env_token` is `HEADROOM_AGENT_TOKEN`.
     pub fn load(path: &Path, env_token: Option<String>) -> Result<Self, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|error| ConfigErrors {
-            source_name: path.display().to_string(),
-            errors: vec![format!("cannot read the file: {error}")],
-        })?;
-        Self::from_toml(&text, &path.display().to_string(), env_token)
+        Self::from_toml(&read_file(path)?, &path.display().to_string(), env_token)
     }
 
     /// Parses and validates `agent.toml` text.

@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use headroom_proto::config::EXIT_BAD_CONFIG;
+use headroom_proto::process::{init_tracing, shutdown_signal};
 use headroom_proto::v1;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::collect::OtherDrops;
-use crate::config::{Config, LogFormat};
+use crate::config::Config;
 
 /// Headroom's agent: reads a store's components and streams them to the collector.
 #[derive(Debug, Parser)]
@@ -189,31 +190,4 @@ async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("stopped; every batch was acknowledged");
     }
     Ok(())
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Plain => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
-        }
-    }
 }

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use headroom_proto::config::{ByteSize, ConfigErrors, HumanDuration, Sections};
+pub use headroom_proto::config::LogFormat;
+use headroom_proto::config::{ByteSize, ConfigErrors, HumanDuration, Sections, read_file};
 use serde::{Deserialize, Serialize};
 
 /// Default directory for the embedded database.
@@ -119,15 +120,6 @@ impl Default for LogConfig {
     }
 }
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    #[default]
-    Plain,
-    Json,
-}
-
 /// Values from the environment or the command line; each wins over the file.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
@@ -163,19 +155,12 @@ impl Config {
     /// Loads `path` (if any), applies `overrides` and validates the result,
     /// reporting every mistake at once.
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigErrors> {
-        let (text, source_name) = match path {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => (text, path.display().to_string()),
-                Err(error) => {
-                    return Err(ConfigErrors {
-                        source_name: path.display().to_string(),
-                        errors: vec![format!("cannot read the file: {error}")],
-                    });
-                }
-            },
-            None => (String::new(), "defaults".to_owned()),
-        };
-        Self::from_toml(&text, &source_name, overrides)
+        match path {
+            Some(path) => {
+                Self::from_toml(&read_file(path)?, &path.display().to_string(), overrides)
+            }
+            None => Self::from_toml("", "defaults", overrides),
+        }
     }
 
     /// Parses `text` as `collector.toml`, then applies `overrides`.

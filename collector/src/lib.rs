@@ -66,20 +66,8 @@ pub async fn serve(
         config.retention.compaction_interval.0,
     ));
 
-    let grpc_listener = TcpListener::bind(config.grpc_listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: config.grpc_listen,
-            what: "gRPC",
-            source,
-        })?;
-    let http_listener = TcpListener::bind(config.http_listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: config.http_listen,
-            what: "HTTP",
-            source,
-        })?;
+    let grpc_listener = bind(config.grpc_listen, "gRPC").await?;
+    let http_listener = bind(config.http_listen, "HTTP").await?;
     tracing::info!(grpc = %config.grpc_listen, http = %config.http_listen, "listening");
 
     let limit = config.ingest.max_message_bytes.0 as usize;
@@ -117,6 +105,12 @@ pub async fn serve(
     http?;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn bind(addr: SocketAddr, what: &'static str) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, what, source })
 }
 
 /// Compacts, rolls up and expires every `interval`; a failed pass is logged

@@ -104,6 +104,34 @@ fn one_line(message: &str) -> String {
         .join(" ")
 }
 
+/// How log lines are written: `plain` (default) or `json`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Plain,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "plain" => Ok(Self::Plain),
+            "json" => Ok(Self::Json),
+            other => Err(format!("`{other}` is not a log format (plain or json)")),
+        }
+    }
+}
+
+/// Reads a configuration file, or says why it cannot.
+pub fn read_file(path: &std::path::Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|error| ConfigErrors {
+        source_name: path.display().to_string(),
+        errors: vec![format!("cannot read the file: {error}")],
+    })
+}
+
 /// A duration written for humans: `"15s"`, `"5m"`, `"7d"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HumanDuration(pub Duration);

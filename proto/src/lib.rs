@@ -74,3 +74,4 @@ impl v1::RedisStats {
 }
 
 pub mod config;
+pub mod process;

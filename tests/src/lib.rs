@@ -89,6 +89,61 @@ fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
         .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"))
 }
 
+/// One of our binaries, running or not; killed when dropped.
+#[derive(Debug)]
+pub struct Process {
+    binary: &'static str,
+    args: Vec<String>,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Process {
+    fn new(binary: &'static str, args: Vec<String>, log: PathBuf) -> Self {
+        Self {
+            binary,
+            args,
+            log,
+            child: None,
+        }
+    }
+
+    /// Starts it (again), appending to the same log.
+    fn start(&mut self) {
+        assert!(self.child.is_none(), "{} is already running", self.binary);
+        self.child = Some(spawn(self.binary, &self.args, &self.log));
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait.
+    fn stop(&mut self) -> Option<ExitStatus> {
+        self.child.take().map(|mut child| terminate(&mut child))
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| child.try_wait().ok().flatten().is_none())
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Sends SIGTERM to `child` and waits for it to exit.
 pub fn terminate(child: &mut Child) -> ExitStatus {
     let _ = Command::new("kill")
@@ -120,8 +175,7 @@ pub struct CollectorOptions {
 
 /// A running (or stopped) collector with its own data dir and ports.
 pub struct Collector {
-    child: Option<Child>,
-    args: Vec<String>,
+    process: Process,
     pub dir: tempfile::TempDir,
     pub grpc: SocketAddr,
     pub http: SocketAddr,
@@ -150,9 +204,9 @@ impl Collector {
         let config_path = dir.path().join("collector.toml");
         std::fs::write(&config_path, config).expect("config");
         let log = dir.path().join("collector.log");
+        let args = vec!["--config".into(), config_path.display().to_string()];
         let mut collector = Self {
-            child: None,
-            args: vec!["--config".into(), config_path.display().to_string()],
+            process: Process::new("headroom-collector", args, log.clone()),
             dir,
             grpc,
             http,
@@ -170,11 +224,9 @@ impl Collector {
 
     /// Starts the process again (same config, data and ports) and waits for health.
     pub async fn restart(&mut self) {
-        assert!(self.child.is_none(), "the collector is already running");
-        self.child = Some(spawn("headroom-collector", &self.args, &self.log));
+        self.process.start();
         let url = format!("http://{}/healthz", self.http);
         let client = self.client.clone();
-        let log = self.log.clone();
         wait_for(Duration::from_secs(30), "the collector's /healthz", || {
             let client = client.clone();
             let url = url.clone();
@@ -189,25 +241,21 @@ impl Collector {
             }
         })
         .await;
-        let _ = log;
     }
 
     /// SIGKILL: no chance to flush anything.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.process.kill();
     }
 
     /// SIGTERM and wait.
     pub fn stop(&mut self) -> Option<ExitStatus> {
-        self.child.take().map(|mut child| terminate(&mut child))
+        self.process.stop()
     }
 
     /// The process id while it runs (for /proc figures in the benchmark).
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.process.pid()
     }
 
     /// GET `path` on the HTTP API and parse the JSON body (any status).
@@ -258,15 +306,9 @@ impl Collector {
     }
 }
 
-impl Drop for Collector {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 /// A running (or stopped) agent with its own config and spool.
 pub struct Agent {
-    child: Option<Child>,
+    process: Process,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     pub log: PathBuf,
@@ -284,8 +326,13 @@ impl Agent {
         )
         .expect("config");
         let log = dir.path().join("agent.log");
+        let args = vec![
+            "run".to_owned(),
+            "--config".to_owned(),
+            config.display().to_string(),
+        ];
         let mut agent = Self {
-            child: None,
+            process: Process::new("headroom-agent", args, log.clone()),
             dir,
             config,
             log,
@@ -296,39 +343,22 @@ impl Agent {
 
     /// Starts the process again with the same config and spool.
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "the agent is already running");
-        let args = vec![
-            "run".to_owned(),
-            "--config".to_owned(),
-            self.config.display().to_string(),
-        ];
-        self.child = Some(spawn("headroom-agent", &args, &self.log));
+        self.process.start();
     }
 
     /// SIGKILL.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.process.kill();
     }
 
     /// SIGTERM (graceful: seals and flushes) and wait.
     pub fn stop(&mut self) -> Option<ExitStatus> {
-        self.child.take().map(|mut child| terminate(&mut child))
+        self.process.stop()
     }
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| child.try_wait().ok().flatten().is_none())
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        self.kill();
+        self.process.is_running()
     }
 }
 

@@ -46,6 +46,11 @@ async fn points_scraped_while_the_collector_is_down_arrive_exactly_once() {
     // gracefully so its last batch is flushed too.
     scrapes_stored(&collector, "outage", 35).await;
     agent.stop();
+    let log = tail(&agent.log, 5);
+    assert!(
+        log.contains("every batch was acknowledged"),
+        "a graceful stop flushes the spool:\n{log}"
+    );
     let series = collector
         .points("agent_scrapes_total", &[("agent", "outage")])
         .await;
