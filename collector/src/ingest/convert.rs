@@ -2,32 +2,59 @@
 //! series (every series gets the sending agent's id as the `agent` label)
 //! and texts that must not become labels (query text, index definitions).
 
+use std::collections::HashMap;
+
 use headroom_proto::v1;
 
 use crate::store::model::{Kind, SeriesKey, Text};
 
-/// One value of one series.
-#[derive(Debug, Clone, PartialEq)]
+/// One value of one series (an index into [`Converted::series`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
-    pub key: SeriesKey,
-    pub kind: Kind,
+    pub series: usize,
     pub timestamp_ms: i64,
     pub value: f64,
 }
 
-/// Everything a batch holds, flattened.
+/// Everything a batch holds, flattened: each distinct series once, and the
+/// points that refer to them.
 #[derive(Debug, Default)]
 pub struct Converted {
+    pub series: Vec<(SeriesKey, Kind)>,
     pub points: Vec<Point>,
     pub texts: Vec<Text>,
 }
 
+impl Converted {
+    /// The series of `point`.
+    pub fn key(&self, point: &Point) -> &SeriesKey {
+        &self.series[point.series].0
+    }
+}
+
 struct Builder<'a> {
     agent_id: &'a str,
+    /// Series already seen in this batch, by their key.
+    known: HashMap<SeriesKey, usize>,
+    /// Samples' series by their wire identity, so the common case (many
+    /// samples, few series) builds each key once.
+    known_samples: HashMap<(&'a str, &'a [v1::Label]), usize>,
     out: Converted,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    fn series(&mut self, name: &str, labels: &[(&str, &str)], kind: Kind) -> usize {
+        let mut key = SeriesKey::new(name, labels.iter().copied());
+        key.labels
+            .insert("agent".to_owned(), self.agent_id.to_owned());
+        let next = self.out.series.len();
+        let index = *self.known.entry(key.clone()).or_insert(next);
+        if index == next {
+            self.out.series.push((key, kind));
+        }
+        index
+    }
+
     fn push(
         &mut self,
         name: &str,
@@ -36,14 +63,42 @@ impl Builder<'_> {
         timestamp_ms: i64,
         value: f64,
     ) {
-        let mut key = SeriesKey::new(name, labels.iter().copied());
-        key.labels
-            .insert("agent".to_owned(), self.agent_id.to_owned());
+        let series = self.series(name, labels, kind);
         self.out.points.push(Point {
-            key,
-            kind,
+            series,
             timestamp_ms,
             value,
+        });
+    }
+
+    fn sample(&mut self, sample: &'a v1::Sample) {
+        let series = match self
+            .known_samples
+            .get(&(sample.name.as_str(), sample.labels.as_slice()))
+        {
+            Some(series) => *series,
+            None => {
+                let labels: Vec<(&str, &str)> = sample
+                    .labels
+                    .iter()
+                    .filter(|label| label.key != "agent")
+                    .map(|label| (label.key.as_str(), label.value.as_str()))
+                    .collect();
+                let kind = if sample.kind == v1::MetricKind::Counter as i32 {
+                    Kind::Counter
+                } else {
+                    Kind::Gauge
+                };
+                let series = self.series(&sample.name, &labels, kind);
+                self.known_samples
+                    .insert((sample.name.as_str(), sample.labels.as_slice()), series);
+                series
+            }
+        };
+        self.out.points.push(Point {
+            series,
+            timestamp_ms: sample.timestamp_ms,
+            value: sample.value,
         });
     }
 
@@ -84,30 +139,15 @@ impl Builder<'_> {
 }
 
 /// Flattens `batch`, labelling every series with `agent_id`.
-pub fn convert(agent_id: &str, batch: &v1::Batch) -> Converted {
+pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
     let mut b = Builder {
         agent_id,
+        known: HashMap::new(),
+        known_samples: HashMap::new(),
         out: Converted::default(),
     };
     for sample in &batch.samples {
-        let labels: Vec<(&str, &str)> = sample
-            .labels
-            .iter()
-            .filter(|label| label.key != "agent")
-            .map(|label| (label.key.as_str(), label.value.as_str()))
-            .collect();
-        let kind = if sample.kind == v1::MetricKind::Counter as i32 {
-            Kind::Counter
-        } else {
-            Kind::Gauge
-        };
-        b.push(
-            &sample.name,
-            &labels,
-            kind,
-            sample.timestamp_ms,
-            sample.value,
-        );
+        b.sample(sample);
     }
     for histogram in &batch.histograms {
         let labels: Vec<(&str, &str)> = histogram
@@ -314,10 +354,12 @@ mod tests {
     fn the_agent_label_comes_from_the_stream_not_the_sample() {
         let converted = convert("db-1", &full_batch());
         assert!(
-            converted
-                .points
-                .iter()
-                .all(|p| p.key.labels.get("agent").map(String::as_str) == Some("db-1"))
+            converted.points.iter().all(|p| converted
+                .key(p)
+                .labels
+                .get("agent")
+                .map(String::as_str)
+                == Some("db-1"))
         );
     }
 
@@ -333,8 +375,8 @@ mod tests {
         let buckets: Vec<(String, f64)> = converted
             .points
             .iter()
-            .filter(|p| p.key.name == "latency_bucket")
-            .map(|p| (p.key.labels["le"].clone(), p.value))
+            .filter(|p| converted.key(p).name == "latency_bucket")
+            .map(|p| (converted.key(p).labels["le"].clone(), p.value))
             .collect();
         assert_eq!(
             buckets,
@@ -348,8 +390,35 @@ mod tests {
             converted
                 .points
                 .iter()
-                .any(|p| p.key.name == "latency_sum" && p.value == 321.0)
+                .any(|p| converted.key(p).name == "latency_sum" && p.value == 321.0)
         );
+    }
+
+    #[test]
+    fn repeated_samples_of_a_series_share_one_key() {
+        let sample = |t: i64, value: f64| v1::Sample {
+            name: "g".into(),
+            labels: vec![v1::Label::new("db", "x")],
+            kind: v1::MetricKind::Counter as i32,
+            timestamp_ms: t,
+            value,
+        };
+        let batch = v1::Batch {
+            samples: vec![
+                sample(1, 1.0),
+                sample(2, 2.0),
+                v1::Sample {
+                    name: "h".into(),
+                    ..sample(3, 3.0)
+                },
+            ],
+            ..Default::default()
+        };
+        let converted = convert("a", &batch);
+        assert_eq!(converted.series.len(), 2);
+        assert_eq!(converted.series[0].1, Kind::Counter);
+        let series: Vec<usize> = converted.points.iter().map(|p| p.series).collect();
+        assert_eq!(series, vec![0, 0, 1]);
     }
 
     #[test]
@@ -362,10 +431,11 @@ mod tests {
                 .any(|t| t.kind == "pg_query" && t.text == "SELECT $1")
         );
         assert!(
-            converted
-                .points
-                .iter()
-                .all(|p| p.key.labels.values().all(|v| v != "SELECT $1"))
+            converted.points.iter().all(|p| converted
+                .key(p)
+                .labels
+                .values()
+                .all(|v| v != "SELECT $1"))
         );
     }
 }

@@ -60,13 +60,13 @@ impl IngestService {
     async fn batch(&self, agent: &AgentHello, batch: v1::Batch) -> Result<Outcome, BatchError> {
         validate(&batch).map_err(BatchError::Invalid)?;
         let converted = convert::convert(&agent.agent_id, &batch);
-        let (keys, series_of_point) = prepare::distinct_series(&converted.points);
+
         let ids = self
             .store
-            .series_ids(&keys)
+            .series_ids(&converted.series)
             .await
             .map_err(BatchError::Store)?;
-        let blocks = prepare::encode_blocks(&converted.points, &series_of_point, &ids);
+        let blocks = prepare::encode_blocks(&converted.points, &ids);
         let drops = batch.drops.unwrap_or_default();
         let points = converted.points.len() as i64;
         let prepared = PreparedBatch {

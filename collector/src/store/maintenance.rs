@@ -8,14 +8,21 @@
 //! simply make their window dirty again. Retention then deletes blocks of
 //! each resolution past its age.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
-use sqlx::Row;
 
 use super::codec::{self, Decoded};
-use super::{Context, HOUR, MINUTE, RAW, RAW_WINDOW, Store, StoreError, on_pool, window_of};
+use super::model::NewBlock;
+use super::{
+    Context, HOUR, INSERT_CHUNK, MINUTE, RAW, RAW_WINDOW, Store, StoreError, insert_blocks,
+    on_pool, window_of,
+};
 
 /// Dirty windows compacted per pass (the next pass continues).
-const WINDOWS_PER_PASS: i64 = 5_000;
+const WINDOWS_PER_PASS: i64 = 20_000;
+/// Windows compacted in one transaction.
+const WINDOWS_PER_TRANSACTION: usize = 500;
 
 /// How long each resolution is kept, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +67,9 @@ impl Store {
             .await
             .context("finding windows to compact")?
         });
-        for (series_id, window) in dirty {
-            report.blocks_merged += self.compact_window(series_id, window).await?;
-            report.windows_compacted += 1;
+        for windows in dirty.chunks(WINDOWS_PER_TRANSACTION) {
+            report.blocks_merged += self.compact_windows(windows).await?;
+            report.windows_compacted += windows.len() as u64;
         }
         for (resolution, keep) in [
             (RAW, retention.raw_ms),
@@ -83,93 +90,49 @@ impl Store {
         Ok(report)
     }
 
-    /// Merges the raw blocks of one series and hour window and rewrites its
-    /// rollups; returns how many blocks were merged.
-    async fn compact_window(&self, series_id: i64, window: i64) -> Result<u64, StoreError> {
-        let corrupt = |source| StoreError::Corrupt { series_id, source };
+    /// Merges the raw blocks of each (series, hour window) in `windows` and
+    /// rewrites their rollups, in one transaction; returns how many blocks
+    /// were merged.
+    async fn compact_windows(&self, windows: &[(i64, i64)]) -> Result<u64, StoreError> {
+        let days: BTreeSet<(i64, i64)> = windows
+            .iter()
+            .map(|&(series, window)| (series, window_of(HOUR, window)))
+            .collect();
         on_pool!(&self.write, pool => {
             let mut tx = pool.begin().await.context("compacting")?;
-            let rows = sqlx::query(
-                "SELECT id, data FROM blocks WHERE series_id = $1 AND resolution_ms = 0 AND window_ms = $2 ORDER BY id",
-            )
-            .bind(series_id)
-            .bind(window)
-            .fetch_all(&mut *tx)
-            .await
-            .context("reading blocks to compact")?;
-            let mut ids = Vec::with_capacity(rows.len());
-            let mut blocks = Vec::with_capacity(rows.len());
-            for row in &rows {
-                ids.push(row.try_get::<i64, _>("id").context("reading blocks to compact")?);
-                let data: Vec<u8> = row.try_get("data").context("reading blocks to compact")?;
-                blocks.push(codec::decode(&data).map_err(corrupt)?);
-            }
-            let merged = codec::merge(&blocks).map_err(corrupt)?;
-            let minute = rollup(&merged, MINUTE);
-            let hour_block = {
-                let day = window_of(HOUR, window);
-                let existing: Option<Vec<u8>> = sqlx::query_scalar(
-                    "SELECT data FROM blocks WHERE series_id = $1 AND resolution_ms = $2 AND window_ms = $3",
-                )
-                .bind(series_id)
-                .bind(HOUR)
-                .bind(day)
-                .fetch_optional(&mut *tx)
-                .await
-                .context("reading the hourly rollup")?;
-                let existing = match existing {
-                    Some(data) => codec::decode(&data).map_err(corrupt)?,
-                    None => Decoded { timestamps: Vec::new(), values: Vec::new(), columns: 4 },
-                };
-                replace_row(&existing, window, &rollup(&merged, RAW_WINDOW))
-            };
+            let mut select = sqlx::QueryBuilder::new(
+                "SELECT id, series_id, window_ms, data FROM blocks WHERE resolution_ms = 0 AND (series_id, window_ms) IN ",
+            );
+            push_pairs(&mut select, windows.iter().copied());
+            select.push(" ORDER BY id");
+            let rows: Vec<(i64, i64, i64, Vec<u8>)> =
+                select.build_query_as().fetch_all(&mut *tx).await.context("reading blocks to compact")?;
+            let mut select = sqlx::QueryBuilder::new(
+                "SELECT series_id, window_ms, data FROM blocks WHERE resolution_ms = 3600000 AND (series_id, window_ms) IN ",
+            );
+            push_pairs(&mut select, days.iter().copied());
+            let hour_rows: Vec<(i64, i64, Vec<u8>)> =
+                select.build_query_as().fetch_all(&mut *tx).await.context("reading hourly rollups")?;
 
-            let mut delete = sqlx::QueryBuilder::new("DELETE FROM blocks WHERE id IN (");
-            let mut separated = delete.separated(", ");
-            for id in &ids {
-                separated.push_bind(*id);
+            let plan = plan_compaction(windows, &rows, hour_rows)?;
+            for ids in plan.merged_ids.chunks(INSERT_CHUNK * 4) {
+                let mut delete = sqlx::QueryBuilder::new("DELETE FROM blocks WHERE id IN (");
+                let mut separated = delete.separated(", ");
+                for id in ids {
+                    separated.push_bind(*id);
+                }
+                separated.push_unseparated(")");
+                delete.build().execute(&mut *tx).await.context("replacing compacted blocks")?;
             }
-            separated.push_unseparated(")");
-            delete.build().execute(&mut *tx).await.context("replacing compacted blocks")?;
-            sqlx::query("DELETE FROM blocks WHERE series_id = $1 AND resolution_ms = $2 AND window_ms = $3")
-                .bind(series_id)
-                .bind(MINUTE)
-                .bind(window)
-                .execute(&mut *tx)
-                .await
-                .context("replacing a minute rollup")?;
-            sqlx::query("DELETE FROM blocks WHERE series_id = $1 AND resolution_ms = $2 AND window_ms = $3")
-                .bind(series_id)
-                .bind(HOUR)
-                .bind(window_of(HOUR, window))
-                .execute(&mut *tx)
-                .await
-                .context("replacing an hour rollup")?;
-            for (resolution, block_window, block) in [
-                (RAW, window, &merged),
-                (MINUTE, window, &minute),
-                (HOUR, window_of(HOUR, window), &hour_block),
-            ] {
-                let (Some(first), Some(last)) = (block.timestamps.first(), block.timestamps.last()) else {
-                    continue;
-                };
-                sqlx::query(
-                    "INSERT INTO blocks (series_id, resolution_ms, window_ms, start_ms, end_ms, points, compacted, data) \
-                     VALUES ($1, $2, $3, $4, $5, $6, 1, $7)",
-                )
-                .bind(series_id)
-                .bind(resolution)
-                .bind(block_window)
-                .bind(*first)
-                .bind(*last)
-                .bind(block.timestamps.len() as i64)
-                .bind(codec::encode(&block.timestamps, &block.values, block.columns))
-                .execute(&mut *tx)
-                .await
-                .context("writing compacted blocks")?;
+            for (resolution, pairs) in [(MINUTE, windows.iter().copied().collect::<Vec<_>>()), (HOUR, days.into_iter().collect())] {
+                let mut delete = sqlx::QueryBuilder::new("DELETE FROM blocks WHERE resolution_ms = ");
+                delete.push_bind(resolution).push(" AND (series_id, window_ms) IN ");
+                push_pairs(&mut delete, pairs.into_iter());
+                delete.build().execute(&mut *tx).await.context("replacing rollups")?;
             }
+            insert_blocks!(tx, plan.blocks.iter());
             tx.commit().await.context("compacting")?;
-            Ok(ids.len() as u64)
+            Ok(plan.merged_ids.len() as u64)
         })
     }
 
@@ -196,6 +159,116 @@ impl Store {
             )
             .collect())
     }
+}
+
+/// Appends `(VALUES ($1, $2), ($3, $4), …)`: a row-value list both SQLite
+/// and PostgreSQL accept on the right of `(a, b) IN`.
+fn push_pairs<DB: sqlx::Database>(
+    builder: &mut sqlx::QueryBuilder<DB>,
+    pairs: impl Iterator<Item = (i64, i64)>,
+) where
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    builder.push("(VALUES ");
+    let mut first = true;
+    for (a, b) in pairs {
+        if !first {
+            builder.push(", ");
+        }
+        first = false;
+        builder
+            .push("(")
+            .push_bind(a)
+            .push(", ")
+            .push_bind(b)
+            .push(")");
+    }
+    builder.push(")");
+}
+
+/// What one compaction transaction deletes and writes.
+#[derive(Debug, Default)]
+struct CompactionPlan {
+    merged_ids: Vec<i64>,
+    blocks: Vec<NewBlock>,
+}
+
+/// Pure part of compaction: from the raw blocks of `windows` (rows of id,
+/// series, window, data, in id order) and the existing hourly rollup blocks
+/// of their days, the merged raw blocks, their minute rollups and the
+/// updated hourly rollups.
+fn plan_compaction(
+    windows: &[(i64, i64)],
+    rows: &[(i64, i64, i64, Vec<u8>)],
+    hour_rows: Vec<(i64, i64, Vec<u8>)>,
+) -> Result<CompactionPlan, StoreError> {
+    let mut plan = CompactionPlan::default();
+    let mut raw: BTreeMap<(i64, i64), Vec<Decoded>> = BTreeMap::new();
+    for (id, series_id, window, data) in rows {
+        let block = codec::decode(data).map_err(|source| StoreError::Corrupt {
+            series_id: *series_id,
+            source,
+        })?;
+        plan.merged_ids.push(*id);
+        raw.entry((*series_id, *window)).or_default().push(block);
+    }
+    let mut days: BTreeMap<(i64, i64), Decoded> = BTreeMap::new();
+    for (series_id, day, data) in hour_rows {
+        let block =
+            codec::decode(&data).map_err(|source| StoreError::Corrupt { series_id, source })?;
+        days.insert((series_id, day), block);
+    }
+    for &(series_id, window) in windows {
+        let Some(blocks) = raw.get(&(series_id, window)) else {
+            continue;
+        };
+        let merged =
+            codec::merge(blocks).map_err(|source| StoreError::Corrupt { series_id, source })?;
+        let day = days
+            .entry((series_id, window_of(HOUR, window)))
+            .or_insert_with(|| empty(4));
+        *day = replace_row(day, window, &rollup(&merged, RAW_WINDOW));
+        plan.blocks
+            .extend(new_block(series_id, RAW, window, &merged));
+        plan.blocks.extend(new_block(
+            series_id,
+            MINUTE,
+            window,
+            &rollup(&merged, MINUTE),
+        ));
+    }
+    for ((series_id, day), block) in &days {
+        plan.blocks.extend(new_block(*series_id, HOUR, *day, block));
+    }
+    Ok(plan)
+}
+
+fn empty(columns: usize) -> Decoded {
+    Decoded {
+        timestamps: Vec::new(),
+        values: Vec::new(),
+        columns,
+    }
+}
+
+/// A compacted block of `block`'s rows, or nothing when it has none.
+fn new_block(
+    series_id: i64,
+    resolution_ms: i64,
+    window_ms: i64,
+    block: &Decoded,
+) -> Option<NewBlock> {
+    let (first, last) = (*block.timestamps.first()?, *block.timestamps.last()?);
+    Some(NewBlock {
+        series_id,
+        resolution_ms,
+        window_ms,
+        start_ms: first,
+        end_ms: last,
+        points: block.timestamps.len() as i64,
+        compacted: true,
+        data: codec::encode(&block.timestamps, &block.values, block.columns),
+    })
 }
 
 /// Count, sum, min and max of raw points per bucket of `width` ms: a

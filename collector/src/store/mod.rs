@@ -106,6 +106,34 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Rows per multi-row INSERT (8 parameters each stays under SQLite's 32,766).
+pub(crate) const INSERT_CHUNK: usize = 2_000;
+
+/// Inserts `$blocks` (an iterator of `&NewBlock`) with multi-row INSERTs on
+/// the transaction `$tx` (inside `on_pool!`, so once per backend).
+macro_rules! insert_blocks {
+    ($tx:expr, $blocks:expr) => {{
+        let blocks: Vec<&$crate::store::model::NewBlock> = $blocks.into_iter().collect();
+        for chunk in blocks.chunks($crate::store::INSERT_CHUNK) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO blocks (series_id, resolution_ms, window_ms, start_ms, end_ms, points, compacted, data) ",
+            );
+            insert.push_values(chunk, |mut row, block| {
+                row.push_bind(block.series_id)
+                    .push_bind(block.resolution_ms)
+                    .push_bind(block.window_ms)
+                    .push_bind(block.start_ms)
+                    .push_bind(block.end_ms)
+                    .push_bind(block.points)
+                    .push_bind(i64::from(block.compacted))
+                    .push_bind(block.data.as_slice());
+            });
+            insert.build().execute(&mut *$tx).await.context("inserting blocks")?;
+        }
+    }};
+}
+pub(crate) use insert_blocks;
+
 /// The store: pools, the series cache and the backend's name.
 #[derive(Debug, Clone)]
 pub struct Store {

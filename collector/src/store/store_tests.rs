@@ -41,8 +41,7 @@ async fn batch(store: &Store, sequence: i64, points: &[(i64, f64)]) -> PreparedB
     let points: Vec<Point> = points
         .iter()
         .map(|&(timestamp_ms, value)| Point {
-            key: key.clone(),
-            kind: Kind::Gauge,
+            series: 0,
             timestamp_ms,
             value,
         })
@@ -53,7 +52,7 @@ async fn batch(store: &Store, sequence: i64, points: &[(i64, f64)]) -> PreparedB
         sequence,
         received_ms: now_ms(),
         points: points.len() as i64,
-        blocks: encode_blocks(&points, &vec![0; points.len()], &ids),
+        blocks: encode_blocks(&points, &ids),
         texts: vec![],
         drops: Drops {
             spool_full_batches: 2,

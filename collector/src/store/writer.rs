@@ -8,10 +8,7 @@ use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 use super::model::{NewBlock, Outcome, PreparedBatch};
-use super::{Context, Store, StoreError, on_pool};
-
-/// Rows per multi-row INSERT (8 parameters each stays under SQLite's 32,766).
-const INSERT_CHUNK: usize = 2_000;
+use super::{Context, Store, StoreError, insert_blocks, on_pool};
 
 type Job = (PreparedBatch, oneshot::Sender<Result<Outcome, String>>);
 
@@ -138,22 +135,7 @@ async fn commit_group(
             }
             outcomes.push(Outcome::Stored);
         }
-        for chunk in blocks.chunks(INSERT_CHUNK) {
-            let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO blocks (series_id, resolution_ms, window_ms, start_ms, end_ms, points, compacted, data) ",
-            );
-            insert.push_values(chunk, |mut row, block| {
-                row.push_bind(block.series_id)
-                    .push_bind(block.resolution_ms)
-                    .push_bind(block.window_ms)
-                    .push_bind(block.start_ms)
-                    .push_bind(block.end_ms)
-                    .push_bind(block.points)
-                    .push_bind(i64::from(block.compacted))
-                    .push_bind(block.data.as_slice());
-            });
-            insert.build().execute(&mut *tx).await.context("inserting blocks")?;
-        }
+        insert_blocks!(tx, blocks);
         for ((agent_id, epoch), (last, stored)) in &watermarks {
             if !stored {
                 continue;
