@@ -124,7 +124,7 @@ impl Store {
                 separated.push_unseparated(")");
                 delete.build().execute(&mut *tx).await.context("replacing compacted blocks")?;
             }
-            for (resolution, pairs) in [(MINUTE, windows.iter().copied().collect::<Vec<_>>()), (HOUR, days.into_iter().collect())] {
+            for (resolution, pairs) in [(MINUTE, windows.to_vec()), (HOUR, days.into_iter().collect())] {
                 let mut delete = sqlx::QueryBuilder::new("DELETE FROM blocks WHERE resolution_ms = ");
                 delete.push_bind(resolution).push(" AND (series_id, window_ms) IN ");
                 push_pairs(&mut delete, pairs.into_iter());
