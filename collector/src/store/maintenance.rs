@@ -136,6 +136,16 @@ impl Store {
         })
     }
 
+    /// Raw blocks written by ingest and not yet compacted: the compactor's lag.
+    pub async fn uncompacted_blocks(&self) -> Result<i64, StoreError> {
+        on_pool!(&self.read, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM blocks WHERE compacted = 0")
+                .fetch_one(pool)
+                .await
+                .context("counting uncompacted blocks")
+        })
+    }
+
     /// Blocks, points and encoded bytes per resolution.
     pub async fn stats(&self) -> Result<Vec<ResolutionStats>, StoreError> {
         let rows: Vec<(i64, i64, i64, i64)> = on_pool!(&self.read, pool => {

@@ -65,10 +65,12 @@ async fn agents(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
 async fn status(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let resolutions = state.store.stats().await?;
     let size_bytes = state.store.size_bytes().await?;
+    let uncompacted_blocks = state.store.uncompacted_blocks().await?;
     Ok(Json(json!({
         "store": state.store.backend(),
         "size_bytes": size_bytes,
         "resolutions": resolutions,
+        "uncompacted_blocks": uncompacted_blocks,
         "ingest": state.counters.snapshot(),
     })))
 }

@@ -355,15 +355,16 @@ async fn join_all(tasks: Vec<tokio::task::JoinHandle<load::Report>>) -> Vec<load
     reports
 }
 
-/// Polls `/api/v1/status` until raw blocks are at most `target`, stop
-/// changing, or time runs out; returns how it ended and the last status.
+/// Polls `/api/v1/status` until no block waits for compaction and raw
+/// blocks are at most `target`, they stop changing, or time runs out;
+/// returns how it ended and the last status.
 async fn wait_for_compaction(collector: &Collector, target: i64) -> (&'static str, Value) {
     let started = Instant::now();
     let mut last_change = (i64::MAX, Instant::now());
     loop {
         let (_, status) = collector.get("/api/v1/status").await;
         let blocks = resolution(&status, 0).blocks;
-        if blocks <= target {
+        if blocks <= target && status["uncompacted_blocks"].as_i64() == Some(0) {
             return ("done", status);
         }
         if blocks != last_change.0 {
