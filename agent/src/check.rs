@@ -81,12 +81,17 @@ async fn check_collector(config: &Config, hello: headroom_proto::v1::Hello) -> F
     let channel = match connect(&config.collector).await {
         Ok(channel) => channel,
         Err(error) => {
-            return Finding::problem(
-                format!("{error}"),
+            let text = error.to_string();
+            let fix = if text.to_lowercase().contains("certificate") {
+                "trust the collector's certificate: set [collector] ca_file to the PEM of the CA that signed it \
+                 (or of the certificate itself when self-signed), and use the name it was issued for in the endpoint"
+                    .to_owned()
+            } else {
                 format!(
                     "start headroom-collector, or point [collector] endpoint at its --grpc-listen address (now {endpoint})"
-                ),
-            );
+                )
+            };
+            return Finding::problem(text, fix);
         }
     };
     match open_stream(channel, &config.collector.token, hello, 1).await {

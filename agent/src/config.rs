@@ -62,6 +62,9 @@ pub struct CollectorSection {
     /// Bearer token; prefer `token_file` or `HEADROOM_AGENT_TOKEN`.
     pub token: String,
     pub token_file: Option<PathBuf>,
+    /// PEM certificates to trust for an `https://` endpoint, besides the
+    /// system's roots (a private CA or a self-signed collector).
+    pub ca_file: Option<PathBuf>,
     pub connect_timeout: HumanDuration,
     /// Reconnect backoff: doubles from `min_backoff` up to `max_backoff`, with jitter.
     pub min_backoff: HumanDuration,
@@ -76,6 +79,7 @@ impl Default for CollectorSection {
             endpoint: DEFAULT_ENDPOINT.to_owned(),
             token: String::new(),
             token_file: None,
+            ca_file: None,
             connect_timeout: HumanDuration::secs(5),
             min_backoff: HumanDuration(Duration::from_millis(200)),
             max_backoff: HumanDuration::secs(30),
@@ -158,8 +162,19 @@ impl Config {
             errors.push(format!(
                 "`collector.endpoint`: `{endpoint}` must start with http:// or https://"
             ));
-        } else if endpoint.starts_with("https://") {
-            errors.push("`collector.endpoint`: TLS is not built into this agent yet; use http:// on a private network".into());
+        }
+        if let Some(ca_file) = &self.collector.ca_file {
+            if !endpoint.starts_with("https://") {
+                errors.push(
+                    "`collector.ca_file` is set but `collector.endpoint` is not https://".into(),
+                );
+            }
+            if let Err(error) = std::fs::read(ca_file) {
+                errors.push(format!(
+                    "`collector.ca_file`: cannot read {}: {error}",
+                    ca_file.display()
+                ));
+            }
         }
         if self.collector.min_backoff > self.collector.max_backoff {
             errors.push("`collector.min_backoff` must not exceed `collector.max_backoff`".into());
@@ -241,10 +256,14 @@ mod tests {
         );
         assert_eq!(config.spool, defaults.spool);
         assert_eq!(config.log, defaults.log);
-        assert_eq!(config.sources.len(), 1);
+        // Each example source is its type's defaults plus the example's url.
         assert_eq!(
-            config.sources[0],
-            crate::sources::SourceConfig::example_postgres()
+            config.sources,
+            vec![
+                crate::sources::SourceConfig::example_postgres(),
+                crate::sources::SourceConfig::example_redis(),
+                crate::sources::SourceConfig::example_host(),
+            ]
         );
     }
 

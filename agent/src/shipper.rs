@@ -13,7 +13,7 @@ use prost::Message;
 use rand::Rng;
 use tokio::sync::{Notify, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Request};
 
 use crate::collect::{OtherDrops, SharedSpool};
@@ -23,11 +23,8 @@ use crate::spool::{DropCounts, SpoolError};
 /// Why a stream ended.
 #[derive(Debug, thiserror::Error)]
 pub enum ShipError {
-    #[error("cannot connect to the collector at {endpoint}: {source}")]
-    Connect {
-        endpoint: String,
-        source: tonic::transport::Error,
-    },
+    #[error("cannot connect to the collector at {endpoint}: {detail}")]
+    Connect { endpoint: String, detail: String },
     #[error("the collector refused the stream: {} ({})", .0.message(), .0.code())]
     Refused(tonic::Status),
     #[error("the stream failed: {} ({})", .0.message(), .0.code())]
@@ -40,6 +37,11 @@ pub enum ShipError {
     Spool(#[from] SpoolError),
     #[error("the spool's lock is poisoned")]
     Poisoned,
+    #[error("cannot read the CA file {path}: {source}")]
+    CaFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the token cannot be sent as gRPC metadata (it must be printable ASCII)")]
     BadToken,
 }
@@ -77,14 +79,41 @@ impl Backoff {
     }
 }
 
+/// An error and its sources, joined: transport errors keep the useful part
+/// (refused, certificate unknown) in their sources.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Opens a gRPC channel to the collector.
 pub async fn connect(config: &CollectorSection) -> Result<Channel, ShipError> {
-    let connect_error = |source| ShipError::Connect {
+    let connect_error = |error: tonic::transport::Error| ShipError::Connect {
         endpoint: config.endpoint.clone(),
-        source,
+        detail: error_chain(&error),
     };
-    Endpoint::from_shared(config.endpoint.clone())
-        .map_err(connect_error)?
+    let mut endpoint = Endpoint::from_shared(config.endpoint.clone()).map_err(connect_error)?;
+    if config.endpoint.starts_with("https://") {
+        let mut tls = ClientTlsConfig::new().with_native_roots();
+        if let Some(path) = &config.ca_file {
+            let pem = std::fs::read(path).map_err(|source| ShipError::CaFile {
+                path: path.display().to_string(),
+                source,
+            })?;
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(tls).map_err(connect_error)?;
+    }
+    endpoint
         .connect_timeout(config.connect_timeout.0)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10))

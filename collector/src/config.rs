@@ -27,6 +27,7 @@ pub struct Config {
     pub http_listen: SocketAddr,
     pub analysis_interval: HumanDuration,
     pub auth: AuthConfig,
+    pub tls: TlsConfig,
     pub ingest: IngestConfig,
     pub retention: RetentionConfig,
     pub log: LogConfig,
@@ -41,6 +42,7 @@ impl Default for Config {
             http_listen: parse_addr(DEFAULT_HTTP_LISTEN),
             analysis_interval: DEFAULT_ANALYSIS_INTERVAL,
             auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
             ingest: IngestConfig::default(),
             retention: RetentionConfig::default(),
             log: LogConfig::default(),
@@ -62,6 +64,23 @@ pub struct AuthConfig {
     pub agent_tokens: Vec<String>,
     /// Token the dashboard and API require (used from the dashboard issue on).
     pub dashboard_token: String,
+}
+
+/// `[tls]`: serve gRPC over TLS (rustls) when both files are set.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain of the collector.
+    pub cert_file: String,
+    /// PEM private key of that certificate.
+    pub key_file: String,
+}
+
+impl TlsConfig {
+    /// Whether TLS is configured.
+    pub fn enabled(&self) -> bool {
+        !self.cert_file.is_empty()
+    }
 }
 
 /// `[ingest]`: limits on what agents may send.
@@ -183,6 +202,7 @@ impl Config {
             http_listen: defaults.http_listen,
             analysis_interval: defaults.analysis_interval,
             auth: sections.take("auth"),
+            tls: sections.take("tls"),
             ingest: sections.take("ingest"),
             retention: sections.take("retention"),
             log: sections.take("log"),
@@ -250,6 +270,19 @@ impl Config {
                  set at least one token, or listen on 127.0.0.1",
                 self.grpc_listen
             ));
+        }
+        if self.tls.cert_file.is_empty() != self.tls.key_file.is_empty() {
+            errors.push("`tls`: set both `cert_file` and `key_file`, or neither".to_owned());
+        }
+        for (key, path) in [
+            ("tls.cert_file", &self.tls.cert_file),
+            ("tls.key_file", &self.tls.key_file),
+        ] {
+            if !path.is_empty()
+                && let Err(error) = std::fs::read(path)
+            {
+                errors.push(format!("`{key}`: cannot read {path}: {error}"));
+            }
         }
         if self.auth.agent_tokens.iter().any(|token| token.len() < 16) {
             errors

@@ -15,6 +15,7 @@ use headroom_proto::v1::ingest_server::IngestServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Identity, ServerTlsConfig};
 
 use crate::config::Config;
 use crate::ingest::IngestService;
@@ -33,6 +34,8 @@ pub enum ServeError {
         what: &'static str,
         source: std::io::Error,
     },
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
     #[error("the gRPC server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
     #[error("the HTTP server failed: {0}")]
@@ -84,7 +87,21 @@ pub async fn serve(
         let _ = stop_tx.send(true);
     });
     let mut grpc_stop = stop_rx.clone();
-    let grpc = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if config.tls.enabled() {
+        let read = |path: &str| {
+            std::fs::read(path)
+                .map_err(|source| ServeError::Tls(format!("cannot read {path}: {source}")))
+        };
+        let identity =
+            Identity::from_pem(read(&config.tls.cert_file)?, read(&config.tls.key_file)?);
+        builder = builder
+            .tls_config(ServerTlsConfig::new().identity(identity))
+            .map_err(|error| ServeError::Tls(error.to_string()))?;
+    } else if !config.grpc_listen.ip().is_loopback() {
+        tracing::warn!(grpc = %config.grpc_listen, "gRPC without TLS beyond loopback: agent tokens travel in clear text; set [tls]");
+    }
+    let grpc = builder
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
         .add_service(service)
         .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {

@@ -2,7 +2,9 @@
 //! `match` that builds it; each source scrapes on its own `interval`,
 //! connects lazily and reports `up`.
 
+pub mod host;
 pub mod postgres;
+pub mod redis;
 
 use std::time::Duration;
 
@@ -14,6 +16,8 @@ use serde::Deserialize;
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SourceConfig {
     Postgres(postgres::Config),
+    Redis(redis::Config),
+    Host(host::Config),
 }
 
 impl SourceConfig {
@@ -21,6 +25,8 @@ impl SourceConfig {
     pub fn type_name(&self) -> &'static str {
         match self {
             SourceConfig::Postgres(_) => "postgres",
+            SourceConfig::Redis(_) => "redis",
+            SourceConfig::Host(_) => "host",
         }
     }
 
@@ -28,6 +34,8 @@ impl SourceConfig {
     pub fn explicit_name(&self) -> Option<&str> {
         match self {
             SourceConfig::Postgres(config) => config.name.as_deref(),
+            SourceConfig::Redis(config) => config.name.as_deref(),
+            SourceConfig::Host(config) => config.name.as_deref(),
         }
     }
 
@@ -35,6 +43,8 @@ impl SourceConfig {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             SourceConfig::Postgres(config) => config.validate(),
+            SourceConfig::Redis(config) => config.validate(),
+            SourceConfig::Host(config) => config.validate(),
         }
     }
 
@@ -42,6 +52,8 @@ impl SourceConfig {
     pub fn interval(&self) -> Duration {
         match self {
             SourceConfig::Postgres(config) => config.interval.0,
+            SourceConfig::Redis(config) => config.interval.0,
+            SourceConfig::Host(config) => config.interval.0,
         }
     }
 
@@ -51,16 +63,33 @@ impl SourceConfig {
             SourceConfig::Postgres(config) => {
                 Box::new(postgres::PostgresSource::new(name, config.clone()))
             }
+            SourceConfig::Redis(config) => Box::new(redis::RedisSource::new(name, config.clone())),
+            SourceConfig::Host(config) => Box::new(host::HostSource::new(name, config.clone())),
         }
     }
 
-    /// The source in `agent.example.toml` (for its drift test).
+    /// The postgres source in `agent.example.toml` (for its drift test).
     #[cfg(test)]
     pub fn example_postgres() -> Self {
         SourceConfig::Postgres(postgres::Config {
             url: "postgres://headroom@127.0.0.1:5432/postgres".into(),
             ..postgres::Config::default()
         })
+    }
+
+    /// The redis source in `agent.example.toml` (for its drift test).
+    #[cfg(test)]
+    pub fn example_redis() -> Self {
+        SourceConfig::Redis(redis::Config {
+            url: "redis://127.0.0.1:6379".into(),
+            ..redis::Config::default()
+        })
+    }
+
+    /// The host source in `agent.example.toml`: all defaults.
+    #[cfg(test)]
+    pub fn example_host() -> Self {
+        SourceConfig::Host(host::Config::default())
     }
 }
 

@@ -58,6 +58,11 @@ impl IngestService {
 
     /// Validates, converts, encodes and commits one batch.
     async fn batch(&self, agent: &AgentHello, batch: v1::Batch) -> Result<Outcome, BatchError> {
+        if agent.epoch == 0 {
+            return Err(BatchError::Invalid(
+                "this stream's Hello has spool_epoch 0, which only a stream without batches may have".into(),
+            ));
+        }
         validate(&batch).map_err(BatchError::Invalid)?;
         let converted = convert::convert(&agent.agent_id, &batch);
 

@@ -136,7 +136,8 @@ impl Store {
             "INSERT INTO agents (agent_id, hostname, version, sources, first_seen_ms, last_seen_ms, spool_epoch) \
              VALUES ($1, $2, $3, $4, $5, $5, $6) \
              ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, version = excluded.version, \
-             sources = excluded.sources, last_seen_ms = excluded.last_seen_ms, spool_epoch = excluded.spool_epoch",
+             sources = excluded.sources, last_seen_ms = excluded.last_seen_ms, \
+             spool_epoch = CASE WHEN excluded.spool_epoch <> 0 THEN excluded.spool_epoch ELSE agents.spool_epoch END",
         )
         .bind(&hello.agent_id)
         .bind(&hello.hostname)
