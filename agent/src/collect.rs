@@ -11,7 +11,7 @@ use prost::Message;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::sources::{Source, up_sample};
+use crate::sources::{Source, counter, up_sample};
 use crate::spool::{DropCounts, Spool, SpoolError};
 
 /// The spool, shared by the batcher (appends) and the shipper (reads, acks).
@@ -76,13 +76,12 @@ pub fn spawn_source(
             scrapes += 1;
             part.samples
                 .push(up_sample(source.name(), type_name, up, now));
-            part.samples.push(v1::Sample {
-                name: "agent_scrapes_total".into(),
-                labels: vec![v1::Label::new("source", source.name())],
-                kind: v1::MetricKind::Counter as i32,
-                timestamp_ms: now,
-                value: scrapes as f64,
-            });
+            part.samples.push(counter(
+                "agent_scrapes_total",
+                &[("source", source.name())],
+                now,
+                scrapes as f64,
+            ));
             let points = part.point_count();
             if parts.try_send(part).is_err() {
                 drops

@@ -16,8 +16,9 @@ use headroom_proto::config::HumanDuration;
 use headroom_proto::v1;
 use serde::Deserialize;
 
+use super::gauge;
 use super::{Finding, ScrapeError, Source};
-use procfs::{Parser, gauge};
+use procfs::Parser;
 
 mod procfs;
 

@@ -160,15 +160,39 @@ pub trait Source: Send {
 
 /// The `up` sample of a source: 1 when the last scrape worked.
 pub fn up_sample(source: &str, source_type: &str, up: bool, now_ms: i64) -> v1::Sample {
+    let value = if up { 1.0 } else { 0.0 };
+    gauge(
+        "up",
+        &[("source", source), ("type", source_type)],
+        now_ms,
+        value,
+    )
+}
+
+/// A gauge sample: a value that goes up and down.
+pub fn gauge(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
+    sample(name, labels, v1::MetricKind::Gauge, now_ms, value)
+}
+
+/// A counter sample: a cumulative total since the source's reset.
+pub fn counter(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
+    sample(name, labels, v1::MetricKind::Counter, now_ms, value)
+}
+
+/// A sample of `kind`.
+pub fn sample(
+    name: &str,
+    labels: &[(&str, &str)],
+    kind: v1::MetricKind,
+    now_ms: i64,
+    value: f64,
+) -> v1::Sample {
     v1::Sample {
-        name: "up".into(),
-        labels: vec![
-            v1::Label::new("source", source),
-            v1::Label::new("type", source_type),
-        ],
-        kind: v1::MetricKind::Gauge as i32,
+        name: name.into(),
+        labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
+        kind: kind as i32,
         timestamp_ms: now_ms,
-        value: if up { 1.0 } else { 0.0 },
+        value,
     }
 }
 

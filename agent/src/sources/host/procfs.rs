@@ -7,35 +7,12 @@
 use headroom_proto::v1;
 
 use super::HostError;
+use crate::sources::{counter, gauge};
 
 /// Ticks per second of `/proc/stat` (USER_HZ).
 pub const USER_HZ: f64 = 100.0;
 /// Bytes per sector in `/proc/diskstats`.
 const SECTOR_BYTES: f64 = 512.0;
-
-pub(super) fn gauge(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
-    sample(name, labels, v1::MetricKind::Gauge, now_ms, value)
-}
-
-fn counter(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
-    sample(name, labels, v1::MetricKind::Counter, now_ms, value)
-}
-
-fn sample(
-    name: &str,
-    labels: &[(&str, &str)],
-    kind: v1::MetricKind,
-    now_ms: i64,
-    value: f64,
-) -> v1::Sample {
-    v1::Sample {
-        name: name.into(),
-        labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
-        kind: kind as i32,
-        timestamp_ms: now_ms,
-        value,
-    }
-}
 
 /// A parser: a file's text and the scrape time → samples.
 pub(super) type Parser = fn(&str, i64) -> Result<Vec<v1::Sample>, HostError>;

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use headroom_proto::v1;
 
+use crate::sources::sample;
+
 /// One `cmdstat_*` line of `INFO commandstats`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandStat {
@@ -107,22 +109,6 @@ pub fn stats(info: &Info, instance: &str, latency_ms: f64, now_ms: i64) -> v1::R
         instantaneous_ops_per_sec: info.f64("instantaneous_ops_per_sec"),
         rejected_connections: info.u64("rejected_connections"),
         latency_ms,
-    }
-}
-
-fn sample(
-    name: &str,
-    labels: &[(&str, &str)],
-    kind: v1::MetricKind,
-    now_ms: i64,
-    value: f64,
-) -> v1::Sample {
-    v1::Sample {
-        name: name.into(),
-        labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
-        kind: kind as i32,
-        timestamp_ms: now_ms,
-        value,
     }
 }
 
