@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes};
-use headroom_proto::v1::{self, agent_message, collector_message, ingest_client::IngestClient};
+use headroom_proto::v1::{self, agent_message, collector_message};
 use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -93,55 +93,8 @@ pub async fn send_all(
     window: usize,
     make: impl Fn(u64) -> v1::Batch,
 ) -> Report {
-    let mut report = Report::default();
-    while (report.acked.len() as u64) < total {
-        if let Err(error) = session(endpoint, identity, total, window, &make, &mut report).await {
-            report.reconnects += 1;
-            if report.reconnects % 50 == 1 {
-                eprintln!("load: stream ended ({error}); reconnecting");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    report
-}
-
-async fn session(
-    endpoint: &str,
-    identity: &Identity,
-    total: u64,
-    window: usize,
-    make: &impl Fn(u64) -> v1::Batch,
-    report: &mut Report,
-) -> Result<(), String> {
-    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_secs(2))
-        .connect()
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut client = IngestClient::new(channel).max_encoding_message_size(64 << 20);
-    let (sender, receiver) = mpsc::channel(window + 1);
-    sender
-        .send(identity.hello())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut request = Request::new(ReceiverStream::new(receiver));
-    if !identity.token.is_empty() {
-        let value = format!("Bearer {}", identity.token)
-            .parse()
-            .map_err(|_| "bad token".to_owned())?;
-        request.metadata_mut().insert("authorization", value);
-    }
-    let inbound = client
-        .stream(request)
-        .await
-        .map_err(|s| s.to_string())?
-        .into_inner();
-    let message = |seq| v1::AgentMessage {
-        kind: Some(agent_message::Kind::Batch(make(seq))),
-    };
-    exchange(sender, inbound, total, window, message, report).await
+    let batches: Vec<Bytes> = (1..=total).map(|seq| encode_batch(make(seq))).collect();
+    send_encoded(endpoint, identity, &batches, window).await
 }
 
 /// Sends batches `1..=total` (`make` builds the message of a sequence) with
@@ -247,7 +200,7 @@ async fn encoded_session(
     }
     let path = http::uri::PathAndQuery::from_static("/headroom.v1.Ingest/Stream");
     let inbound = grpc
-        .streaming(request, path, EncodedCodec)
+        .streaming(request, path, RawCodec)
         .await
         .map_err(|s| s.to_string())?
         .into_inner();
@@ -256,17 +209,20 @@ async fn encoded_session(
     exchange(sender, inbound, total, window, message, report).await
 }
 
-/// Sends pre-encoded `AgentMessage`s as they are; decodes the replies.
+/// Sends messages as the bytes given (pre-encoded, or deliberately
+/// malformed); decodes the replies.
 #[derive(Debug, Clone, Copy, Default)]
-struct EncodedCodec;
+pub struct RawCodec;
 
+/// [`RawCodec`]'s encoder: writes the bytes as they are.
 #[derive(Debug, Clone, Copy, Default)]
-struct EncodedEncoder;
+pub struct RawEncoder;
 
+/// [`RawCodec`]'s decoder of `CollectorMessage`s.
 #[derive(Debug, Clone, Copy, Default)]
-struct ReplyDecoder;
+pub struct ReplyDecoder;
 
-impl Encoder for EncodedEncoder {
+impl Encoder for RawEncoder {
     type Item = Bytes;
     type Error = Status;
     fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
@@ -285,13 +241,13 @@ impl Decoder for ReplyDecoder {
     }
 }
 
-impl Codec for EncodedCodec {
+impl Codec for RawCodec {
     type Encode = Bytes;
     type Decode = v1::CollectorMessage;
-    type Encoder = EncodedEncoder;
+    type Encoder = RawEncoder;
     type Decoder = ReplyDecoder;
-    fn encoder(&mut self) -> EncodedEncoder {
-        EncodedEncoder
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
     }
     fn decoder(&mut self) -> ReplyDecoder {
         ReplyDecoder

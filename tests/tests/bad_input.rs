@@ -6,59 +6,14 @@
 use std::process::Command;
 use std::time::Duration;
 
-use bytes::{Buf, BufMut};
+use bytes::Bytes;
 use headroom_proto::v1;
 use headroom_tests::load::{self, Identity};
 use headroom_tests::{Agent, Collector, CollectorOptions, bin, free_port, tail, wait_for};
 use prost::Message;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{Code, Request, Status};
 
 const TOKEN: &str = "s3cret-token-0123456789";
-
-/// Sends raw bytes as gRPC messages, so the test can send what no real
-/// client would.
-#[derive(Debug, Clone, Default)]
-struct RawCodec;
-
-#[derive(Debug, Clone, Default)]
-struct RawEncoder;
-
-#[derive(Debug, Clone, Default)]
-struct ReplyDecoder;
-
-impl Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for ReplyDecoder {
-    type Item = v1::CollectorMessage;
-    type Error = Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        let bytes = src.copy_to_bytes(src.remaining());
-        v1::CollectorMessage::decode(bytes)
-            .map(Some)
-            .map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = v1::CollectorMessage;
-    type Encoder = RawEncoder;
-    type Decoder = ReplyDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> ReplyDecoder {
-        ReplyDecoder
-    }
-}
 
 /// Opens a stream, sends `messages` as raw bytes, and returns how the
 /// collector answered (the first reply or the final status).
@@ -74,14 +29,17 @@ async fn send_raw(
         .unwrap();
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
-    let mut request = Request::new(tokio_stream::iter(messages));
+    let mut request = Request::new(tokio_stream::iter(messages.into_iter().map(Bytes::from)));
     if let Some(token) = token {
         request
             .metadata_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
     let path = http::uri::PathAndQuery::from_static("/headroom.v1.Ingest/Stream");
-    let mut inbound = grpc.streaming(request, path, RawCodec).await?.into_inner();
+    let mut inbound = grpc
+        .streaming(request, path, load::RawCodec)
+        .await?
+        .into_inner();
     match inbound.message().await? {
         Some(reply) => Ok(reply),
         None => Err(Status::ok("closed without a reply")),

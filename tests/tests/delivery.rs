@@ -91,8 +91,17 @@ async fn acknowledged_batches_survive_five_collector_sigkills_and_are_stored_onc
         })
         .await
     });
-    for kill in 0..5 {
-        tokio::time::sleep(Duration::from_millis(700 + 300 * kill)).await;
+    for kill in 0..5u64 {
+        // Kill only while batches are flowing: after this restart the
+        // stream has been re-established and the collector stores again.
+        let stored_before = batches_stored(&collector).await;
+        wait_for(
+            Duration::from_secs(60),
+            "the stream to flow again",
+            || async { (batches_stored(&collector).await > stored_before + 20).then_some(()) },
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(100 * kill)).await;
         assert!(!sender.is_finished(), "kill {} came mid-stream", kill + 1);
         collector.kill();
         collector.restart().await;
@@ -160,6 +169,12 @@ async fn the_agent_delivers_its_spool_after_being_sigkilled() {
     // yet sealed when the kill came may be missing at the very end only).
     let expected: Vec<u64> = (1..=before_kill.len() as u64).collect();
     assert_eq!(before_kill, expected);
+}
+
+/// Batches the collector has stored for the load agent so far.
+async fn batches_stored(collector: &Collector) -> i64 {
+    let agent = collector.agent("load-1").await;
+    agent.and_then(|a| a["batches"].as_i64()).unwrap_or(0)
 }
 
 fn headroom_collector_now_ms() -> i64 {
