@@ -263,6 +263,7 @@ mod tests {
                 crate::sources::SourceConfig::example_postgres(),
                 crate::sources::SourceConfig::example_redis(),
                 crate::sources::SourceConfig::example_host(),
+                crate::sources::SourceConfig::example_http(),
             ]
         );
     }

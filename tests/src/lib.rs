@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod load;
+pub mod pgcluster;
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};

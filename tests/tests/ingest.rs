@@ -22,7 +22,12 @@ async fn agent_and_series_become_visible(options: CollectorOptions) {
         Duration::from_secs(10),
         "the agent and its series in the API",
         || async {
-            let agent = collector.agent("db-1").await?;
+            // Series rows are created just before their first batch commits:
+            // wait for the batch too.
+            let agent = collector
+                .agent("db-1")
+                .await
+                .filter(|a| a["batches"].as_i64() >= Some(1))?;
             let (_, list) = collector.get("/api/v1/series?prefix=pg_").await;
             let names: Vec<String> = list["series"]
                 .as_array()?

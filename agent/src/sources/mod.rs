@@ -3,6 +3,7 @@
 //! connects lazily and reports `up`.
 
 pub mod host;
+pub mod http;
 pub mod postgres;
 pub mod redis;
 
@@ -18,6 +19,7 @@ pub enum SourceConfig {
     Postgres(postgres::Config),
     Redis(redis::Config),
     Host(host::Config),
+    Http(http::Config),
 }
 
 impl SourceConfig {
@@ -27,6 +29,7 @@ impl SourceConfig {
             SourceConfig::Postgres(_) => "postgres",
             SourceConfig::Redis(_) => "redis",
             SourceConfig::Host(_) => "host",
+            SourceConfig::Http(_) => "http",
         }
     }
 
@@ -36,6 +39,7 @@ impl SourceConfig {
             SourceConfig::Postgres(config) => config.name.as_deref(),
             SourceConfig::Redis(config) => config.name.as_deref(),
             SourceConfig::Host(config) => config.name.as_deref(),
+            SourceConfig::Http(config) => config.name.as_deref(),
         }
     }
 
@@ -45,6 +49,7 @@ impl SourceConfig {
             SourceConfig::Postgres(config) => config.validate(),
             SourceConfig::Redis(config) => config.validate(),
             SourceConfig::Host(config) => config.validate(),
+            SourceConfig::Http(config) => config.validate(),
         }
     }
 
@@ -54,6 +59,7 @@ impl SourceConfig {
             SourceConfig::Postgres(config) => config.interval.0,
             SourceConfig::Redis(config) => config.interval.0,
             SourceConfig::Host(config) => config.interval.0,
+            SourceConfig::Http(config) => config.interval.0,
         }
     }
 
@@ -65,6 +71,7 @@ impl SourceConfig {
             }
             SourceConfig::Redis(config) => Box::new(redis::RedisSource::new(name, config.clone())),
             SourceConfig::Host(config) => Box::new(host::HostSource::new(name, config.clone())),
+            SourceConfig::Http(config) => Box::new(http::HttpSource::new(name, config.clone())),
         }
     }
 
@@ -90,6 +97,26 @@ impl SourceConfig {
     #[cfg(test)]
     pub fn example_host() -> Self {
         SourceConfig::Host(host::Config::default())
+    }
+
+    /// The http source in `agent.example.toml` (for its drift test).
+    #[cfg(test)]
+    pub fn example_http() -> Self {
+        SourceConfig::Http(http::Config {
+            targets: vec![
+                http::Target {
+                    url: "https://shop.example.com/".into(),
+                    method: http::Method::Get,
+                    label: Some("storefront".into()),
+                },
+                http::Target {
+                    url: "https://shop.example.com/store/products?limit=1".into(),
+                    method: http::Method::Get,
+                    label: None,
+                },
+            ],
+            ..http::Config::default()
+        })
     }
 }
 

@@ -1,6 +1,6 @@
-//! Reads for the API: agents, the series list, and points of matching series
-//! over a time range, stitched from rollups and raw blocks and optionally
-//! aggregated per step.
+//! Reads for the API: agents, the series list, points of matching series
+//! over a time range (stitched from rollups and raw blocks and optionally
+//! aggregated per step), and stored texts (query texts, index definitions).
 
 use std::collections::BTreeMap;
 
@@ -63,6 +63,16 @@ pub struct SeriesPoints {
     pub points: Vec<(i64, f64)>,
     /// True when more than [`MAX_POINTS_PER_SERIES`] points matched.
     pub truncated: bool,
+}
+
+/// A stored text as `/api/v1/texts` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextRow {
+    pub kind: String,
+    pub key: String,
+    pub text: String,
+    /// When a batch last carried it (unix ms, at the collector).
+    pub last_seen: i64,
 }
 
 /// Count, sum, min, max and last of some points.
@@ -149,6 +159,29 @@ impl Store {
         .await
         .map(|_| ())
         .context("recording an agent"))
+    }
+
+    /// Every stored text of `kind` (`pg_query`, `pg_index`), by key.
+    pub async fn texts(&self, kind: &str) -> Result<Vec<TextRow>, StoreError> {
+        let rows = on_pool!(&self.read, pool => {
+            sqlx::query("SELECT kind, key, text, last_seen_ms FROM texts WHERE kind = $1 ORDER BY key")
+                .bind(kind)
+                .fetch_all(pool)
+                .await
+                .context("listing texts")?
+                .iter()
+                .map(|row| -> Result<TextRow, sqlx::Error> {
+                    Ok(TextRow {
+                        kind: row.try_get("kind")?,
+                        key: row.try_get("key")?,
+                        text: row.try_get("text")?,
+                        last_seen: row.try_get("last_seen_ms")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .context("reading texts")?
+        });
+        Ok(rows)
     }
 
     /// Every stored series whose name starts with `prefix`, with the span and

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{AgentHello, Drops, Kind, PreparedBatch, SeriesKey};
+use super::model::{AgentHello, Drops, Kind, PreparedBatch, SeriesKey, Text};
 use super::query::PointsQuery;
 use super::{HOUR, MINUTE, Outcome, RAW, Retention, Store, Writer, now_ms, window_of};
 use crate::ingest::convert::Point;
@@ -198,4 +198,45 @@ async fn old_ranges_are_read_from_rollups_and_expired_raw_blocks_go() {
         minutes.iter().all(|(_, v)| (*v - 10.5).abs() < 1e-9),
         "{minutes:?}"
     );
+}
+
+#[tokio::test]
+async fn texts_are_listed_by_kind_with_the_latest_text_per_key() {
+    let (_dir, store) = store().await;
+    let writer = Writer::spawn(store.clone(), 8);
+    let text = |kind: &'static str, key: &str, text: &str| Text {
+        kind,
+        key: key.into(),
+        text: text.into(),
+    };
+    let mut first = batch(&store, 1, &[(now_ms(), 1.0)]).await;
+    first.texts = vec![
+        text("pg_query", "shop/2", "SELECT $1"),
+        text("pg_query", "shop/1", "SELECT old"),
+        text(
+            "pg_index",
+            "shop/public.t_pkey",
+            "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)",
+        ),
+    ];
+    writer.commit(first).await.expect("stored");
+    let mut second = batch(&store, 2, &[(now_ms(), 2.0)]).await;
+    second.texts = vec![text("pg_query", "shop/1", "SELECT new")];
+    writer.commit(second).await.expect("stored");
+
+    let queries = store.texts("pg_query").await.expect("texts");
+    let listed: Vec<(&str, &str, &str)> = queries
+        .iter()
+        .map(|t| (t.kind.as_str(), t.key.as_str(), t.text.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("pg_query", "shop/1", "SELECT new"),
+            ("pg_query", "shop/2", "SELECT $1")
+        ]
+    );
+    assert!(queries.iter().all(|t| t.last_seen > 0));
+    assert_eq!(store.texts("pg_index").await.expect("texts").len(), 1);
+    assert!(store.texts("nothing").await.expect("texts").is_empty());
 }

@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/series", get(series))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/texts", get(texts))
         .fallback(|| async { ApiError::not_found("no such endpoint; the API lives under /api/v1") })
         .with_state(state)
 }
@@ -73,6 +74,27 @@ async fn status(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
         "uncompacted_blocks": uncompacted_blocks,
         "ingest": state.counters.snapshot(),
     })))
+}
+
+/// Stored texts of one `kind` (`pg_query`: normalised query texts keyed
+/// `database/queryid`; `pg_index`: index definitions keyed
+/// `database/schema.index`).
+async fn texts(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let kind = text_kind(&params)?;
+    let texts = state.store.texts(kind).await?;
+    Ok(Json(json!({ "texts": texts })))
+}
+
+fn text_kind(params: &HashMap<String, String>) -> Result<&str, ApiError> {
+    match params.get("kind").map(String::as_str) {
+        Some(kind) if !kind.is_empty() => Ok(kind),
+        _ => Err(ApiError::bad_request(
+            "`kind` is required, e.g. /api/v1/texts?kind=pg_query or kind=pg_index",
+        )),
+    }
 }
 
 /// Without `name`: the list of series (optionally `prefix=`). With `name`:
@@ -236,6 +258,18 @@ mod tests {
         )
         .expect("valid");
         assert_eq!((query.from_ms, query.to_ms), (1_000, 2_000));
+    }
+
+    #[test]
+    fn texts_need_a_kind() {
+        assert_eq!(
+            text_kind(&params(&[("kind", "pg_query")])).expect("valid"),
+            "pg_query"
+        );
+        for pairs in [vec![], vec![("kind", "")], vec![("other", "pg_query")]] {
+            let error = text_kind(&params(&pairs)).expect_err("refused");
+            assert!(error_message(error).contains("`kind` is required"));
+        }
     }
 
     fn error_message(error: ApiError) -> String {

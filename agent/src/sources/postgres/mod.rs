@@ -1,11 +1,20 @@
-//! PostgreSQL basics: connections by state against `max_connections`, lock
-//! waits, database size, and `pg_stat_database` counters (transactions,
-//! blocks hit/read for the cache hit ratio, temp bytes, deadlocks).
+//! PostgreSQL: connections by state against `max_connections`, lock waits,
+//! database size and `pg_stat_database` counters (transactions, blocks
+//! hit/read for the cache hit ratio, temp bytes, deadlocks) here;
+//! per-query deltas from `pg_stat_statements` read in `statements`,
+//! computed in `deltas` (the `statements_top` slowest per interval, the
+//! rest as one `other` record), their texts made safe in `text`;
+//! the `tables_top` largest tables of the connected database and their
+//! indexes in `tables`.
 //!
 //! Privileges: any role that can log in sees its own sessions; grant
 //! `pg_monitor` (`GRANT pg_monitor TO headroom;`) so that every session's
-//! state is visible. No superuser needed. The connection is opened on the
-//! first scrape and dropped after any error, to be re-opened at the next.
+//! state and every statement's text are visible. No superuser needed.
+//! `pg_stat_statements` must be preloaded and created in the connected
+//! database; without it the source collects everything else, logs one WARN
+//! and reports `pg_stat_statements_available` = 0. The connection is opened
+//! on the first scrape and dropped after any error, to be re-opened at the
+//! next (per-query deltas then restart from a new baseline).
 
 use std::time::Duration;
 
@@ -15,11 +24,25 @@ use serde::Deserialize;
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::{Finding, ScrapeError, Source};
+use statements::Statements;
+
+mod deltas;
+mod statements;
+mod tables;
+mod text;
 
 /// Default scrape interval.
 pub const DEFAULT_INTERVAL: HumanDuration = HumanDuration::secs(15);
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: HumanDuration = HumanDuration::secs(5);
+/// Default number of statements sent per interval; the rest are `other`.
+pub const DEFAULT_STATEMENTS_TOP: usize = 50;
+/// Upper bound of `statements_top`, to keep cardinality bounded.
+pub const MAX_STATEMENTS_TOP: usize = 1_000;
+/// Default number of tables (largest first) sent with their indexes.
+pub const DEFAULT_TABLES_TOP: usize = 200;
+/// Upper bound of `tables_top`.
+pub const MAX_TABLES_TOP: usize = 10_000;
 
 /// `[[sources]] type = "postgres"`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -30,6 +53,11 @@ pub struct Config {
     pub url: String,
     pub interval: HumanDuration,
     pub connect_timeout: HumanDuration,
+    /// Statements sent per interval, by execution time in it; the rest are
+    /// summed into one record with `other = true`.
+    pub statements_top: usize,
+    /// Tables sent (largest by table + index size), with their indexes.
+    pub tables_top: usize,
 }
 
 impl Default for Config {
@@ -39,12 +67,16 @@ impl Default for Config {
             url: String::new(),
             interval: DEFAULT_INTERVAL,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            statements_top: DEFAULT_STATEMENTS_TOP,
+            tables_top: DEFAULT_TABLES_TOP,
         }
     }
 }
 
 impl Config {
-    /// `url` must parse; `interval` must be at least 100ms.
+    /// `url` must parse; `interval` must be at least 100ms;
+    /// `statements_top` at most [`MAX_STATEMENTS_TOP`]; `tables_top` from 1
+    /// to [`MAX_TABLES_TOP`].
     pub fn validate(&self) -> Result<(), String> {
         if self.url.is_empty() {
             return Err(
@@ -56,6 +88,18 @@ impl Config {
             .map_err(|error| format!("`url` is not a PostgreSQL URL: {error}"))?;
         if self.interval.0 < Duration::from_millis(100) {
             return Err("`interval` must be at least 100ms".into());
+        }
+        if self.statements_top > MAX_STATEMENTS_TOP {
+            return Err(format!(
+                "`statements_top` must be at most {MAX_STATEMENTS_TOP}, not {}",
+                self.statements_top
+            ));
+        }
+        if !(1..=MAX_TABLES_TOP).contains(&self.tables_top) {
+            return Err(format!(
+                "`tables_top` must be from 1 to {MAX_TABLES_TOP}, not {}",
+                self.tables_top
+            ));
         }
         Ok(())
     }
@@ -92,17 +136,20 @@ const DATABASE_COUNTERS: [&str; 12] = [
     "pg_database_deadlocks",
 ];
 
-/// The source: its configuration and, once connected, a client.
+/// The source: its configuration, once connected a client, and the
+/// previous reading of pg_stat_statements.
 pub struct PostgresSource {
     name: String,
     config: Config,
     client: Option<Client>,
+    statements: Statements,
 }
 
 impl PostgresSource {
     /// A source that connects on its first scrape.
     pub fn new(name: String, config: Config) -> Self {
         Self {
+            statements: Statements::new(name.clone(), config.statements_top),
             name,
             config,
             client: None,
@@ -114,10 +161,15 @@ impl PostgresSource {
         endpoint(&self.config.url)
     }
 
-    async fn connect(&mut self) -> Result<&Client, tokio_postgres::Error> {
+    /// The open client (taken out of `self`: put it back when done), or a
+    /// new one.
+    async fn connect(&mut self) -> Result<Client, tokio_postgres::Error> {
         let client = match self.client.take() {
             Some(client) if !client.is_closed() => client,
             _ => {
+                // A new session may be a new server (a failover): per-query
+                // deltas restart from a baseline.
+                self.statements.forget();
                 let mut pg = self.config.url.parse::<tokio_postgres::Config>()?;
                 pg.connect_timeout(self.config.connect_timeout.0);
                 pg.application_name("headroom-agent");
@@ -131,17 +183,48 @@ impl PostgresSource {
                 client
             }
         };
-        Ok(self.client.insert(client))
+        Ok(client)
     }
 
+    /// One scrape; the client is kept only when it succeeds.
     async fn read(&mut self, now_ms: i64) -> Result<v1::Batch, tokio_postgres::Error> {
         let client = self.connect().await?;
+        let batch = self.read_with(&client, now_ms).await?;
+        self.client = Some(client);
+        Ok(batch)
+    }
+
+    async fn read_with(
+        &mut self,
+        client: &Client,
+        now_ms: i64,
+    ) -> Result<v1::Batch, tokio_postgres::Error> {
         let settings = client.query_one(Q_SETTINGS, &[]).await?;
         let connections = client.query(Q_CONNECTIONS, &[]).await?;
         let lock_waits = client.query_one(Q_LOCK_WAITS, &[]).await?;
         let databases = client.query(Q_DATABASES, &[]).await?;
+        let mut samples = samples(now_ms, &settings, &connections, &lock_waits, &databases);
+        let database: String = settings.get(3);
+        let tables = tables::read(client, &database, self.config.tables_top, now_ms).await?;
+        let statements = self.statements.read(client, &database, now_ms).await?;
+        let labels = [("database", database.as_str())];
+        samples.push(gauge(
+            "pg_stat_statements_available",
+            &labels,
+            now_ms,
+            if statements.available { 1.0 } else { 0.0 },
+        ));
+        samples.push(gauge(
+            "pg_user_tables",
+            &labels,
+            now_ms,
+            tables.total_tables as f64,
+        ));
         Ok(v1::Batch {
-            samples: samples(now_ms, &settings, &connections, &lock_waits, &databases),
+            samples,
+            pg_statements: statements.records,
+            pg_tables: tables.tables,
+            pg_indexes: tables.indexes,
             ..v1::Batch::default()
         })
     }
@@ -282,6 +365,7 @@ impl Source for PostgresSource {
             Ok(batch) => Ok(batch),
             Err(error) => {
                 self.client = None;
+                self.statements.forget();
                 Err(ScrapeError(diagnose(&error, &self.endpoint())))
             }
         }
@@ -358,6 +442,7 @@ impl Source for PostgresSource {
             )),
             Err(error) => findings.push(Finding::problem("cannot look for pg_stat_statements", diagnose(&error, &endpoint))),
         }
+        self.client = Some(client);
         findings
     }
 }
@@ -394,5 +479,32 @@ mod tests {
                 .expect_err("too fast")
                 .contains("interval")
         );
+    }
+
+    #[test]
+    fn caps_are_bounded() {
+        let base = Config {
+            url: "postgres://u@h/db".into(),
+            ..Config::default()
+        };
+        for (statements_top, tables_top, ok) in [
+            (0, 1, true),
+            (DEFAULT_STATEMENTS_TOP, DEFAULT_TABLES_TOP, true),
+            (MAX_STATEMENTS_TOP, MAX_TABLES_TOP, true),
+            (MAX_STATEMENTS_TOP + 1, DEFAULT_TABLES_TOP, false),
+            (DEFAULT_STATEMENTS_TOP, 0, false),
+            (DEFAULT_STATEMENTS_TOP, MAX_TABLES_TOP + 1, false),
+        ] {
+            let config = Config {
+                statements_top,
+                tables_top,
+                ..base.clone()
+            };
+            assert_eq!(
+                config.validate().is_ok(),
+                ok,
+                "{statements_top} {tables_top}"
+            );
+        }
     }
 }
