@@ -264,6 +264,8 @@ mod tests {
                 crate::sources::SourceConfig::example_redis(),
                 crate::sources::SourceConfig::example_host(),
                 crate::sources::SourceConfig::example_http(),
+                crate::sources::SourceConfig::example_otlp(),
+                crate::sources::SourceConfig::example_access_log(),
             ]
         );
     }

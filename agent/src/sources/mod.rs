@@ -2,8 +2,10 @@
 //! `match` that builds it; each source scrapes on its own `interval`,
 //! connects lazily and reports `up`.
 
+pub mod access_log;
 pub mod host;
 pub mod http;
+pub mod otlp;
 pub mod postgres;
 pub mod redis;
 
@@ -20,6 +22,8 @@ pub enum SourceConfig {
     Redis(redis::Config),
     Host(host::Config),
     Http(http::Config),
+    AccessLog(access_log::Config),
+    Otlp(otlp::Config),
 }
 
 impl SourceConfig {
@@ -30,6 +34,8 @@ impl SourceConfig {
             SourceConfig::Redis(_) => "redis",
             SourceConfig::Host(_) => "host",
             SourceConfig::Http(_) => "http",
+            SourceConfig::AccessLog(_) => "access_log",
+            SourceConfig::Otlp(_) => "otlp",
         }
     }
 
@@ -40,6 +46,8 @@ impl SourceConfig {
             SourceConfig::Redis(config) => config.name.as_deref(),
             SourceConfig::Host(config) => config.name.as_deref(),
             SourceConfig::Http(config) => config.name.as_deref(),
+            SourceConfig::AccessLog(config) => config.name.as_deref(),
+            SourceConfig::Otlp(config) => config.name.as_deref(),
         }
     }
 
@@ -50,6 +58,8 @@ impl SourceConfig {
             SourceConfig::Redis(config) => config.validate(),
             SourceConfig::Host(config) => config.validate(),
             SourceConfig::Http(config) => config.validate(),
+            SourceConfig::AccessLog(config) => config.validate(),
+            SourceConfig::Otlp(config) => config.validate(),
         }
     }
 
@@ -60,6 +70,8 @@ impl SourceConfig {
             SourceConfig::Redis(config) => config.interval.0,
             SourceConfig::Host(config) => config.interval.0,
             SourceConfig::Http(config) => config.interval.0,
+            SourceConfig::AccessLog(config) => config.interval.0,
+            SourceConfig::Otlp(config) => config.interval.0,
         }
     }
 
@@ -72,6 +84,10 @@ impl SourceConfig {
             SourceConfig::Redis(config) => Box::new(redis::RedisSource::new(name, config.clone())),
             SourceConfig::Host(config) => Box::new(host::HostSource::new(name, config.clone())),
             SourceConfig::Http(config) => Box::new(http::HttpSource::new(name, config.clone())),
+            SourceConfig::AccessLog(config) => {
+                Box::new(access_log::AccessLogSource::new(name, config.clone()))
+            }
+            SourceConfig::Otlp(config) => Box::new(otlp::OtlpSource::new(name, config.clone())),
         }
     }
 
@@ -97,6 +113,23 @@ impl SourceConfig {
     #[cfg(test)]
     pub fn example_host() -> Self {
         SourceConfig::Host(host::Config::default())
+    }
+
+    /// The otlp source in `agent.example.toml`: all defaults.
+    #[cfg(test)]
+    pub fn example_otlp() -> Self {
+        SourceConfig::Otlp(otlp::Config::default())
+    }
+
+    /// The access_log source in `agent.example.toml` (for its drift test).
+    #[cfg(test)]
+    pub fn example_access_log() -> Self {
+        SourceConfig::AccessLog(access_log::Config {
+            path: "/var/log/nginx/access.log".into(),
+            state_dir: "/var/lib/headroom/access-log".into(),
+            routes: vec!["/store/products/:handle".into()],
+            ..access_log::Config::default()
+        })
     }
 
     /// The http source in `agent.example.toml` (for its drift test).

@@ -1,0 +1,93 @@
+//! The fixed-bucket latency histogram every otlp route uses: explicit
+//! bounds in milliseconds, counts as deltas per interval, so histograms
+//! from any agent and any interval merge by adding counts. Its error bound
+//! is the bucket width: a quantile read from it is only known to lie within
+//! the bucket that holds it (e.g. a p50 in (100, 250] ms).
+
+use headroom_proto::v1;
+
+/// Upper bounds of the buckets, in milliseconds; one more bucket counts
+/// everything above the last.
+pub const BOUNDS_MS: [f64; 11] = [
+    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+
+/// Counts per bucket, with count and sum.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LatencyHistogram {
+    pub counts: [u64; BOUNDS_MS.len() + 1],
+    pub count: u64,
+    pub sum: f64,
+}
+
+impl LatencyHistogram {
+    /// The bucket of `ms`: the first bound it does not exceed.
+    pub fn bucket(ms: f64) -> usize {
+        BOUNDS_MS
+            .iter()
+            .position(|bound| ms <= *bound)
+            .unwrap_or(BOUNDS_MS.len())
+    }
+
+    /// Adds one value.
+    pub fn record(&mut self, ms: f64) {
+        self.add(Self::bucket(ms), 1, ms);
+    }
+
+    /// Adds `count` values summing to `sum` into bucket `index`.
+    pub fn add(&mut self, index: usize, count: u64, sum: f64) {
+        if let Some(slot) = self.counts.get_mut(index) {
+            *slot += count;
+            self.count += count;
+            self.sum += sum;
+        }
+    }
+
+    /// As the wire's `Histogram` over `[start_ms, now_ms]`.
+    pub fn to_proto(
+        &self,
+        name: &str,
+        labels: &[(&str, &str)],
+        start_ms: i64,
+        now_ms: i64,
+    ) -> v1::Histogram {
+        v1::Histogram {
+            name: name.into(),
+            labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
+            start_ms,
+            timestamp_ms: now_ms,
+            bounds: BOUNDS_MS.to_vec(),
+            bucket_counts: self.counts.to_vec(),
+            count: self.count,
+            sum: self.sum,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_fall_in_the_first_bucket_whose_bound_they_do_not_exceed() {
+        assert_eq!(LatencyHistogram::bucket(0.0), 0);
+        assert_eq!(LatencyHistogram::bucket(5.0), 0);
+        assert_eq!(LatencyHistogram::bucket(5.1), 1);
+        assert_eq!(LatencyHistogram::bucket(120.0), 5);
+        assert_eq!(LatencyHistogram::bucket(10_000.0), 10);
+        assert_eq!(LatencyHistogram::bucket(10_000.1), 11);
+    }
+
+    #[test]
+    fn the_proto_has_one_more_bucket_than_bounds() {
+        let mut histogram = LatencyHistogram::default();
+        histogram.record(120.0);
+        histogram.record(20_000.0);
+        let proto = histogram.to_proto("h", &[("route", "/a")], 0, 1);
+        assert_eq!(proto.bucket_counts.len(), proto.bounds.len() + 1);
+        assert_eq!(proto.bucket_counts[5], 1);
+        assert_eq!(proto.bucket_counts[11], 1);
+        assert_eq!(proto.count, 2);
+        assert_eq!(proto.sum, 20_120.0);
+    }
+}

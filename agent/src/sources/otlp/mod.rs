@@ -1,0 +1,322 @@
+//! OpenTelemetry traces and metrics pushed to the agent over OTLP/gRPC
+//! (`type = "otlp"`): a TraceService and a MetricsService on `listen` (plain
+//! gRPC, meant for the loopback or a private network). From spans it
+//! derives, without forwarding any, per-route request latency histograms,
+//! database statements and time per request, workflow step durations and the
+//! export pattern (`traces.rs`); from metrics it keeps only
+//! `http.server.request.duration` and `http.server.active_requests`
+//! (`metrics.rs`).
+//!
+//! A request is a root span (no parent) with `http.route`, whatever its kind:
+//! Medusa's HTTP root spans are INTERNAL. Its trace's `pg.query:*` spans
+//! (or `db.system = postgresql`) are its database statements; they may come
+//! in other exports than their root (a SimpleSpanProcessor exports one span
+//! per call), so a trace is buffered until its root has arrived and `grace`
+//! has passed. Each scrape drains what was derived since the previous one.
+//!
+//! Privileges: none; it only listens. The server starts on the first scrape
+//! and, if it cannot bind or dies, the scrape fails (`up = 0`) and the next
+//! one tries again. Privacy: only allowlisted attributes are ever read (see
+//! `attributes::ALLOWED_ATTRIBUTES`); headers, URLs and SQL text are neither kept
+//! nor logged.
+
+mod attributes;
+mod histogram;
+pub mod metrics;
+pub mod traces;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use headroom_proto::config::HumanDuration;
+use headroom_proto::v1;
+use metrics::MetricsAggregator;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use serde::Deserialize;
+use tokio::task::JoinHandle;
+use traces::{Limits, TraceAggregator};
+
+use super::{Finding, ScrapeError, Source};
+use crate::collect::now_ms;
+
+/// Default scrape interval: how often derived figures are emitted.
+pub const DEFAULT_INTERVAL: HumanDuration = HumanDuration::secs(15);
+/// Default OTLP/gRPC address (the standard port 4317 plus 10000, so it does
+/// not clash with an OpenTelemetry Collector on the same host).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:14317";
+/// Default wait for late children after a trace's root arrives.
+pub const DEFAULT_GRACE: HumanDuration = HumanDuration::secs(5);
+/// Default wait for the root of a trace before its spans are dropped.
+pub const DEFAULT_MAX_TRACE_AGE: HumanDuration = HumanDuration::secs(60);
+/// Default number of traces buffered at once.
+pub const DEFAULT_MAX_TRACES: usize = 10_000;
+/// Default number of distinct routes (and steps) kept as labels.
+pub const DEFAULT_MAX_ROUTES: usize = 200;
+/// Largest OTLP message accepted.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// `[[sources]] type = "otlp"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub name: Option<String>,
+    pub interval: HumanDuration,
+    /// Address of the OTLP/gRPC server (no TLS, no authentication).
+    pub listen: String,
+    /// Wait for late child spans after a trace's root arrives.
+    pub grace: HumanDuration,
+    /// Wait for a trace's root before its spans are dropped.
+    pub max_trace_age: HumanDuration,
+    /// Traces buffered at once; also the number of metric streams
+    /// remembered (to turn cumulative points into deltas).
+    pub max_traces: usize,
+    /// Distinct routes (and workflow steps) kept as labels.
+    pub max_routes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: None,
+            interval: DEFAULT_INTERVAL,
+            listen: DEFAULT_LISTEN.into(),
+            grace: DEFAULT_GRACE,
+            max_trace_age: DEFAULT_MAX_TRACE_AGE,
+            max_traces: DEFAULT_MAX_TRACES,
+            max_routes: DEFAULT_MAX_ROUTES,
+        }
+    }
+}
+
+impl Config {
+    /// `interval` at least 100ms, `listen` a socket address, `grace` below
+    /// `max_trace_age`, caps above zero.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.interval.0 < Duration::from_millis(100) {
+            return Err("`interval` must be at least 100ms".into());
+        }
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return Err(format!(
+                "`listen`: `{}` is not an address such as 127.0.0.1:14317",
+                self.listen
+            ));
+        }
+        if self.grace.0 >= self.max_trace_age.0 {
+            return Err("`grace` must be shorter than `max_trace_age`".into());
+        }
+        if self.max_traces == 0 || self.max_routes == 0 {
+            return Err("`max_traces` and `max_routes` must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            grace_ms: self.grace.0.as_millis() as i64,
+            max_age_ms: self.max_trace_age.0.as_millis() as i64,
+            max_traces: self.max_traces,
+            max_labels: self.max_routes,
+        }
+    }
+}
+
+/// What the servers have taken in since the last scrape.
+#[derive(Debug)]
+struct State {
+    traces: TraceAggregator,
+    metrics: MetricsAggregator,
+}
+
+type Shared = Arc<Mutex<State>>;
+
+/// The gRPC services: fold each export into the shared state.
+#[derive(Clone)]
+struct Receiver {
+    aggregator: Shared,
+}
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let Ok(mut aggregator) = self.aggregator.lock() else {
+            return Err(tonic::Status::internal("the otlp source is unavailable"));
+        };
+        aggregator.traces.ingest(request.get_ref(), now_ms());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let Ok(mut aggregator) = self.aggregator.lock() else {
+            return Err(tonic::Status::internal("the otlp source is unavailable"));
+        };
+        aggregator.metrics.ingest(request.get_ref());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
+
+/// The otlp source: its server task and what it has derived.
+pub struct OtlpSource {
+    name: String,
+    config: Config,
+    aggregator: Shared,
+    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    last_scrape_ms: Option<i64>,
+}
+
+impl OtlpSource {
+    pub fn new(name: String, config: Config) -> Self {
+        let aggregator = Arc::new(Mutex::new(State {
+            traces: TraceAggregator::new(config.limits()),
+            metrics: MetricsAggregator::new(config.max_traces, config.max_routes),
+        }));
+        Self {
+            name,
+            config,
+            aggregator,
+            server: None,
+            last_scrape_ms: None,
+        }
+    }
+
+    /// Starts the server unless it runs; reports why it cannot.
+    async fn ensure_server(&mut self) -> Result<(), ScrapeError> {
+        if let Some(server) = &self.server {
+            if !server.is_finished() {
+                return Ok(());
+            }
+            if let Some(server) = self.server.take() {
+                match server.await {
+                    Ok(Err(error)) => {
+                        tracing::warn!(source = %self.name, error = %error, "the OTLP server stopped; restarting it")
+                    }
+                    Err(error) => {
+                        tracing::warn!(source = %self.name, error = %error, "the OTLP server stopped; restarting it")
+                    }
+                    Ok(Ok(())) => {}
+                }
+            }
+        }
+        let listener = tokio::net::TcpListener::bind(&self.config.listen)
+            .await
+            .map_err(|error| {
+                ScrapeError(format!(
+                    "cannot listen for OTLP on {}: {error}",
+                    self.config.listen
+                ))
+            })?;
+        tracing::info!(source = %self.name, endpoint = %self.config.listen, "OTLP/gRPC traces and metrics accepted");
+        let receiver = Receiver {
+            aggregator: self.aggregator.clone(),
+        };
+        let traces =
+            TraceServiceServer::new(receiver.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let metrics =
+            MetricsServiceServer::new(receiver).max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        self.server = Some(tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(traces)
+                .add_service(metrics)
+                .serve_with_incoming(incoming),
+        ));
+        Ok(())
+    }
+}
+
+impl Drop for OtlpSource {
+    fn drop(&mut self) {
+        if let Some(server) = &self.server {
+            server.abort();
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Source for OtlpSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn scrape(&mut self, now_ms: i64) -> Result<v1::Batch, ScrapeError> {
+        self.ensure_server().await?;
+        let start_ms = self.last_scrape_ms.replace(now_ms).unwrap_or(now_ms);
+        let mut aggregator = self
+            .aggregator
+            .lock()
+            .map_err(|_| ScrapeError("the otlp source's state is poisoned".into()))?;
+        let mut batch = aggregator.traces.drain(start_ms, now_ms);
+        crate::collect::merge(&mut batch, aggregator.metrics.drain(start_ms, now_ms));
+        Ok(batch)
+    }
+
+    async fn check(&mut self) -> Vec<Finding> {
+        match tokio::net::TcpListener::bind(&self.config.listen).await {
+            Ok(_) => vec![Finding::ok(format!(
+                "can listen for OTLP/gRPC traces and metrics on {}",
+                self.config.listen
+            ))],
+            Err(error) => vec![Finding::problem(
+                format!("cannot listen on {}: {error}", self.config.listen),
+                "choose a free `listen` address, or stop what already uses it",
+            )],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_refused() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let bad_listen = Config {
+            listen: "localhost".into(),
+            ..Config::default()
+        };
+        assert!(bad_listen.validate().is_err());
+        let long_grace = Config {
+            grace: HumanDuration::secs(60),
+            ..Config::default()
+        };
+        assert!(long_grace.validate().is_err());
+    }
+
+    #[tokio::test]
+    async fn the_server_starts_on_the_first_scrape_and_reports_a_busy_port() {
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = busy.local_addr().expect("addr").to_string();
+        let mut source = OtlpSource::new(
+            "otlp".into(),
+            Config {
+                listen: address,
+                ..Config::default()
+            },
+        );
+        assert!(source.scrape(0).await.is_err());
+        drop(busy);
+        let batch = source.scrape(1).await.expect("scrape");
+        assert!(batch.samples.iter().any(|s| s.name == "otlp_exports_total"));
+    }
+}
