@@ -146,14 +146,7 @@ impl Config {
             }
         }
         config.validate(&mut errors);
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigErrors {
-                source_name: source_name.to_owned(),
-                errors,
-            })
-        }
+        ConfigErrors::or_value(source_name, errors, config)
     }
 
     fn validate(&self, errors: &mut Vec<String>) {

@@ -246,14 +246,7 @@ impl Config {
             config.log.format = format;
         }
         config.validate(&mut errors);
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigErrors {
-                source_name: source_name.to_owned(),
-                errors,
-            })
-        }
+        ConfigErrors::or_value(source_name, errors, config)
     }
 
     fn validate(&self, errors: &mut Vec<String>) {

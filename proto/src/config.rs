@@ -21,6 +21,20 @@ pub struct ConfigErrors {
     pub errors: Vec<String>,
 }
 
+impl ConfigErrors {
+    /// `value` when no mistake was found, else every mistake.
+    pub fn or_value<T>(source_name: &str, errors: Vec<String>, value: T) -> Result<T, Self> {
+        if errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(Self {
+                source_name: source_name.to_owned(),
+                errors,
+            })
+        }
+    }
+}
+
 /// Reads a TOML document section by section, so that one bad key does not
 /// hide the others. Keys nobody asked for are reported by [`Sections::finish`].
 #[derive(Debug)]

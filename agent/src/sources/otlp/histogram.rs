@@ -6,6 +6,8 @@
 
 use headroom_proto::v1;
 
+use super::attributes::RequestKey;
+
 /// Upper bounds of the buckets, in milliseconds; one more bucket counts
 /// everything above the last.
 pub const BOUNDS_MS: [f64; 11] = [
@@ -62,6 +64,34 @@ impl LatencyHistogram {
             sum: self.sum,
         }
     }
+}
+
+/// Takes every route's histogram out of `routes` as `HttpRoute` records
+/// from `origin` over `[start_ms, now_ms]`.
+pub fn drain_routes(
+    routes: &mut std::collections::BTreeMap<RequestKey, LatencyHistogram>,
+    origin: &str,
+    start_ms: i64,
+    now_ms: i64,
+) -> Vec<v1::HttpRoute> {
+    std::mem::take(routes)
+        .into_iter()
+        .map(|(key, histogram)| v1::HttpRoute {
+            timestamp_ms: now_ms,
+            start_ms,
+            origin: origin.into(),
+            latency: Some(histogram.to_proto(
+                "otlp_request_latency_ms",
+                &[("route", &key.route)],
+                start_ms,
+                now_ms,
+            )),
+            method: key.method,
+            route: key.route,
+            status_class: key.status_class,
+            response_bytes: 0,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use prost::Message;
 
 use super::attributes::{Allowed, OTHER, RequestKey};
-use super::histogram::{BOUNDS_MS, LatencyHistogram};
+use super::histogram::{BOUNDS_MS, LatencyHistogram, drain_routes};
 use crate::sources::{counter, gauge};
 
 /// The request duration histogram (semantic conventions).
@@ -220,24 +220,10 @@ impl MetricsAggregator {
     /// Everything since the last drain: route histograms over
     /// `[start_ms, now_ms]`, the active requests gauge and the counters.
     pub fn drain(&mut self, start_ms: i64, now_ms: i64) -> v1::Batch {
-        let mut batch = v1::Batch::default();
-        for (key, histogram) in std::mem::take(&mut self.routes) {
-            batch.http_routes.push(v1::HttpRoute {
-                timestamp_ms: now_ms,
-                start_ms,
-                origin: "otlp_metrics".into(),
-                method: key.method.clone(),
-                route: key.route.clone(),
-                status_class: key.status_class.clone(),
-                latency: Some(histogram.to_proto(
-                    "otlp_request_latency_ms",
-                    &[("route", &key.route)],
-                    start_ms,
-                    now_ms,
-                )),
-                response_bytes: 0,
-            });
-        }
+        let mut batch = v1::Batch {
+            http_routes: drain_routes(&mut self.routes, "otlp_metrics", start_ms, now_ms),
+            ..v1::Batch::default()
+        };
         if !self.active.is_empty() {
             batch.samples.push(gauge(
                 "otlp_http_server_active_requests",

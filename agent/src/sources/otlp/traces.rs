@@ -21,7 +21,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 use super::attributes::{Allowed, OTHER, RequestKey, step_label};
-use super::histogram::LatencyHistogram;
+use super::histogram::{LatencyHistogram, drain_routes};
 use crate::sources::{counter, gauge};
 
 /// Bounds on what the aggregator keeps.
@@ -238,24 +238,10 @@ impl TraceAggregator {
                 None => self.spans_dropped += trace.spans,
             }
         }
-        let mut batch = v1::Batch::default();
-        for (key, histogram) in std::mem::take(&mut self.routes) {
-            batch.http_routes.push(v1::HttpRoute {
-                timestamp_ms: now_ms,
-                start_ms,
-                origin: "otlp".into(),
-                method: key.method.clone(),
-                route: key.route.clone(),
-                status_class: key.status_class.clone(),
-                latency: Some(histogram.to_proto(
-                    "otlp_request_latency_ms",
-                    &[("route", &key.route)],
-                    start_ms,
-                    now_ms,
-                )),
-                response_bytes: 0,
-            });
-        }
+        let mut batch = v1::Batch {
+            http_routes: drain_routes(&mut self.routes, "otlp", start_ms, now_ms),
+            ..v1::Batch::default()
+        };
         for (name, label, totals) in [
             ("otlp_route_requests_total", "route", &self.requests),
             (

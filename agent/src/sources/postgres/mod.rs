@@ -23,7 +23,7 @@ use headroom_proto::v1;
 use serde::Deserialize;
 use tokio_postgres::{Client, NoTls, Row};
 
-use super::{Finding, ScrapeError, Source};
+use super::{Finding, ScrapeError, Source, gauge, sample};
 use statements::Statements;
 
 mod deltas;
@@ -245,26 +245,6 @@ pub fn endpoint(url: &str) -> String {
         .unwrap_or_else(|| "localhost".into());
     let port = config.get_ports().first().copied().unwrap_or(5432);
     format!("{host}:{port}/{}", config.get_dbname().unwrap_or(""))
-}
-
-fn gauge(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
-    sample(name, labels, v1::MetricKind::Gauge, now_ms, value)
-}
-
-fn sample(
-    name: &str,
-    labels: &[(&str, &str)],
-    kind: v1::MetricKind,
-    now_ms: i64,
-    value: f64,
-) -> v1::Sample {
-    v1::Sample {
-        name: name.into(),
-        labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
-        kind: kind as i32,
-        timestamp_ms: now_ms,
-        value,
-    }
 }
 
 /// Rows → samples (pure).
