@@ -259,6 +259,7 @@ mod tests {
                 crate::sources::SourceConfig::example_http(),
                 crate::sources::SourceConfig::example_otlp(),
                 crate::sources::SourceConfig::example_access_log(),
+                crate::sources::SourceConfig::example_medusa(),
             ]
         );
     }

@@ -5,6 +5,8 @@
 pub mod access_log;
 pub mod host;
 pub mod http;
+pub mod latency;
+pub mod medusa;
 pub mod otlp;
 pub mod postgres;
 pub mod redis;
@@ -24,6 +26,7 @@ pub enum SourceConfig {
     Http(http::Config),
     AccessLog(access_log::Config),
     Otlp(otlp::Config),
+    Medusa(medusa::Config),
 }
 
 impl SourceConfig {
@@ -36,6 +39,7 @@ impl SourceConfig {
             SourceConfig::Http(_) => "http",
             SourceConfig::AccessLog(_) => "access_log",
             SourceConfig::Otlp(_) => "otlp",
+            SourceConfig::Medusa(_) => "medusa",
         }
     }
 
@@ -48,6 +52,7 @@ impl SourceConfig {
             SourceConfig::Http(config) => config.name.as_deref(),
             SourceConfig::AccessLog(config) => config.name.as_deref(),
             SourceConfig::Otlp(config) => config.name.as_deref(),
+            SourceConfig::Medusa(config) => config.name.as_deref(),
         }
     }
 
@@ -60,6 +65,7 @@ impl SourceConfig {
             SourceConfig::Http(config) => config.validate(),
             SourceConfig::AccessLog(config) => config.validate(),
             SourceConfig::Otlp(config) => config.validate(),
+            SourceConfig::Medusa(config) => config.validate(),
         }
     }
 
@@ -72,6 +78,7 @@ impl SourceConfig {
             SourceConfig::Http(config) => config.interval.0,
             SourceConfig::AccessLog(config) => config.interval.0,
             SourceConfig::Otlp(config) => config.interval.0,
+            SourceConfig::Medusa(config) => config.interval.0,
         }
     }
 
@@ -88,6 +95,9 @@ impl SourceConfig {
                 Box::new(access_log::AccessLogSource::new(name, config.clone()))
             }
             SourceConfig::Otlp(config) => Box::new(otlp::OtlpSource::new(name, config.clone())),
+            SourceConfig::Medusa(config) => {
+                Box::new(medusa::MedusaSource::new(name, config.clone()))
+            }
         }
     }
 
@@ -129,6 +139,15 @@ impl SourceConfig {
             state_dir: "/var/lib/headroom/access-log".into(),
             routes: vec!["/store/products/:handle".into()],
             ..access_log::Config::default()
+        })
+    }
+
+    /// The medusa source in `agent.example.toml` (for its drift test).
+    #[cfg(test)]
+    pub fn example_medusa() -> Self {
+        SourceConfig::Medusa(medusa::Config {
+            url: "postgres://headroom_ro@127.0.0.1:5432/medusa".into(),
+            ..medusa::Config::default()
         })
     }
 

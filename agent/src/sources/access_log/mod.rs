@@ -3,7 +3,8 @@
 //! appended, or JSON lines with configurable keys) and turns each interval's
 //! new lines into one `HttpRoute` record per (method, route template,
 //! status class), origin `access_log`: a latency histogram in milliseconds
-//! over [`LATENCY_BOUNDS_MS`] (this interval's counts, not totals; lines
+//! over [`LATENCY_BOUNDS_MS`], the shared log-linear bounds of
+//! [`crate::sources::latency`] (this interval's counts, not totals; lines
 //! without a duration are left out of it), and response bytes. Alongside,
 //! cumulative counters since the agent started:
 //! `access_log_requests_total{kind=static|dynamic}`,
@@ -29,6 +30,7 @@ use headroom_proto::config::HumanDuration;
 use headroom_proto::v1;
 use serde::Deserialize;
 
+use super::latency::BUCKETS;
 use super::{Finding, ScrapeError, Source, counter};
 use parse::{Entry, Fields};
 use route::{Kind, Templates};
@@ -49,10 +51,9 @@ pub const MAX_MAX_ROUTES: usize = 5_000;
 pub const DEFAULT_STATE_DIR: &str = "headroom-access-log-state";
 /// Most bytes read per interval; a larger backlog is read over the next ones.
 pub const MAX_BYTES_PER_SCRAPE: u64 = 64 * 1024 * 1024;
-/// Upper bounds of the latency buckets, in milliseconds (then `+Inf`).
-pub const LATENCY_BOUNDS_MS: [f64; 11] = [
-    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-];
+/// Upper bounds of the latency buckets, in milliseconds (then `+Inf`): the
+/// ones every latency histogram uses (see [`crate::sources::latency`]).
+pub use super::latency::BOUNDS_MS as LATENCY_BOUNDS_MS;
 /// Route of the requests beyond `max_routes`.
 pub const OTHER_ROUTE: &str = "other";
 /// Lines `check` parses from the end of the file.
@@ -165,21 +166,27 @@ impl Config {
 }
 
 /// One (method, route, status class) in one interval.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 struct RouteWindow {
-    buckets: [u64; LATENCY_BOUNDS_MS.len() + 1],
+    buckets: [u64; BUCKETS],
     count: u64,
     sum_ms: f64,
     bytes: u64,
 }
 
-/// The index of the bucket holding `ms` (the first bound at or above it).
-pub fn bucket(ms: f64) -> usize {
-    LATENCY_BOUNDS_MS
-        .iter()
-        .position(|bound| ms <= *bound)
-        .unwrap_or(LATENCY_BOUNDS_MS.len())
+impl Default for RouteWindow {
+    fn default() -> Self {
+        Self {
+            buckets: [0; BUCKETS],
+            count: 0,
+            sum_ms: 0.0,
+            bytes: 0,
+        }
+    }
 }
+
+/// The index of the bucket holding `ms` (the first bound at or above it).
+pub use super::latency::bucket;
 
 /// `2xx` for 200..=299, and so on; `None` outside 100..=599.
 pub fn status_class(status: u16) -> Option<&'static str> {

@@ -1,34 +1,38 @@
-//! The fixed-bucket latency histogram every otlp route uses: explicit
-//! bounds in milliseconds, counts as deltas per interval, so histograms
-//! from any agent and any interval merge by adding counts. Its error bound
-//! is the bucket width: a quantile read from it is only known to lie within
-//! the bucket that holds it (e.g. a p50 in (100, 250] ms).
+//! The latency histogram every otlp route uses: the shared log-linear
+//! bounds of [`crate::sources::latency`] in milliseconds (ratio 2^(1/4),
+//! a quantile at a bucket's geometric midpoint within ~9%), counts as
+//! deltas per interval, so histograms from any agent and any interval merge
+//! exactly by adding counts.
 
 use headroom_proto::v1;
 
+pub use crate::sources::latency::BOUNDS_MS;
+use crate::sources::latency::{self, BUCKETS};
+
 use super::attributes::RequestKey;
 
-/// Upper bounds of the buckets, in milliseconds; one more bucket counts
-/// everything above the last.
-pub const BOUNDS_MS: [f64; 11] = [
-    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-];
-
 /// Counts per bucket, with count and sum.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LatencyHistogram {
-    pub counts: [u64; BOUNDS_MS.len() + 1],
+    pub counts: [u64; BUCKETS],
     pub count: u64,
     pub sum: f64,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self {
+            counts: [0; BUCKETS],
+            count: 0,
+            sum: 0.0,
+        }
+    }
 }
 
 impl LatencyHistogram {
     /// The bucket of `ms`: the first bound it does not exceed.
     pub fn bucket(ms: f64) -> usize {
-        BOUNDS_MS
-            .iter()
-            .position(|bound| ms <= *bound)
-            .unwrap_or(BOUNDS_MS.len())
+        latency::bucket(ms)
     }
 
     /// Adds one value.
@@ -101,11 +105,10 @@ mod tests {
     #[test]
     fn values_fall_in_the_first_bucket_whose_bound_they_do_not_exceed() {
         assert_eq!(LatencyHistogram::bucket(0.0), 0);
-        assert_eq!(LatencyHistogram::bucket(5.0), 0);
-        assert_eq!(LatencyHistogram::bucket(5.1), 1);
-        assert_eq!(LatencyHistogram::bucket(120.0), 5);
-        assert_eq!(LatencyHistogram::bucket(10_000.0), 10);
-        assert_eq!(LatencyHistogram::bucket(10_000.1), 11);
+        assert_eq!(LatencyHistogram::bucket(108.0), 27);
+        assert_eq!(LatencyHistogram::bucket(120.0), 28);
+        assert_eq!(LatencyHistogram::bucket(65_500.0), 64);
+        assert_eq!(LatencyHistogram::bucket(65_500.1), 65);
     }
 
     #[test]
@@ -115,8 +118,9 @@ mod tests {
         histogram.record(20_000.0);
         let proto = histogram.to_proto("h", &[("route", "/a")], 0, 1);
         assert_eq!(proto.bucket_counts.len(), proto.bounds.len() + 1);
-        assert_eq!(proto.bucket_counts[5], 1);
-        assert_eq!(proto.bucket_counts[11], 1);
+        assert_eq!(proto.bounds, BOUNDS_MS.to_vec());
+        assert_eq!(proto.bucket_counts[28], 1);
+        assert_eq!(proto.bucket_counts[58], 1);
         assert_eq!(proto.count, 2);
         assert_eq!(proto.sum, 20_120.0);
     }

@@ -314,11 +314,12 @@ mod tests {
         let second = aggregator.drain(1_000, 2_000);
         let latency = |batch: &v1::Batch| batch.http_routes[0].latency.clone().unwrap_or_default();
         assert_eq!(latency(&first).count, 2);
-        // (0.1, 0.25] s is the fixed (100, 250] ms bucket.
-        assert_eq!(latency(&first).bucket_counts[5], 2);
+        // (0.1, 0.25] s lands in the bucket holding its upper bound,
+        // (215, 256] ms.
+        assert_eq!(latency(&first).bucket_counts[32], 2);
         assert_eq!(latency(&second).count, 4);
-        assert_eq!(latency(&second).bucket_counts[4], 1);
-        assert_eq!(latency(&second).bucket_counts[5], 3);
+        assert_eq!(latency(&second).bucket_counts[27], 1);
+        assert_eq!(latency(&second).bucket_counts[32], 3);
         assert!((latency(&second).sum - 660.0).abs() < 1e-6);
         assert_eq!(second.http_routes[0].route, "/a");
         assert_eq!(second.http_routes[0].status_class, "2xx");
@@ -334,8 +335,8 @@ mod tests {
         let batch = aggregator.drain(0, 1_000);
         let latency = batch.http_routes[0].latency.clone().unwrap_or_default();
         assert_eq!(latency.count, 3);
-        assert_eq!(latency.bucket_counts[3], 2);
-        assert_eq!(latency.bucket_counts[11], 1);
+        assert_eq!(latency.bucket_counts[23], 2);
+        assert_eq!(latency.bucket_counts[65], 1);
     }
 
     #[test]

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Headroom against a real Medusa v2 store (issue 3, "The real store").
+#
+# Starts a collector (temporary data dir, free ports) and an agent with an
+# `otlp` source, (re)starts ../shared/medusa-lab with its OpenTelemetry
+# pointed at that source, runs the lab's checkout.sh N times (CSV_OUT gives
+# the per-step curl times), waits until the agent has shipped every
+# complete-cart request, and checks that Headroom's p50 for
+# `/store/carts/:id/complete` is within ±25% of the median complete-cart
+# time checkout.sh measured.
+#
+#   tests/medusa_lab.sh [N]          (default N=10; or MEDUSA_LAB_CHECKOUTS)
+#
+# Needs the binaries CI built (target/debug/headroom-collector and
+# headroom-agent), python3, curl, and what the lab needs (Node + npm,
+# PostgreSQL 15). When the store cannot be installed or run (npm unreachable,
+# `npm ci` failing, no node/npm, the lab or checkout.sh failing on their own)
+# it prints SKIPPED with the reason and exits 0; any Headroom
+# failure (a binary not starting, no data, p50 off by more than 25%) exits 1.
+#
+# Headroom's p50: the collector's `http_route_latency_ms_bucket{le}` points
+# (cumulative over buckets, a delta per interval) are summed over time per
+# `le`; the p50 is interpolated log-linearly inside the bucket that holds
+# rank N/2, i.e. lower·(upper/lower)^fraction, which matches the buckets'
+# log-linear spacing (see agent/src/sources/latency.rs: within ~9%).
+# checkout.sh times the request at the client (curl time_total), the spans at
+# the server (root span duration): on loopback the difference is small, and
+# it is printed.
+#
+# The lab: if Medusa was already running, it is restarted pointed at this
+# agent and, at exit, restarted as it was (same OTel endpoint, processor,
+# instrumentations, Redis); otherwise `up.sh stop` stops everything it
+# started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LAB="${MEDUSA_LAB:-$ROOT/../shared/medusa-lab}"
+LAB_DIR="${LAB_DIR:-/tmp/medusa-lab}"
+N="${1:-${MEDUSA_LAB_CHECKOUTS:-10}}"
+ROUTE="/store/carts/:id/complete"
+TOLERANCE=0.25
+
+log() { printf '[medusa_lab %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+fail() { log "FAIL: $*"; exit 1; }
+skip() { echo "SKIPPED: the real store could not be installed or run ($*)"; exit 0; }
+
+COLLECTOR_BIN="$ROOT/target/debug/headroom-collector"
+AGENT_BIN="$ROOT/target/debug/headroom-agent"
+[ -x "$COLLECTOR_BIN" ] && [ -x "$AGENT_BIN" ] ||
+  fail "target/debug/headroom-collector or headroom-agent is missing: run cargo build --workspace --bins"
+[ -x "$LAB/up.sh" ] && [ -x "$LAB/checkout.sh" ] || skip "no lab scripts in $LAB"
+command -v node >/dev/null && command -v npm >/dev/null || skip "node or npm is not installed"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+WORK=$(mktemp -d /tmp/headroom-medusa-lab.XXXXXX)
+COLLECTOR_PID=""
+AGENT_PID=""
+LAB_STARTED=0
+LAB_RESTORE=()
+
+stop_pid() {
+  local pid=$1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [ "$LAB_STARTED" = 1 ]; then
+    if [ ${#LAB_RESTORE[@]} -gt 0 ]; then
+      log "restarting the lab as it was before"
+      env "${LAB_RESTORE[@]}" "$LAB/up.sh" restart >"$WORK/up-restore.log" 2>&1 ||
+        { log "could not restore the lab:"; tail -5 "$WORK/up-restore.log"; }
+    else
+      "$LAB/up.sh" stop >"$WORK/up-stop.log" 2>&1 || tail -5 "$WORK/up-stop.log"
+    fi
+  fi
+  stop_pid "$AGENT_PID"
+  stop_pid "$COLLECTOR_PID"
+  if [ "$rc" -ne 0 ]; then
+    for f in collector.log agent.log; do
+      [ -f "$WORK/$f" ] && { echo "--- last lines of $f"; tail -20 "$WORK/$f"; }
+    done
+  fi
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- The collector ----------------------------------------------------------
+GRPC_PORT=$(free_port)
+HTTP_PORT=$(free_port)
+cat >"$WORK/collector.toml" <<EOF
+data_dir = "$WORK/data"
+grpc_listen = "127.0.0.1:$GRPC_PORT"
+http_listen = "127.0.0.1:$HTTP_PORT"
+EOF
+"$COLLECTOR_BIN" --config "$WORK/collector.toml" >"$WORK/collector.log" 2>&1 &
+COLLECTOR_PID=$!
+API="http://127.0.0.1:$HTTP_PORT"
+for _ in $(seq 150); do
+  curl -sf "$API/healthz" >/dev/null && break
+  kill -0 "$COLLECTOR_PID" 2>/dev/null || fail "the collector exited"
+  sleep 0.2
+done
+curl -sf "$API/healthz" >/dev/null || fail "the collector did not become healthy"
+log "collector: grpc 127.0.0.1:$GRPC_PORT, http $API"
+
+# --- The agent, with an otlp source -----------------------------------------
+OTLP_PORT=$(free_port)
+cat >"$WORK/agent.toml" <<EOF
+[agent]
+id = "medusa-lab"
+flush_interval = "200ms"
+[collector]
+endpoint = "http://127.0.0.1:$GRPC_PORT"
+min_backoff = "100ms"
+max_backoff = "1s"
+[spool]
+dir = "$WORK/spool"
+[[sources]]
+type = "otlp"
+listen = "127.0.0.1:$OTLP_PORT"
+interval = "2s"
+grace = "2s"
+EOF
+"$AGENT_BIN" run --config "$WORK/agent.toml" >"$WORK/agent.log" 2>&1 &
+AGENT_PID=$!
+for _ in $(seq 150); do
+  port_open "$OTLP_PORT" && break
+  kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent exited"
+  sleep 0.2
+done
+port_open "$OTLP_PORT" || fail "the agent's otlp source does not listen on $OTLP_PORT"
+log "agent: otlp source on 127.0.0.1:$OTLP_PORT"
+
+# --- The store, its OpenTelemetry pointed at the agent ----------------------
+# Remember how a running Medusa was started, to restart it that way at exit.
+MEDUSA_PID_FILE="$LAB_DIR/run/medusa.pid"
+if [ -f "$MEDUSA_PID_FILE" ] && kill -0 "$(cat "$MEDUSA_PID_FILE")" 2>/dev/null; then
+  environ=$(tr '\0' '\n' <"/proc/$(cat "$MEDUSA_PID_FILE")/environ" 2>/dev/null || true)
+  LAB_RESTORE=(OTLP_SINK=0)
+  for key in MEDUSA_OTEL OTEL_EXPORTER_OTLP_ENDPOINT OTEL_SERVICE_NAME MEDUSA_OTEL_PROCESSOR \
+    MEDUSA_OTEL_INSTRUMENT MEDUSA_FF_CACHING; do
+    value=$(printf '%s\n' "$environ" | sed -n "s/^$key=//p" | head -1)
+    [ -n "$value" ] && LAB_RESTORE+=("$key=$value")
+  done
+  printf '%s\n' "$environ" | grep -q '^REDIS_URL=' && LAB_RESTORE+=(USE_REDIS=1)
+  [ -f "$LAB_DIR/run/otlp_sink.pid" ] && LAB_RESTORE[0]=OTLP_SINK=auto
+  log "the lab's Medusa is running: restarting it pointed at the agent"
+fi
+LAB_STARTED=1
+log "starting the lab (first install ~2 min)"
+if ! OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTLP_SINK=0 MEDUSA_OTEL=1 \
+  "$LAB/up.sh" restart >"$WORK/up.log" 2>&1; then
+  tail -20 "$WORK/up.log"
+  if grep -q 'npm ci' "$WORK/up.log" && ! grep -q 'db:migrate\|starting medusa\|medusa ready' "$WORK/up.log"; then
+    reason=$(grep -m1 -iE 'npm (error|ERR!) (code|network|request)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT' \
+      "$LAB_DIR/npm.log" 2>/dev/null | tr -s ' ' | cut -c1-160)
+    skip "npm ci failed: ${reason:-see $LAB_DIR/npm.log}"
+  fi
+  skip "the lab did not start, for a reason other than Headroom: see the lines above"
+fi
+grep -E 'medusa ready|already running' "$WORK/up.log" | tail -1 || true
+
+# --- N checkouts -------------------------------------------------------------
+FROM_MS=$(($(date +%s) * 1000 - 60000))
+CSV="$WORK/checkout.csv"
+log "running $N checkouts"
+if ! CSV_OUT="$CSV" LAB_DIR="$LAB_DIR" "$LAB/checkout.sh" "$N" >"$WORK/checkout.log" 2>&1; then
+  tail -20 "$WORK/checkout.log"
+  skip "checkout.sh failed against the store (not Headroom): see the lines above"
+fi
+sed -n '/^summary/,$p' "$WORK/checkout.log"
+COMPLETED=$(awk -F, '$2 == "complete_cart" && $3 ~ /^2/' "$CSV" | wc -l)
+[ "$COMPLETED" -gt 0 ] || skip "checkout.sh completed no cart (the store, not Headroom)"
+
+# --- Wait until the agent has shipped every complete-cart request ----------
+series() {
+  curl -sf --get "$API/api/v1/series" --data-urlencode "name=$1" --data-urlencode "route=$ROUTE" \
+    --data-urlencode "origin=otlp" --data-urlencode "from=$FROM_MS"
+}
+count=0
+for _ in $(seq 120); do
+  count=$(series http_route_latency_ms_count |
+    python3 -c 'import json,sys; print(int(sum(p[1] for s in json.load(sys.stdin)["series"] for p in s["points"])))' ||
+    echo 0)
+  [ "$count" -ge "$COMPLETED" ] && break
+  sleep 0.5
+done
+[ "$count" -ge "$COMPLETED" ] ||
+  fail "the collector holds $count of the $COMPLETED complete-cart requests after 60 s (origin=otlp, route=$ROUTE)"
+series http_route_latency_ms_bucket >"$WORK/buckets.json" || fail "could not read the bucket series"
+
+# --- Compare -------------------------------------------------------------------
+python3 - "$CSV" "$WORK/buckets.json" "$TOLERANCE" <<'EOF'
+import csv, json, math, statistics, sys
+
+csv_path, buckets_path, tolerance = sys.argv[1], sys.argv[2], float(sys.argv[3])
+client = [float(r[3]) for r in csv.reader(open(csv_path)) if r[1] == "complete_cart" and r[2].startswith("2")]
+p50_checkout = statistics.median(client)
+
+# Sum each `le` over time (and over methods/status classes): cumulative counts.
+cumulative = {}
+for series in json.load(open(buckets_path))["series"]:
+    le = series["labels"]["le"]
+    bound = math.inf if le == "+Inf" else float(le)
+    cumulative[bound] = cumulative.get(bound, 0.0) + sum(p[1] for p in series["points"])
+bounds = sorted(cumulative)
+total = cumulative[math.inf]
+if total <= 0:
+    print("FAIL: the histogram is empty"); sys.exit(1)
+rank = total / 2
+lower, below = 0.0, 0.0
+for upper in bounds:
+    at = cumulative[upper]
+    if at >= rank:
+        if math.isinf(upper):
+            p50 = lower
+        else:
+            fraction = (rank - below) / (at - below)
+            # log-linear inside the bucket (linear in the first, from 0)
+            p50 = lower * (upper / lower) ** fraction if lower > 0 else upper * fraction
+        break
+    lower, below = upper, at
+
+error = (p50 - p50_checkout) / p50_checkout
+print(f"complete-cart over {len(client)} checkouts ({int(total)} requests in Headroom's histogram):")
+print(f"  p50 measured by checkout.sh (client, curl time_total): {p50_checkout:8.1f} ms")
+print(f"  p50 from Headroom (server root spans, bucket ({lower:g}, {upper:g}]):  {p50:8.1f} ms")
+print(f"  difference: {error * 100:+.1f}% (allowed ±{tolerance * 100:.0f}%; client minus server is the HTTP/loopback overhead)")
+if abs(error) > tolerance:
+    print("FAIL: Headroom's p50 is off by more than the tolerance"); sys.exit(1)
+print("OK")
+EOF
