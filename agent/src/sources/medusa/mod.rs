@@ -105,14 +105,7 @@ impl Default for Config {
 impl Config {
     /// `url` must parse; `interval` at least 1s; `schema` not empty.
     pub fn validate(&self) -> Result<(), String> {
-        if self.url.is_empty() {
-            return Err(
-                "`url` is required, e.g. postgres://headroom_ro@127.0.0.1:5432/medusa".into(),
-            );
-        }
-        self.url
-            .parse::<tokio_postgres::Config>()
-            .map_err(|error| format!("`url` is not a PostgreSQL URL: {error}"))?;
+        super::postgres::check_url(&self.url, "postgres://headroom_ro@127.0.0.1:5432/medusa")?;
         if self.interval.0 < Duration::from_secs(1) {
             return Err("`interval` must be at least 1s".into());
         }

@@ -78,14 +78,7 @@ impl Config {
     /// `statements_top` at most [`MAX_STATEMENTS_TOP`]; `tables_top` from 1
     /// to [`MAX_TABLES_TOP`].
     pub fn validate(&self) -> Result<(), String> {
-        if self.url.is_empty() {
-            return Err(
-                "`url` is required, e.g. postgres://headroom@127.0.0.1:5432/postgres".into(),
-            );
-        }
-        self.url
-            .parse::<tokio_postgres::Config>()
-            .map_err(|error| format!("`url` is not a PostgreSQL URL: {error}"))?;
+        check_url(&self.url, "postgres://headroom@127.0.0.1:5432/postgres")?;
         if self.interval.0 < Duration::from_millis(100) {
             return Err("`interval` must be at least 100ms".into());
         }
@@ -228,6 +221,16 @@ impl PostgresSource {
             ..v1::Batch::default()
         })
     }
+}
+
+/// A source's `url`: present and a PostgreSQL URL (`example` shows one).
+pub fn check_url(url: &str, example: &str) -> Result<(), String> {
+    if url.is_empty() {
+        return Err(format!("`url` is required, e.g. {example}"));
+    }
+    url.parse::<tokio_postgres::Config>()
+        .map(|_| ())
+        .map_err(|error| format!("`url` is not a PostgreSQL URL: {error}"))
 }
 
 /// `host:port/database` of a PostgreSQL URL, never its credentials.
