@@ -114,7 +114,7 @@ pub async fn run_batcher(
         tokio::select! {
             part = parts.recv() => match part {
                 Some(part) => {
-                    merge(&mut pending, part);
+                    pending.extend(part);
                     if pending.point_count() as usize >= max_batch_points {
                         seal(&spool, &mut pending, &drops, &sealed);
                     }
@@ -125,17 +125,6 @@ pub async fn run_batcher(
         }
     }
     seal(&spool, &mut pending, &drops, &sealed);
-}
-
-/// Appends everything of `part` to `batch`.
-pub fn merge(batch: &mut v1::Batch, part: v1::Batch) {
-    batch.samples.extend(part.samples);
-    batch.histograms.extend(part.histograms);
-    batch.pg_statements.extend(part.pg_statements);
-    batch.pg_tables.extend(part.pg_tables);
-    batch.pg_indexes.extend(part.pg_indexes);
-    batch.redis.extend(part.redis);
-    batch.http_routes.extend(part.http_routes);
 }
 
 /// Seals `pending` (when it holds anything, or drops must be reported) into
@@ -234,9 +223,9 @@ mod tests {
     }
 
     #[test]
-    fn merge_keeps_every_part() {
+    fn extend_keeps_every_part() {
         let mut batch = part("a");
-        merge(&mut batch, part("b"));
+        batch.extend(part("b"));
         assert_eq!(batch.samples.len(), 2);
     }
 }

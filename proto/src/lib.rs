@@ -56,6 +56,19 @@ impl v1::Batch {
     }
 }
 
+impl v1::Batch {
+    /// Appends everything `other` carries (not its sequence or drops).
+    pub fn extend(&mut self, other: v1::Batch) {
+        self.samples.extend(other.samples);
+        self.histograms.extend(other.histograms);
+        self.pg_statements.extend(other.pg_statements);
+        self.pg_tables.extend(other.pg_tables);
+        self.pg_indexes.extend(other.pg_indexes);
+        self.redis.extend(other.redis);
+        self.http_routes.extend(other.http_routes);
+    }
+}
+
 impl v1::PgStatement {
     /// Numeric fields stored per record.
     pub const FIELDS: usize = 7;
@@ -74,4 +87,7 @@ impl v1::RedisStats {
 }
 
 pub mod config;
+pub mod latency;
+pub mod otlp;
 pub mod process;
+pub mod samples;

@@ -5,7 +5,6 @@
 pub mod access_log;
 pub mod host;
 pub mod http;
-pub mod latency;
 pub mod medusa;
 pub mod otlp;
 pub mod postgres;
@@ -248,32 +247,7 @@ pub fn up_sample(source: &str, source_type: &str, up: bool, now_ms: i64) -> v1::
     )
 }
 
-/// A gauge sample: a value that goes up and down.
-pub fn gauge(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
-    sample(name, labels, v1::MetricKind::Gauge, now_ms, value)
-}
-
-/// A counter sample: a cumulative total since the source's reset.
-pub fn counter(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
-    sample(name, labels, v1::MetricKind::Counter, now_ms, value)
-}
-
-/// A sample of `kind`.
-pub fn sample(
-    name: &str,
-    labels: &[(&str, &str)],
-    kind: v1::MetricKind,
-    now_ms: i64,
-    value: f64,
-) -> v1::Sample {
-    v1::Sample {
-        name: name.into(),
-        labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
-        kind: kind as i32,
-        timestamp_ms: now_ms,
-        value,
-    }
-}
+pub use headroom_proto::samples::{counter, gauge, sample};
 
 #[cfg(test)]
 mod tests {

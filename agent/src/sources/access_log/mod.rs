@@ -4,7 +4,7 @@
 //! new lines into one `HttpRoute` record per (method, route template,
 //! status class), origin `access_log`: a latency histogram in milliseconds
 //! over [`LATENCY_BOUNDS_MS`], the shared log-linear bounds of
-//! [`crate::sources::latency`] (this interval's counts, not totals; lines
+//! [`headroom_proto::latency`] (this interval's counts, not totals; lines
 //! without a duration are left out of it), and response bytes. Alongside,
 //! cumulative counters since the agent started:
 //! `access_log_requests_total{kind=static|dynamic}`,
@@ -30,8 +30,8 @@ use headroom_proto::config::HumanDuration;
 use headroom_proto::v1;
 use serde::Deserialize;
 
-use super::latency::BUCKETS;
 use super::{Finding, ScrapeError, Source, counter};
+use headroom_proto::latency::BUCKETS;
 use parse::{Entry, Fields};
 use route::{Kind, Templates};
 use tail::Tailer;
@@ -52,8 +52,8 @@ pub const DEFAULT_STATE_DIR: &str = "headroom-access-log-state";
 /// Most bytes read per interval; a larger backlog is read over the next ones.
 pub const MAX_BYTES_PER_SCRAPE: u64 = 64 * 1024 * 1024;
 /// Upper bounds of the latency buckets, in milliseconds (then `+Inf`): the
-/// ones every latency histogram uses (see [`crate::sources::latency`]).
-pub use super::latency::BOUNDS_MS as LATENCY_BOUNDS_MS;
+/// ones every latency histogram uses (see [`headroom_proto::latency`]).
+pub use headroom_proto::latency::BOUNDS_MS as LATENCY_BOUNDS_MS;
 /// Route of the requests beyond `max_routes`.
 pub const OTHER_ROUTE: &str = "other";
 /// Lines `check` parses from the end of the file.
@@ -186,7 +186,7 @@ impl Default for RouteWindow {
 }
 
 /// The index of the bucket holding `ms` (the first bound at or above it).
-pub use super::latency::bucket;
+pub use headroom_proto::latency::bucket;
 
 /// `2xx` for 200..=299, and so on; `None` outside 100..=599.
 pub fn status_class(status: u16) -> Option<&'static str> {

@@ -20,36 +20,17 @@
 //! `attributes::ALLOWED_ATTRIBUTES`); headers, URLs and SQL text are neither kept
 //! nor logged.
 
-mod attributes;
-mod histogram;
-pub mod metrics;
-pub mod traces;
-
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use headroom_proto::config::HumanDuration;
+use headroom_proto::otlp::Receiver;
+use headroom_proto::otlp::traces::Limits;
 use headroom_proto::v1;
-use metrics::MetricsAggregator;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use serde::Deserialize;
 use tokio::task::JoinHandle;
-use traces::{Limits, TraceAggregator};
 
 use super::{Finding, ScrapeError, Source};
-use crate::collect::now_ms;
 
 /// Default scrape interval: how often derived figures are emitted.
 pub const DEFAULT_INTERVAL: HumanDuration = HumanDuration::secs(15);
@@ -64,8 +45,6 @@ pub const DEFAULT_MAX_TRACE_AGE: HumanDuration = HumanDuration::secs(60);
 pub const DEFAULT_MAX_TRACES: usize = 10_000;
 /// Default number of distinct routes (and steps) kept as labels.
 pub const DEFAULT_MAX_ROUTES: usize = 200;
-/// Largest OTLP message accepted.
-pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 /// `[[sources]] type = "otlp"`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -132,68 +111,22 @@ impl Config {
     }
 }
 
-/// What the servers have taken in since the last scrape.
-#[derive(Debug)]
-struct State {
-    traces: TraceAggregator,
-    metrics: MetricsAggregator,
-}
-
-type Shared = Arc<Mutex<State>>;
-
-/// The gRPC services: fold each export into the shared state.
-#[derive(Clone)]
-struct Receiver {
-    aggregator: Shared,
-}
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let Ok(mut aggregator) = self.aggregator.lock() else {
-            return Err(tonic::Status::internal("the otlp source is unavailable"));
-        };
-        aggregator.traces.ingest(request.get_ref(), now_ms());
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        let Ok(mut aggregator) = self.aggregator.lock() else {
-            return Err(tonic::Status::internal("the otlp source is unavailable"));
-        };
-        aggregator.metrics.ingest(request.get_ref());
-        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
-    }
-}
-
 /// The otlp source: its server task and what it has derived.
 pub struct OtlpSource {
     name: String,
     config: Config,
-    aggregator: Shared,
+    receiver: Receiver,
     server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     last_scrape_ms: Option<i64>,
 }
 
 impl OtlpSource {
     pub fn new(name: String, config: Config) -> Self {
-        let aggregator = Arc::new(Mutex::new(State {
-            traces: TraceAggregator::new(config.limits()),
-            metrics: MetricsAggregator::new(config.max_traces, config.max_routes),
-        }));
+        let receiver = Receiver::new(config.limits(), config.max_traces, config.max_routes);
         Self {
             name,
             config,
-            aggregator,
+            receiver,
             server: None,
             last_scrape_ms: None,
         }
@@ -226,13 +159,8 @@ impl OtlpSource {
                 ))
             })?;
         tracing::info!(source = %self.name, endpoint = %self.config.listen, "OTLP/gRPC traces and metrics accepted");
-        let receiver = Receiver {
-            aggregator: self.aggregator.clone(),
-        };
-        let traces =
-            TraceServiceServer::new(receiver.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES);
-        let metrics =
-            MetricsServiceServer::new(receiver).max_decoding_message_size(MAX_MESSAGE_BYTES);
+        let traces = self.receiver.trace_service();
+        let metrics = self.receiver.metrics_service();
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         self.server = Some(tokio::spawn(
             tonic::transport::Server::builder()
@@ -261,13 +189,9 @@ impl Source for OtlpSource {
     async fn scrape(&mut self, now_ms: i64) -> Result<v1::Batch, ScrapeError> {
         self.ensure_server().await?;
         let start_ms = self.last_scrape_ms.replace(now_ms).unwrap_or(now_ms);
-        let mut aggregator = self
-            .aggregator
-            .lock()
-            .map_err(|_| ScrapeError("the otlp source's state is poisoned".into()))?;
-        let mut batch = aggregator.traces.drain(start_ms, now_ms);
-        crate::collect::merge(&mut batch, aggregator.metrics.drain(start_ms, now_ms));
-        Ok(batch)
+        self.receiver
+            .drain(start_ms, now_ms)
+            .map_err(|error| ScrapeError(error.to_string()))
     }
 
     async fn check(&mut self) -> Vec<Finding> {

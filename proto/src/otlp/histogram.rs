@@ -1,13 +1,13 @@
 //! The latency histogram every otlp route uses: the shared log-linear
-//! bounds of [`crate::sources::latency`] in milliseconds (ratio 2^(1/4),
+//! bounds of [`crate::latency`] in milliseconds (ratio 2^(1/4),
 //! a quantile at a bucket's geometric midpoint within ~9%), counts as
 //! deltas per interval, so histograms from any agent and any interval merge
 //! exactly by adding counts.
 
-use headroom_proto::v1;
+use crate::v1;
 
-pub use crate::sources::latency::BOUNDS_MS;
-use crate::sources::latency::{self, BUCKETS};
+pub use crate::latency::BOUNDS_MS;
+use crate::latency::{self, BUCKETS};
 
 use super::attributes::RequestKey;
 

@@ -16,13 +16,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use headroom_proto::v1;
+use crate::v1;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 use super::attributes::{Allowed, OTHER, RequestKey, step_label};
 use super::histogram::{LatencyHistogram, drain_routes};
-use crate::sources::{counter, gauge};
+use crate::samples::{counter, gauge};
 
 /// Bounds on what the aggregator keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]

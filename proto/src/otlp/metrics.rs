@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use headroom_proto::v1;
+use crate::v1;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -30,7 +30,7 @@ use prost::Message;
 
 use super::attributes::{Allowed, OTHER, RequestKey};
 use super::histogram::{BOUNDS_MS, LatencyHistogram, drain_routes};
-use crate::sources::{counter, gauge};
+use crate::samples::{counter, gauge};
 
 /// The request duration histogram (semantic conventions).
 pub const REQUEST_DURATION: &str = "http.server.request.duration";
