@@ -91,6 +91,8 @@ pub struct IngestConfig {
     pub max_message_bytes: ByteSize,
     /// Most batches committed in one transaction (group commit).
     pub max_group_batches: usize,
+    /// How often what OTLP exports sent to the gRPC port yielded is stored.
+    pub otlp_flush_interval: HumanDuration,
 }
 
 impl Default for IngestConfig {
@@ -98,6 +100,7 @@ impl Default for IngestConfig {
         Self {
             max_message_bytes: ByteSize(headroom_proto::DEFAULT_MAX_MESSAGE_BYTES as u64),
             max_group_batches: 64,
+            otlp_flush_interval: HumanDuration::secs(15),
         }
     }
 }
@@ -283,6 +286,9 @@ impl Config {
         }
         if self.ingest.max_message_bytes.0 < 1024 || self.ingest.max_message_bytes.0 > 256 << 20 {
             errors.push("`ingest.max_message_bytes`: must be between 1KiB and 256MiB".to_owned());
+        }
+        if self.ingest.otlp_flush_interval.0 < std::time::Duration::from_millis(100) {
+            errors.push("`ingest.otlp_flush_interval`: must be at least 100ms".to_owned());
         }
         if self.ingest.max_group_batches == 0 {
             errors.push("`ingest.max_group_batches`: must be at least 1".to_owned());

@@ -74,12 +74,21 @@ pub async fn serve(
     tracing::info!(grpc = %config.grpc_listen, http = %config.http_listen, "listening");
 
     let limit = config.ingest.max_message_bytes.0 as usize;
+    let auth = AgentAuth::new(config.auth.agent_tokens.clone());
+    let ingest = IngestService::new(store.clone(), writer, counters.clone());
     let service = InterceptedService::new(
-        IngestServer::new(IngestService::new(store.clone(), writer, counters.clone()))
+        IngestServer::new(ingest.clone())
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit),
-        AgentAuth::new(config.auth.agent_tokens.clone()),
+        auth.clone(),
     );
+    let otlp = ingest::otlp::receiver();
+    let otlp_flush = tokio::spawn(ingest::otlp::flush(
+        otlp.clone(),
+        ingest,
+        store.clone(),
+        config.ingest.otlp_flush_interval.0,
+    ));
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -104,6 +113,8 @@ pub async fn serve(
     let grpc = builder
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
         .add_service(service)
+        .add_service(InterceptedService::new(otlp.trace_service(), auth.clone()))
+        .add_service(InterceptedService::new(otlp.metrics_service(), auth))
         .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
             let _ = grpc_stop.wait_for(|stop| *stop).await;
         });
@@ -118,6 +129,7 @@ pub async fn serve(
     });
     let (grpc, http) = tokio::join!(grpc, async { http.await.map_err(ServeError::Http) });
     maintenance.abort();
+    otlp_flush.abort();
     grpc?;
     http?;
     tracing::info!("stopped");

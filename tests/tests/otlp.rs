@@ -344,3 +344,59 @@ async fn otlp_metrics_become_route_histograms_counted_once() {
     agent.stop();
     assert_no_secrets(&collector, &agent, &secrets, ROUTE).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_collector_takes_otlp_on_its_own_grpc_port() {
+    let collector = Collector::start(CollectorOptions {
+        extra_toml: "[ingest]\notlp_flush_interval = \"500ms\"\n".into(),
+        ..CollectorOptions::default()
+    })
+    .await;
+    let args = [
+        "--endpoint",
+        &collector.endpoint(),
+        "--processor",
+        "batch",
+        "--requests",
+        &REQUESTS.to_string(),
+        "--queries",
+        &QUERIES.to_string(),
+        "--duration-ms",
+        &DURATION_MS.to_string(),
+    ];
+    let secrets = send("send_traces.py", args.map(str::to_owned).to_vec()).await;
+    let route = [
+        ("agent", "collector-otlp"),
+        ("origin", "otlp"),
+        ("route", ROUTE),
+    ];
+    let collector_ref = &collector;
+    wait_for(
+        Duration::from_secs(60),
+        "every request in the collector's own OTLP histogram",
+        || async move {
+            let by_route = [("agent", "collector-otlp"), ("route", ROUTE)];
+            let statements = last(collector_ref, "otlp_route_db_statements_total", &by_route).await;
+            (statements == Some(f64::from(REQUESTS * QUERIES))).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        sum(&collector, "http_route_latency_ms_count", &route).await,
+        f64::from(REQUESTS),
+        "{}",
+        tail(&collector.log, 30)
+    );
+    let agent = collector
+        .agent("collector-otlp")
+        .await
+        .expect("the built-in OTLP agent");
+    assert!(agent["batches"].as_i64() >= Some(1), "{agent}");
+    let (_, list) = collector.get("/api/v1/series").await;
+    let (_, texts) = collector.get("/api/v1/texts?kind=pg_query").await;
+    let stored = format!("{list}\n{texts}\n{}", files_text(collector.dir.path()));
+    assert!(stored.contains(ROUTE));
+    for secret in secrets.iter().map(String::as_str).chain(["customer WHERE"]) {
+        assert!(!stored.contains(secret), "the collector holds `{secret}`");
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod convert;
+pub mod otlp;
 pub mod prepare;
 
 use headroom_proto::v1::{self, agent_message, collector_message, ingest_server};
@@ -57,7 +58,11 @@ impl IngestService {
     }
 
     /// Validates, converts, encodes and commits one batch.
-    async fn batch(&self, agent: &AgentHello, batch: v1::Batch) -> Result<Outcome, BatchError> {
+    pub(crate) async fn batch(
+        &self,
+        agent: &AgentHello,
+        batch: v1::Batch,
+    ) -> Result<Outcome, BatchError> {
         if agent.epoch == 0 {
             return Err(BatchError::Invalid(
                 "this stream's Hello has spool_epoch 0, which only a stream without batches may have".into(),
@@ -100,9 +105,20 @@ impl IngestService {
     }
 }
 
-enum BatchError {
+/// Why a batch was not stored.
+#[derive(Debug)]
+pub(crate) enum BatchError {
     Invalid(String),
     Store(StoreError),
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::Invalid(message) => write!(f, "invalid batch: {message}"),
+            BatchError::Store(error) => write!(f, "{error}"),
+        }
+    }
 }
 
 #[tonic::async_trait]

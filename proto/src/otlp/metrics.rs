@@ -95,6 +95,11 @@ impl MetricsAggregator {
     }
 
     /// Takes in one export.
+    /// Exports received since start.
+    pub fn exports(&self) -> u64 {
+        self.exports
+    }
+
     pub fn ingest(&mut self, request: &ExportMetricsServiceRequest) {
         self.exports += 1;
         for resource in &request.resource_metrics {

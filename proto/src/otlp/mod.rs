@@ -72,6 +72,13 @@ impl Receiver {
         }
     }
 
+    /// Exports (traces and metrics) received since start: nothing to report
+    /// while it is 0.
+    pub fn exports(&self) -> Result<u64, Poisoned> {
+        let state = self.state.lock().map_err(|_| Poisoned)?;
+        Ok(state.traces.exports() + state.metrics.exports())
+    }
+
     /// Everything derived over `[start_ms, now_ms]`, as one batch (no
     /// sequence, no drops).
     pub fn drain(&self, start_ms: i64, now_ms: i64) -> Result<v1::Batch, Poisoned> {

@@ -145,6 +145,11 @@ impl TraceAggregator {
     }
 
     /// Takes in one export, received at `now_ms`.
+    /// Exports received since start.
+    pub fn exports(&self) -> u64 {
+        self.exports
+    }
+
     pub fn ingest(&mut self, request: &ExportTraceServiceRequest, now_ms: i64) {
         self.exports += 1;
         let spans = request
