@@ -41,7 +41,7 @@ use std::time::Duration;
 use headroom_proto::config::HumanDuration;
 use headroom_proto::v1;
 use serde::Deserialize;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use super::postgres::endpoint;
 use super::{Finding, ScrapeError, Source, gauge};
@@ -192,16 +192,9 @@ impl MedusaSource {
         {
             return Ok(client);
         }
-        let mut pg = self.config.url.parse::<tokio_postgres::Config>()?;
-        pg.connect_timeout(self.config.connect_timeout.0);
-        pg.application_name("headroom-agent");
-        let (client, connection) = pg.connect(NoTls).await?;
-        let source = self.name.clone();
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(source = %source, error = %error, "medusa connection closed");
-            }
-        });
+        let client =
+            super::postgres::connect(&self.config.url, self.config.connect_timeout.0, &self.name)
+                .await?;
         client
             .batch_execute(&format!(
                 "SET default_transaction_read_only = on; SET statement_timeout = {STATEMENT_TIMEOUT_MS}; \

@@ -163,17 +163,7 @@ impl PostgresSource {
                 // A new session may be a new server (a failover): per-query
                 // deltas restart from a baseline.
                 self.statements.forget();
-                let mut pg = self.config.url.parse::<tokio_postgres::Config>()?;
-                pg.connect_timeout(self.config.connect_timeout.0);
-                pg.application_name("headroom-agent");
-                let (client, connection) = pg.connect(NoTls).await?;
-                let source = self.name.clone();
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(source = %source, error = %error, "postgres connection closed");
-                    }
-                });
-                client
+                connect(&self.config.url, self.config.connect_timeout.0, &self.name).await?
             }
         };
         Ok(client)
@@ -221,6 +211,26 @@ impl PostgresSource {
             ..v1::Batch::default()
         })
     }
+}
+
+/// Opens a session to `url` as `headroom-agent`, its connection driven by a
+/// task of its own (for the postgres and medusa sources).
+pub async fn connect(
+    url: &str,
+    timeout: Duration,
+    source: &str,
+) -> Result<Client, tokio_postgres::Error> {
+    let mut pg = url.parse::<tokio_postgres::Config>()?;
+    pg.connect_timeout(timeout);
+    pg.application_name("headroom-agent");
+    let (client, connection) = pg.connect(NoTls).await?;
+    let source = source.to_owned();
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(source = %source, error = %error, "PostgreSQL connection closed");
+        }
+    });
+    Ok(client)
 }
 
 /// A source's `url`: present and a PostgreSQL URL (`example` shows one).
