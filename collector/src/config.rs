@@ -8,6 +8,8 @@ pub use headroom_proto::config::LogFormat;
 use headroom_proto::config::{ByteSize, ConfigErrors, HumanDuration, Sections, read_file};
 use serde::{Deserialize, Serialize};
 
+pub use crate::advisor::AdvisorConfig;
+
 /// Default directory for the embedded database.
 pub const DEFAULT_DATA_DIR: &str = "./headroom-data";
 /// Default gRPC address (headroom.v1 and, later, OTLP).
@@ -31,6 +33,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub retention: RetentionConfig,
     pub log: LogConfig,
+    pub advisor: AdvisorConfig,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             retention: RetentionConfig::default(),
             log: LogConfig::default(),
+            advisor: AdvisorConfig::default(),
         }
     }
 }
@@ -209,6 +213,7 @@ impl Config {
             ingest: sections.take("ingest"),
             retention: sections.take("retention"),
             log: sections.take("log"),
+            advisor: sections.take("advisor"),
         };
         let mut errors = sections.finish();
 

@@ -2,7 +2,9 @@
 //! serves them over HTTP. `serve` wires the pieces; each lives in its module.
 #![forbid(unsafe_code)]
 
+pub mod advisor;
 pub mod config;
+pub mod analysis;
 pub mod ingest;
 pub mod metrics;
 pub mod store;
@@ -69,6 +71,12 @@ pub async fn serve(
         config.retention.compaction_interval.0,
     ));
 
+    let advisor = tokio::spawn(advisor::engine::run(
+        store.clone(),
+        config.advisor.clone(),
+        config.analysis_interval.0,
+    ));
+
     let grpc_listener = bind(config.grpc_listen, "gRPC").await?;
     let http_listener = bind(config.http_listen, "HTTP").await?;
     tracing::info!(grpc = %config.grpc_listen, http = %config.http_listen, "listening");
@@ -129,6 +137,7 @@ pub async fn serve(
     });
     let (grpc, http) = tokio::join!(grpc, async { http.await.map_err(ServeError::Http) });
     maintenance.abort();
+    advisor.abort();
     otlp_flush.abort();
     grpc?;
     http?;

@@ -30,7 +30,8 @@ impl v1::Label {
 impl v1::Batch {
     /// Number of individual points this batch carries, counting every
     /// histogram bucket, count and sum, and every numeric field of a typed
-    /// record, as one point: the number of values the collector stores.
+    /// record, and each index candidate (stored as one text), as one point:
+    /// the number of values the collector stores.
     pub fn point_count(&self) -> u64 {
         let histograms: usize = self
             .histograms
@@ -42,7 +43,8 @@ impl v1::Batch {
             + self.pg_statements.len() * v1::PgStatement::FIELDS
             + self.pg_tables.len() * v1::PgTable::FIELDS
             + self.pg_indexes.len() * v1::PgIndex::FIELDS
-            + self.redis.len() * v1::RedisStats::FIELDS) as u64
+            + self.redis.len() * v1::RedisStats::FIELDS
+            + self.index_candidates.len() * v1::IndexCandidate::FIELDS) as u64
             + self
                 .http_routes
                 .iter()
@@ -66,6 +68,7 @@ impl v1::Batch {
         self.pg_indexes.extend(other.pg_indexes);
         self.redis.extend(other.redis);
         self.http_routes.extend(other.http_routes);
+        self.index_candidates.extend(other.index_candidates);
     }
 }
 
@@ -84,6 +87,10 @@ impl v1::PgIndex {
 impl v1::RedisStats {
     /// Numeric fields stored per record.
     pub const FIELDS: usize = 11;
+}
+impl v1::IndexCandidate {
+    /// Values stored per record: one text row (costs travel inside it).
+    pub const FIELDS: usize = 1;
 }
 
 pub mod config;

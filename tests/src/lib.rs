@@ -172,6 +172,8 @@ pub struct CollectorOptions {
     pub agent_tokens: Vec<String>,
     /// Extra TOML appended to the config file.
     pub extra_toml: String,
+    /// `analysis_interval` (top-level key), e.g. "5s".
+    pub analysis_interval: Option<String>,
 }
 
 /// A running (or stopped) collector with its own data dir and ports.
@@ -196,9 +198,10 @@ impl Collector {
             .map(|t| format!("{t:?}"))
             .collect();
         let config = format!(
-            "data_dir = {:?}\ngrpc_listen = \"{grpc}\"\nhttp_listen = \"{http}\"\ndatabase_url = {:?}\n[auth]\nagent_tokens = [{}]\n{}",
+            "data_dir = {:?}\ngrpc_listen = \"{grpc}\"\nhttp_listen = \"{http}\"\ndatabase_url = {:?}\nanalysis_interval = {:?}\n[auth]\nagent_tokens = [{}]\n{}",
             dir.path().join("data").display().to_string(),
             options.database_url.unwrap_or_default(),
+            options.analysis_interval.unwrap_or_else(|| "60s".to_owned()),
             tokens.join(", "),
             options.extra_toml,
         );
@@ -267,6 +270,20 @@ impl Collector {
             .send()
             .await
             .unwrap_or_else(|error| panic!("GET {path}: {error}\n{}", tail(&self.log, 30)));
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// POSTs `body` as JSON to `path` on the HTTP API.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("http://{}{path}", self.http))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("POST {path}: {error}\n{}", tail(&self.log, 30)));
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         (status, body)

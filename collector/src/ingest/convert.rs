@@ -236,6 +236,9 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
             text: i.definition.clone(),
         });
     }
+    for c in &batch.index_candidates {
+        b.out.texts.push(candidate_text(c));
+    }
     for r in &batch.redis {
         let labels = [("instance", r.instance.as_str())];
         let ts = r.timestamp_ms;
@@ -294,6 +297,31 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
         );
     }
     b.out
+}
+
+/// An index candidate as a text row keyed `database/queryid`, its text a
+/// JSON object of every field.
+fn candidate_text(c: &v1::IndexCandidate) -> Text {
+    let text = serde_json::json!({
+        "database": c.database,
+        "queryid": c.queryid,
+        "schema": c.schema,
+        "table": c.table,
+        "columns": c.columns,
+        "predicate": c.predicate,
+        "definition": c.definition,
+        "method": c.method,
+        "cost_before": c.cost_before,
+        "cost_after": c.cost_after,
+        "uses_index": c.uses_index,
+        "table_rows": c.table_rows,
+        "timestamp_ms": c.timestamp_ms,
+    });
+    Text {
+        kind: "pg_index_candidate",
+        key: format!("{}/{}", c.database, c.queryid),
+        text: text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -436,6 +464,88 @@ mod tests {
                 .labels
                 .values()
                 .all(|v| v != "SELECT $1"))
+        );
+    }
+
+    #[test]
+    fn an_index_candidate_is_a_json_text_keyed_by_statement() {
+        let candidate = v1::IndexCandidate {
+            timestamp_ms: 5_000,
+            database: "shop".into(),
+            queryid: "-42".into(),
+            schema: "public".into(),
+            table: "orders".into(),
+            columns: vec!["email".into(), "created_at".into()],
+            predicate: "deleted_at IS NULL".into(),
+            definition:
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS headroom_orders_email_created_at_idx \
+                         ON public.orders (email, created_at) WHERE deleted_at IS NULL"
+                    .into(),
+            method: "hypopg".into(),
+            cost_before: 1_093.5,
+            cost_after: Some(8.25),
+            uses_index: Some(true),
+            table_rows: 50_000,
+        };
+        let converted = convert(
+            "a",
+            &v1::Batch {
+                index_candidates: vec![
+                    candidate.clone(),
+                    v1::IndexCandidate {
+                        queryid: "7".into(),
+                        method: "explain".into(),
+                        cost_after: None,
+                        uses_index: None,
+                        predicate: String::new(),
+                        ..candidate.clone()
+                    },
+                ],
+                ..Default::default()
+            },
+        );
+        assert!(converted.points.is_empty(), "a candidate is no series");
+        assert_eq!(converted.texts.len(), 2);
+        let text = &converted.texts[0];
+        assert_eq!(
+            (text.kind, text.key.as_str()),
+            ("pg_index_candidate", "shop/-42")
+        );
+        let json: serde_json::Value = serde_json::from_str(&text.text).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "database": "shop",
+                "queryid": "-42",
+                "schema": "public",
+                "table": "orders",
+                "columns": ["email", "created_at"],
+                "predicate": "deleted_at IS NULL",
+                "definition": candidate.definition,
+                "method": "hypopg",
+                "cost_before": 1093.5,
+                "cost_after": 8.25,
+                "uses_index": true,
+                "table_rows": 50000,
+                "timestamp_ms": 5000,
+            })
+        );
+        let explain: serde_json::Value =
+            serde_json::from_str(&converted.texts[1].text).expect("json");
+        assert_eq!(converted.texts[1].key, "shop/7");
+        assert_eq!(
+            (
+                &explain["method"],
+                &explain["cost_after"],
+                &explain["uses_index"],
+                &explain["predicate"]
+            ),
+            (
+                &serde_json::json!("explain"),
+                &serde_json::Value::Null,
+                &serde_json::Value::Null,
+                &serde_json::json!("")
+            )
         );
     }
 }

@@ -5,10 +5,13 @@
 //! reads (`query.rs`) use their own pool; `maintenance.rs` compacts, rolls up
 //! and expires blocks.
 
+mod advice;
 pub mod codec;
+pub mod import;
 mod maintenance;
 pub mod model;
 pub mod query;
+mod scan;
 mod series;
 #[cfg(test)]
 mod store_tests;
@@ -23,6 +26,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use maintenance::{MaintenanceReport, Retention};
+pub use scan::ScannedSeries;
 pub use model::{NewBlock, Outcome, PreparedBatch, SeriesKey};
 pub use writer::Writer;
 

@@ -77,13 +77,13 @@ pub struct TextRow {
 
 /// Count, sum, min, max and last of some points.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Agg {
-    t: i64,
-    count: f64,
-    sum: f64,
-    min: f64,
-    max: f64,
-    last: f64,
+pub(crate) struct Agg {
+    pub(crate) t: i64,
+    pub(crate) count: f64,
+    pub(crate) sum: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+    pub(crate) last: f64,
 }
 
 impl Agg {
@@ -95,7 +95,7 @@ impl Agg {
         self.last = other.last;
     }
 
-    fn value(&self, kind: Kind) -> f64 {
+    pub(crate) fn value(&self, kind: Kind) -> f64 {
         match kind {
             Kind::Gauge if self.count > 0.0 => self.sum / self.count,
             Kind::Gauge => self.last,
@@ -324,7 +324,7 @@ impl Store {
 
 /// The rows of a decoded block as aggregates: raw blocks have one column
 /// (the value), rollups four (count, sum, min, max).
-fn block_aggs(block: &codec::Decoded) -> impl Iterator<Item = Agg> + '_ {
+pub(crate) fn block_aggs(block: &codec::Decoded) -> impl Iterator<Item = Agg> + '_ {
     let columns = block.columns.max(1);
     block
         .timestamps
@@ -356,7 +356,7 @@ fn block_aggs(block: &codec::Decoded) -> impl Iterator<Item = Agg> + '_ {
 
 /// Merges sorted aggregates into buckets `[k*step, (k+1)*step)`, each
 /// stamped with its start.
-fn bucket(aggs: &[Agg], step: i64) -> Vec<Agg> {
+pub(crate) fn bucket(aggs: &[Agg], step: i64) -> Vec<Agg> {
     let mut out: Vec<Agg> = Vec::new();
     for agg in aggs {
         let start = agg.t.div_euclid(step) * step;

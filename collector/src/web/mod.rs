@@ -1,5 +1,6 @@
 //! The HTTP side: `/healthz` and the JSON API under `/api/v1`.
 
+mod advice;
 mod error;
 
 use std::collections::{BTreeMap, HashMap};
@@ -7,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -38,6 +39,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/series", get(series))
         .route("/api/v1/status", get(status))
         .route("/api/v1/texts", get(texts))
+        .route("/api/v1/recommendations", get(advice::list))
+        .route("/api/v1/recommendations/{id}", get(advice::one))
+        .route("/api/v1/recommendations/{id}/{action}", post(advice::act))
+        .route("/api/v1/headroom", get(advice::headroom))
         .fallback(|| async { ApiError::not_found("no such endpoint; the API lives under /api/v1") })
         .with_state(state)
 }

@@ -5,7 +5,8 @@
 //! computed in `deltas` (the `statements_top` slowest per interval, the
 //! rest as one `other` record), their texts made safe in `text`;
 //! the `tables_top` largest tables of the connected database and their
-//! indexes in `tables`.
+//! indexes in `tables`; index candidates for its slowest SELECTs, verified
+//! with EXPLAIN (and hypopg when installed), in `advisor`.
 //!
 //! Privileges: any role that can log in sees its own sessions; grant
 //! `pg_monitor` (`GRANT pg_monitor TO headroom;`) so that every session's
@@ -26,6 +27,7 @@ use tokio_postgres::{Client, NoTls, Row};
 use super::{Finding, ScrapeError, Source, gauge, sample};
 use statements::Statements;
 
+mod advisor;
 mod deltas;
 mod statements;
 mod tables;
@@ -43,6 +45,18 @@ pub const MAX_STATEMENTS_TOP: usize = 1_000;
 pub const DEFAULT_TABLES_TOP: usize = 200;
 /// Upper bound of `tables_top`.
 pub const MAX_TABLES_TOP: usize = 10_000;
+/// Default of `index_advice`: index candidates are looked for.
+pub const DEFAULT_INDEX_ADVICE: bool = true;
+/// Default of `index_advice_interval`: how often a statement is re-examined.
+pub const DEFAULT_INDEX_ADVICE_INTERVAL: HumanDuration = HumanDuration::secs(300);
+/// Shortest `index_advice_interval`.
+pub const MIN_INDEX_ADVICE_INTERVAL: Duration = Duration::from_secs(1);
+/// Default of `index_advice_min_rows`: smaller tables are not examined.
+pub const DEFAULT_INDEX_ADVICE_MIN_ROWS: u64 = 1_000;
+/// Default of `index_advice_max_statements`: statements examined per pass.
+pub const DEFAULT_INDEX_ADVICE_MAX_STATEMENTS: usize = 10;
+/// Upper bound of `index_advice_max_statements`.
+pub const MAX_INDEX_ADVICE_STATEMENTS: usize = 100;
 
 /// `[[sources]] type = "postgres"`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -58,6 +72,14 @@ pub struct Config {
     pub statements_top: usize,
     /// Tables sent (largest by table + index size), with their indexes.
     pub tables_top: usize,
+    /// Look for index candidates among the slowest SELECTs.
+    pub index_advice: bool,
+    /// How often one statement is re-examined.
+    pub index_advice_interval: HumanDuration,
+    /// Tables with fewer live rows are not examined.
+    pub index_advice_min_rows: u64,
+    /// Statements examined per pass (slowest first).
+    pub index_advice_max_statements: usize,
 }
 
 impl Default for Config {
@@ -69,6 +91,10 @@ impl Default for Config {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             statements_top: DEFAULT_STATEMENTS_TOP,
             tables_top: DEFAULT_TABLES_TOP,
+            index_advice: DEFAULT_INDEX_ADVICE,
+            index_advice_interval: DEFAULT_INDEX_ADVICE_INTERVAL,
+            index_advice_min_rows: DEFAULT_INDEX_ADVICE_MIN_ROWS,
+            index_advice_max_statements: DEFAULT_INDEX_ADVICE_MAX_STATEMENTS,
         }
     }
 }
@@ -76,7 +102,8 @@ impl Default for Config {
 impl Config {
     /// `url` must parse; `interval` must be at least 100ms;
     /// `statements_top` at most [`MAX_STATEMENTS_TOP`]; `tables_top` from 1
-    /// to [`MAX_TABLES_TOP`].
+    /// to [`MAX_TABLES_TOP`]; `index_advice_interval` at least 1s;
+    /// `index_advice_max_statements` at most [`MAX_INDEX_ADVICE_STATEMENTS`].
     pub fn validate(&self) -> Result<(), String> {
         check_url(&self.url, "postgres://headroom@127.0.0.1:5432/postgres")?;
         if self.interval.0 < Duration::from_millis(100) {
@@ -92,6 +119,15 @@ impl Config {
             return Err(format!(
                 "`tables_top` must be from 1 to {MAX_TABLES_TOP}, not {}",
                 self.tables_top
+            ));
+        }
+        if self.index_advice_interval.0 < MIN_INDEX_ADVICE_INTERVAL {
+            return Err("`index_advice_interval` must be at least 1s".into());
+        }
+        if self.index_advice_max_statements > MAX_INDEX_ADVICE_STATEMENTS {
+            return Err(format!(
+                "`index_advice_max_statements` must be at most {MAX_INDEX_ADVICE_STATEMENTS}, not {}",
+                self.index_advice_max_statements
             ));
         }
         Ok(())
@@ -129,13 +165,14 @@ const DATABASE_COUNTERS: [&str; 12] = [
     "pg_database_deadlocks",
 ];
 
-/// The source: its configuration, once connected a client, and the
-/// previous reading of pg_stat_statements.
+/// The source: its configuration, once connected a client, the
+/// previous reading of pg_stat_statements and the examined statements.
 pub struct PostgresSource {
     name: String,
     config: Config,
     client: Option<Client>,
     statements: Statements,
+    advisor: advisor::Advisor,
 }
 
 impl PostgresSource {
@@ -143,6 +180,15 @@ impl PostgresSource {
     pub fn new(name: String, config: Config) -> Self {
         Self {
             statements: Statements::new(name.clone(), config.statements_top),
+            advisor: advisor::Advisor::new(
+                name.clone(),
+                advisor::Settings {
+                    enabled: config.index_advice,
+                    interval: config.index_advice_interval.0,
+                    min_rows: config.index_advice_min_rows,
+                    max_statements: config.index_advice_max_statements,
+                },
+            ),
             name,
             config,
             client: None,
@@ -190,6 +236,17 @@ impl PostgresSource {
         let database: String = settings.get(3);
         let tables = tables::read(client, &database, self.config.tables_top, now_ms).await?;
         let statements = self.statements.read(client, &database, now_ms).await?;
+        let index_candidates = self
+            .advisor
+            .read(
+                client,
+                &database,
+                &statements.records,
+                &tables.tables,
+                &tables.indexes,
+                now_ms,
+            )
+            .await?;
         let labels = [("database", database.as_str())];
         samples.push(gauge(
             "pg_stat_statements_available",
@@ -208,6 +265,7 @@ impl PostgresSource {
             pg_statements: statements.records,
             pg_tables: tables.tables,
             pg_indexes: tables.indexes,
+            index_candidates,
             ..v1::Batch::default()
         })
     }
@@ -435,8 +493,39 @@ impl Source for PostgresSource {
             )),
             Err(error) => findings.push(Finding::problem("cannot look for pg_stat_statements", diagnose(&error, &endpoint))),
         }
+        if self.config.index_advice {
+            findings.push(hypopg_finding(&client, &endpoint).await);
+        }
         self.client = Some(client);
         findings
+    }
+}
+
+/// Whether index candidates can be verified with hypopg in this database.
+async fn hypopg_finding(client: &Client, endpoint: &str) -> Finding {
+    let found = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'), \
+             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg')",
+            &[],
+        )
+        .await
+        .map(|row| (row.get::<_, bool>(0), row.get::<_, bool>(1)));
+    match found {
+        Ok((true, _)) => Finding::ok(
+            "hypopg is installed: index candidates are verified with hypothetical indexes",
+        ),
+        // Optional: its absence is reported, not a failed check.
+        Ok((false, true)) => Finding::ok(
+            "hypopg is not installed: index candidates carry the plan's cost without the index \
+             only (to verify them, as a superuser in this database: CREATE EXTENSION hypopg;)",
+        ),
+        Ok((false, false)) => Finding::ok(
+            "hypopg is not installed: index candidates carry the plan's cost without the index \
+             only (to verify them, install the hypopg package for this PostgreSQL, e.g. \
+             postgresql-15-hypopg, then CREATE EXTENSION hypopg;)",
+        ),
+        Err(error) => Finding::problem("cannot look for hypopg", diagnose(&error, endpoint)),
     }
 }
 
@@ -472,6 +561,35 @@ mod tests {
                 .expect_err("too fast")
                 .contains("interval")
         );
+    }
+
+    #[test]
+    fn index_advice_is_on_by_default_and_its_keys_are_bounded() {
+        let config: Config = toml::from_str("url = \"postgres://u@h/db\"").expect("parses");
+        assert!(config.index_advice);
+        assert_eq!(config.index_advice_interval, DEFAULT_INDEX_ADVICE_INTERVAL);
+        assert_eq!(
+            (
+                config.index_advice_min_rows,
+                config.index_advice_max_statements
+            ),
+            (1_000, 10)
+        );
+        let fast: Config = toml::from_str(
+            "url = \"postgres://u@h/db\"\nindex_advice_interval = \"1s\"\nindex_advice = false",
+        )
+        .expect("parses");
+        assert!(fast.validate().is_ok());
+        let too_fast = Config {
+            index_advice_interval: HumanDuration(Duration::from_millis(500)),
+            ..fast.clone()
+        };
+        assert!(too_fast.validate().is_err());
+        let too_many = Config {
+            index_advice_max_statements: MAX_INDEX_ADVICE_STATEMENTS + 1,
+            ..fast
+        };
+        assert!(too_many.validate().is_err());
     }
 
     #[test]

@@ -1,0 +1,625 @@
+//! Index advice for the postgres source: the slowest SELECTs of the scrape
+//! (by execution time in the interval, at most `index_advice_max_statements`
+//! per pass, each re-examined at most every `index_advice_interval`) are
+//! parsed into index candidates (`candidate`), those an existing index
+//! already covers are dropped (`covered`), and the rest are verified on the
+//! source's own connection:
+//!
+//! - with the `hypopg` extension installed in the database: the generic
+//!   plan's cost without the index, then with a hypothetical index
+//!   (`hypopg_create_index`), and whether that plan uses it (`plan`);
+//!   method `hypopg`;
+//! - without it: the generic plan's cost only; method `explain`.
+//!
+//! The generic plan is `EXPLAIN (GENERIC_PLAN, FORMAT JSON)` from
+//! PostgreSQL 16; before that the statement is prepared under
+//! `plan_cache_mode = force_generic_plan` and explained as `EXECUTE` with a
+//! NULL per parameter. Each statement is examined in its own transaction
+//! (`SET LOCAL statement_timeout`, rolled back), then the prepared statement
+//! and hypothetical indexes are removed. Only SELECTs are ever explained,
+//! never executed. A statement that fails to parse, prepare or explain (no
+//! SELECT privilege, a timeout) is skipped with a DEBUG line, never a failed
+//! scrape. Tables with fewer live rows than `index_advice_min_rows` are not
+//! examined. Privileges: SELECT on the tables examined (EXPLAIN reads no
+//! row); hypopg's functions are executable by anyone by default.
+//!
+//! Verified candidates are cached per queryid and sent with every scrape as
+//! `v1::IndexCandidate` records while no index covers them, so the
+//! collector sees them as fresh; once the index exists they stop.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use headroom_proto::v1;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+pub mod candidate;
+pub mod covered;
+pub mod plan;
+
+use candidate::Candidate;
+
+/// Name of the statement prepared for a generic plan (PostgreSQL < 16).
+const PREPARED: &str = "headroom_candidate";
+/// `statement_timeout` of each examination, in milliseconds.
+const STATEMENT_TIMEOUT_MS: u64 = 3_000;
+/// A statement absent from the scrapes this long is forgotten, with its
+/// candidates (at least one `interval`).
+const FORGET_AFTER: Duration = Duration::from_secs(3_600);
+/// First server version with `EXPLAIN (GENERIC_PLAN)`.
+const GENERIC_PLAN_VERSION: i32 = 160_000;
+
+const Q_SERVER: &str = "SELECT current_setting('server_version_num')::int4, \
+     (SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+      WHERE e.extname = 'hypopg')";
+
+/// Method names as sent.
+pub const METHOD_HYPOPG: &str = "hypopg";
+pub const METHOD_EXPLAIN: &str = "explain";
+
+/// The advisor's settings (from the source's `index_advice*` keys).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub enabled: bool,
+    pub interval: Duration,
+    pub min_rows: u64,
+    pub max_statements: usize,
+}
+
+/// A verified candidate of one statement.
+#[derive(Debug, Clone, PartialEq)]
+struct Found {
+    schema: String,
+    table: String,
+    columns: Vec<String>,
+    predicate: String,
+    method: &'static str,
+    cost_before: f64,
+    cost_after: Option<f64>,
+    uses_index: Option<bool>,
+}
+
+/// One examined statement.
+#[derive(Debug)]
+struct Entry {
+    examined_ms: i64,
+    seen_ms: i64,
+    found: Vec<Found>,
+}
+
+/// What the server offers for verification.
+#[derive(Debug, Clone)]
+struct Server {
+    version: i32,
+    /// hypopg's schema, quoted, when installed.
+    hypopg: Option<String>,
+}
+
+/// The per-source advisor state: examined statements by (database, queryid).
+#[derive(Debug)]
+pub struct Advisor {
+    source: String,
+    settings: Settings,
+    cache: HashMap<(String, String), Entry>,
+}
+
+impl Advisor {
+    pub fn new(source: String, settings: Settings) -> Self {
+        Self {
+            source,
+            settings,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Examines the statements due and returns every cached candidate still
+    /// uncovered. `statements`, `tables` and `indexes` are this scrape's
+    /// records of the connected `database`. Only a failing connection is an
+    /// error.
+    pub async fn read(
+        &mut self,
+        client: &Client,
+        database: &str,
+        statements: &[v1::PgStatement],
+        tables: &[v1::PgTable],
+        indexes: &[v1::PgIndex],
+        now_ms: i64,
+    ) -> Result<Vec<v1::IndexCandidate>, tokio_postgres::Error> {
+        if !self.settings.enabled {
+            return Ok(Vec::new());
+        }
+        let due = self.due(database, statements, now_ms);
+        if !due.is_empty() {
+            let row = client.query_one(Q_SERVER, &[]).await?;
+            let server = Server {
+                version: row.get(0),
+                hypopg: row
+                    .get::<_, Option<String>>(1)
+                    .map(|schema| candidate::quote_ident(&schema)),
+            };
+            for statement in due {
+                let found = self
+                    .examine(client, &server, statement, tables, indexes)
+                    .await?;
+                self.cache.insert(
+                    (database.to_owned(), statement.queryid.clone()),
+                    Entry {
+                        examined_ms: now_ms,
+                        seen_ms: now_ms,
+                        found,
+                    },
+                );
+            }
+        }
+        let forget_ms =
+            i64::try_from(FORGET_AFTER.max(self.settings.interval).as_millis()).unwrap_or(i64::MAX);
+        self.cache
+            .retain(|_, entry| now_ms.saturating_sub(entry.seen_ms) <= forget_ms);
+        Ok(emit(
+            &self.cache,
+            database,
+            tables,
+            indexes,
+            self.settings.min_rows,
+            now_ms,
+        ))
+    }
+
+    /// Marks this scrape's statements as seen and returns those to examine:
+    /// the slowest first, never examined or examined an interval ago.
+    fn due<'a>(
+        &mut self,
+        database: &str,
+        statements: &'a [v1::PgStatement],
+        now_ms: i64,
+    ) -> Vec<&'a v1::PgStatement> {
+        let interval_ms = i64::try_from(self.settings.interval.as_millis()).unwrap_or(i64::MAX);
+        let mut mine: Vec<&v1::PgStatement> = statements
+            .iter()
+            .filter(|s| !s.other && s.database == database && !s.query.is_empty())
+            .collect();
+        mine.sort_by(|a, b| b.total_exec_ms.total_cmp(&a.total_exec_ms));
+        let mut due = Vec::new();
+        for statement in mine {
+            let key = (database.to_owned(), statement.queryid.clone());
+            match self.cache.get_mut(&key) {
+                Some(entry) => {
+                    entry.seen_ms = now_ms;
+                    if now_ms.saturating_sub(entry.examined_ms) >= interval_ms
+                        && due.len() < self.settings.max_statements
+                    {
+                        due.push(statement);
+                    }
+                }
+                None if due.len() < self.settings.max_statements => due.push(statement),
+                None => {}
+            }
+        }
+        due
+    }
+
+    /// Candidates of one statement that survive the size and coverage
+    /// checks, verified. A statement that cannot be examined gives none.
+    async fn examine(
+        &self,
+        client: &Client,
+        server: &Server,
+        statement: &v1::PgStatement,
+        tables: &[v1::PgTable],
+        indexes: &[v1::PgIndex],
+    ) -> Result<Vec<Found>, tokio_postgres::Error> {
+        let examined = match candidate::examine(&statement.query) {
+            Ok(examined) => examined,
+            Err(reason) => {
+                tracing::debug!(source = %self.source, queryid = %statement.queryid, reason = %reason, "statement not examined for indexes");
+                return Ok(Vec::new());
+            }
+        };
+        let wanted: Vec<(Candidate, &v1::PgTable)> = examined
+            .candidates
+            .into_iter()
+            .filter_map(|c| {
+                let table = resolve(&c, tables)?;
+                (table.n_live_tup >= self.settings.min_rows
+                    && !covered::covered(definitions(indexes, table), &c.columns))
+                .then_some((c, table))
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let verified = verify(client, server, &statement.query, examined.params, &wanted).await;
+        match verified {
+            Ok(found) => Ok(found),
+            Err(error) if error.as_db_error().is_some() => {
+                tracing::debug!(
+                    source = %self.source,
+                    queryid = %statement.queryid,
+                    query = %statement.query,
+                    error = %error,
+                    "statement could not be explained; no index advice for it"
+                );
+                Ok(Vec::new())
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// The table a candidate names: by schema when qualified, otherwise in
+/// `public` or, failing that, the only schema holding a table of that name.
+fn resolve<'a>(candidate: &Candidate, tables: &'a [v1::PgTable]) -> Option<&'a v1::PgTable> {
+    let named = || tables.iter().filter(|t| t.table == candidate.table);
+    match &candidate.schema {
+        Some(schema) => named().find(|t| t.schema == *schema),
+        None => named().find(|t| t.schema == "public").or_else(|| {
+            let mut all = named();
+            let first = all.next()?;
+            all.next().is_none().then_some(first)
+        }),
+    }
+}
+
+/// Index definitions of `table`.
+fn definitions<'a>(
+    indexes: &'a [v1::PgIndex],
+    table: &'a v1::PgTable,
+) -> impl Iterator<Item = &'a str> + 'a {
+    indexes
+        .iter()
+        .filter(move |i| i.schema == table.schema && i.table == table.table)
+        .map(|i| i.definition.as_str())
+}
+
+/// Every cached candidate of `database` whose table is still large enough
+/// and not covered by this scrape's indexes, as wire records (pure).
+fn emit(
+    cache: &HashMap<(String, String), Entry>,
+    database: &str,
+    tables: &[v1::PgTable],
+    indexes: &[v1::PgIndex],
+    min_rows: u64,
+    now_ms: i64,
+) -> Vec<v1::IndexCandidate> {
+    let mut out = Vec::new();
+    for ((db, queryid), entry) in cache {
+        if db != database {
+            continue;
+        }
+        for found in &entry.found {
+            let Some(table) = tables
+                .iter()
+                .find(|t| t.schema == found.schema && t.table == found.table)
+            else {
+                continue;
+            };
+            if table.n_live_tup < min_rows
+                || covered::covered(definitions(indexes, table), &found.columns)
+            {
+                continue;
+            }
+            out.push(v1::IndexCandidate {
+                timestamp_ms: now_ms,
+                database: db.clone(),
+                queryid: queryid.clone(),
+                schema: found.schema.clone(),
+                table: found.table.clone(),
+                columns: found.columns.clone(),
+                predicate: found.predicate.clone(),
+                definition: candidate::definition(
+                    &found.schema,
+                    &found.table,
+                    &found.columns,
+                    &found.predicate,
+                ),
+                method: found.method.to_owned(),
+                cost_before: found.cost_before,
+                cost_after: found.cost_after,
+                uses_index: found.uses_index,
+                table_rows: table.n_live_tup,
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.queryid, &a.definition).cmp(&(&b.queryid, &b.definition)));
+    out
+}
+
+/// Verifies `wanted` for `sql` in a transaction of its own, rolled back;
+/// the prepared statement and hypothetical indexes are removed after.
+async fn verify(
+    client: &Client,
+    server: &Server,
+    sql: &str,
+    params: usize,
+    wanted: &[(Candidate, &v1::PgTable)],
+) -> Result<Vec<Found>, tokio_postgres::Error> {
+    client.batch_execute("BEGIN").await?;
+    let result = verify_in_transaction(client, server, sql, params, wanted).await;
+    let rolled_back = client.batch_execute("ROLLBACK").await;
+    let cleaned = clean_up(client, server).await;
+    let found = result?;
+    rolled_back?;
+    cleaned?;
+    Ok(found)
+}
+
+async fn verify_in_transaction(
+    client: &Client,
+    server: &Server,
+    sql: &str,
+    params: usize,
+    wanted: &[(Candidate, &v1::PgTable)],
+) -> Result<Vec<Found>, tokio_postgres::Error> {
+    client
+        .batch_execute(&format!(
+            "SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}; \
+             SET LOCAL plan_cache_mode = force_generic_plan"
+        ))
+        .await?;
+    let before = explain(client, server, sql, params).await?;
+    let Some(cost_before) = plan::total_cost(&before) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(wanted.len());
+    for (candidate, table) in wanted {
+        let predicate = candidate.predicate.clone().unwrap_or_default();
+        let mut found = Found {
+            schema: table.schema.clone(),
+            table: table.table.clone(),
+            columns: candidate.columns.clone(),
+            predicate,
+            method: METHOD_EXPLAIN,
+            cost_before,
+            cost_after: None,
+            uses_index: None,
+        };
+        if let Some(hypopg) = &server.hypopg {
+            let create = format!(
+                "CREATE INDEX ON {}",
+                candidate::index_target(
+                    &found.schema,
+                    &found.table,
+                    &found.columns,
+                    &found.predicate
+                )
+            );
+            let row = client
+                .query_one(
+                    &format!("SELECT indexname::text FROM {hypopg}.hypopg_create_index($1)"),
+                    &[&create],
+                )
+                .await?;
+            let name: String = row.get(0);
+            let after = explain(client, server, sql, params).await?;
+            client
+                .batch_execute(&format!("SELECT {hypopg}.hypopg_reset()"))
+                .await?;
+            found.method = METHOD_HYPOPG;
+            found.cost_after = plan::total_cost(&after);
+            found.uses_index = Some(plan::uses_index(&after, &name));
+        }
+        out.push(found);
+    }
+    Ok(out)
+}
+
+/// The generic plan of `sql` as `EXPLAIN (FORMAT JSON)` text.
+async fn explain(
+    client: &Client,
+    server: &Server,
+    sql: &str,
+    params: usize,
+) -> Result<String, tokio_postgres::Error> {
+    if server.version >= GENERIC_PLAN_VERSION {
+        return first_value(
+            client
+                .simple_query(&format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}"))
+                .await?,
+        );
+    }
+    client
+        .batch_execute(&format!("PREPARE {PREPARED} AS {sql}"))
+        .await?;
+    let execute = if params == 0 {
+        format!("EXECUTE {PREPARED}")
+    } else {
+        format!("EXECUTE {PREPARED}({})", vec!["NULL"; params].join(", "))
+    };
+    let plan = first_value(
+        client
+            .simple_query(&format!("EXPLAIN (FORMAT JSON) {execute}"))
+            .await?,
+    );
+    // A new statement per plan: a cached generic plan would not see a
+    // hypothetical index created after it.
+    client
+        .batch_execute(&format!("DEALLOCATE {PREPARED}"))
+        .await?;
+    plan
+}
+
+/// The first column of the first row ("" when there is none).
+fn first_value(messages: Vec<SimpleQueryMessage>) -> Result<String, tokio_postgres::Error> {
+    Ok(messages
+        .iter()
+        .find_map(|message| match message {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .unwrap_or_default())
+}
+
+/// Removes what an aborted examination may have left in the session (a
+/// prepared statement and a transaction are not rolled back with it).
+async fn clean_up(client: &Client, server: &Server) -> Result<(), tokio_postgres::Error> {
+    let prepared = client
+        .query_one(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name = $1",
+            &[&PREPARED],
+        )
+        .await?
+        .get::<_, i64>(0);
+    if prepared > 0 {
+        client
+            .batch_execute(&format!("DEALLOCATE {PREPARED}"))
+            .await?;
+    }
+    if let Some(hypopg) = &server.hypopg {
+        client
+            .batch_execute(&format!("SELECT {hypopg}.hypopg_reset()"))
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(schema: &str, name: &str, rows: u64) -> v1::PgTable {
+        v1::PgTable {
+            database: "shop".into(),
+            schema: schema.into(),
+            table: name.into(),
+            n_live_tup: rows,
+            ..v1::PgTable::default()
+        }
+    }
+
+    fn candidate(schema: Option<&str>, name: &str) -> Candidate {
+        Candidate {
+            schema: schema.map(str::to_owned),
+            table: name.into(),
+            columns: vec!["email".into()],
+            predicate: None,
+        }
+    }
+
+    #[test]
+    fn unqualified_tables_resolve_to_public_or_the_only_schema() {
+        let tables = [
+            table("public", "orders", 1),
+            table("audit", "orders", 2),
+            table("audit", "log", 3),
+        ];
+        let found = |c: &Candidate| resolve(c, &tables).map(|t| t.n_live_tup);
+        assert_eq!(found(&candidate(None, "orders")), Some(1));
+        assert_eq!(found(&candidate(Some("audit"), "orders")), Some(2));
+        assert_eq!(found(&candidate(None, "log")), Some(3));
+        assert_eq!(found(&candidate(Some("public"), "log")), None);
+        let ambiguous = [table("a", "t", 1), table("b", "t", 2)];
+        assert!(resolve(&candidate(None, "t"), &ambiguous).is_none());
+    }
+
+    fn cache_with(found: Found) -> HashMap<(String, String), Entry> {
+        HashMap::from([(
+            ("shop".to_owned(), "42".to_owned()),
+            Entry {
+                examined_ms: 0,
+                seen_ms: 0,
+                found: vec![found],
+            },
+        )])
+    }
+
+    fn found() -> Found {
+        Found {
+            schema: "public".into(),
+            table: "orders".into(),
+            columns: vec!["email".into()],
+            predicate: candidate::SOFT_DELETE_PREDICATE.into(),
+            method: METHOD_HYPOPG,
+            cost_before: 1_000.0,
+            cost_after: Some(8.0),
+            uses_index: Some(true),
+        }
+    }
+
+    #[test]
+    fn a_cached_candidate_is_sent_until_an_index_covers_it() {
+        let cache = cache_with(found());
+        let tables = [table("public", "orders", 50_000)];
+        let sent = emit(&cache, "shop", &tables, &[], 1_000, 7);
+        assert_eq!(sent.len(), 1);
+        let c = &sent[0];
+        assert_eq!((c.timestamp_ms, c.table_rows), (7, 50_000));
+        assert_eq!(
+            c.definition,
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS headroom_orders_email_idx \
+             ON public.orders (email) WHERE deleted_at IS NULL"
+        );
+        assert_eq!((c.cost_after, c.uses_index), (Some(8.0), Some(true)));
+        let index = v1::PgIndex {
+            schema: "public".into(),
+            table: "orders".into(),
+            definition: "CREATE INDEX headroom_orders_email_idx ON public.orders USING btree \
+                         (email) WHERE (deleted_at IS NULL)"
+                .into(),
+            ..v1::PgIndex::default()
+        };
+        assert!(emit(&cache, "shop", &tables, &[index], 1_000, 8).is_empty());
+        // Another database's scrape, a shrunken or vanished table: nothing.
+        assert!(emit(&cache, "other", &tables, &[], 1_000, 8).is_empty());
+        assert!(
+            emit(
+                &cache,
+                "shop",
+                &[table("public", "orders", 10)],
+                &[],
+                1_000,
+                8
+            )
+            .is_empty()
+        );
+        assert!(emit(&cache, "shop", &[], &[], 1_000, 8).is_empty());
+    }
+
+    fn statement(queryid: &str, database: &str, ms: f64) -> v1::PgStatement {
+        v1::PgStatement {
+            database: database.into(),
+            queryid: queryid.into(),
+            query: "SELECT 1".into(),
+            total_exec_ms: ms,
+            ..v1::PgStatement::default()
+        }
+    }
+
+    #[test]
+    fn statements_are_due_slowest_first_once_per_interval() {
+        let mut advisor = Advisor::new(
+            "pg".into(),
+            Settings {
+                enabled: true,
+                interval: Duration::from_secs(60),
+                min_rows: 1_000,
+                max_statements: 2,
+            },
+        );
+        let statements = [
+            statement("1", "shop", 1.0),
+            statement("2", "shop", 3.0),
+            statement("3", "shop", 2.0),
+            statement("4", "other", 9.0),
+            v1::PgStatement {
+                other: true,
+                ..statement("5", "shop", 99.0)
+            },
+        ];
+        let ids = |due: Vec<&v1::PgStatement>| -> Vec<String> {
+            due.iter().map(|s| s.queryid.clone()).collect()
+        };
+        assert_eq!(ids(advisor.due("shop", &statements, 0)), ["2", "3"]);
+        for id in ["2", "3"] {
+            advisor.cache.insert(
+                ("shop".into(), id.into()),
+                Entry {
+                    examined_ms: 0,
+                    seen_ms: 0,
+                    found: Vec::new(),
+                },
+            );
+        }
+        assert_eq!(ids(advisor.due("shop", &statements, 1_000)), ["1"]);
+        assert_eq!(ids(advisor.due("shop", &statements, 60_000)), ["2", "3"]);
+    }
+}

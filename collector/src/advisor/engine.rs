@@ -1,0 +1,105 @@
+//! The analysis cadence: every `analysis_interval`, one pass: load, compute
+//! headroom, run the rules, step the lifecycle, save. A failed pass is
+//! logged and the next tick tries again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::lifecycle::{self, Hysteresis, State};
+use super::{AdvisorConfig, Context, load, resources, rules};
+use crate::store::{Store, StoreError, now_ms};
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PassReport {
+    pub series: usize,
+    pub resources: usize,
+    pub findings: usize,
+    pub opened: usize,
+    pub resolved: usize,
+    pub load_ms: u128,
+    pub analysis_ms: u128,
+}
+
+/// Why a pass failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the analysis task failed: {0}")]
+    Task(String),
+}
+
+/// Runs one pass at `now`.
+pub async fn pass(
+    store: &Store,
+    config: &Arc<AdvisorConfig>,
+    now: i64,
+) -> Result<PassReport, PassError> {
+    let started = Instant::now();
+    let snapshot = load::snapshot(store, config, now).await?;
+    let load_ms = started.elapsed().as_millis();
+    let stored = store.recommendations().await?;
+    let analysed = Instant::now();
+    let config_for_task = Arc::clone(config);
+    let (report, headroom, changed, events) = tokio::task::spawn_blocking(move || {
+        let config = &*config_for_task;
+        let headroom = resources::compute(&snapshot, &config.resources, config.stale_ms());
+        let ctx = Context {
+            snapshot: &snapshot,
+            headroom: &headroom,
+            config,
+        };
+        let findings = rules::evaluate_all(&ctx);
+        let hysteresis = Hysteresis {
+            open_after: i64::from(config.open_after.max(1)),
+            resolve_after: i64::from(config.resolve_after.max(1)),
+        };
+        let (changed, events) = lifecycle::step(&stored, &findings, now, hysteresis);
+        let report = PassReport {
+            series: snapshot.series.len(),
+            resources: headroom.len(),
+            findings: findings.len(),
+            opened: events.iter().filter(|e| e.state == State::Open).count(),
+            resolved: events.iter().filter(|e| e.state == State::Resolved).count(),
+            load_ms: 0,
+            analysis_ms: 0,
+        };
+        (report, headroom, changed, events)
+    })
+    .await
+    .map_err(|error| PassError::Task(error.to_string()))?;
+    let analysis_ms = analysed.elapsed().as_millis();
+    store.save_recommendations(&changed, &events).await?;
+    store.save_headroom(&headroom, now).await?;
+    Ok(PassReport {
+        load_ms,
+        analysis_ms,
+        ..report
+    })
+}
+
+/// Runs a pass every `interval` until the task is dropped.
+pub async fn run(store: Store, config: AdvisorConfig, interval: Duration) {
+    let config = Arc::new(config);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match pass(&store, &config, now_ms()).await {
+            Ok(report) => tracing::debug!(
+                series = report.series,
+                resources = report.resources,
+                findings = report.findings,
+                opened = report.opened,
+                resolved = report.resolved,
+                load_ms = report.load_ms as u64,
+                analysis_ms = report.analysis_ms as u64,
+                "analysis pass"
+            ),
+            Err(error) => {
+                tracing::warn!(error = %error, "analysis pass failed; retrying at the next interval")
+            }
+        }
+    }
+}

@@ -1,0 +1,1079 @@
+//! Rule `app`: checkout latency against its SLO, chatty routes, latency
+//! regressions, the server/worker split and instrumentation overhead.
+//!
+//! Symptoms and fixes, from what slows real Medusa stores (MEDUSA.md):
+//! - checkout p95 (`POST /store/carts/:id/complete`) near or over its
+//!   objective: every slow checkout is an abandoned cart in waiting;
+//! - routes issuing dozens of SQL statements per request (refetching whole
+//!   entities after updates), each paying a round trip, worst when the app
+//!   and the database are far apart: batch, stop refetching, co-locate;
+//! - a route's p95 stepping up at a changepoint (an upgrade, a deploy);
+//! - background workflow steps competing with requests for a busy CPU:
+//!   run Medusa as a server and a worker (`MEDUSA_WORKER_MODE`);
+//! - the app exporting one span per request to the collector
+//!   (`registerOtel`'s default SimpleSpanProcessor), which added about 60%
+//!   to request latency in the lab: batch the export.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta, resources};
+use crate::analysis::{self, DAY_MS, MINUTE_MS};
+
+/// The label of routes beyond the agents' label caps: a mix, not a route.
+const OTHER_ROUTE: &str = "other";
+
+/// Thresholds of the `app` rule (`[advisor.app]`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Checkout p95 forecast to reach the SLO within this many days is a
+    /// warning. Default 14.
+    pub checkout_eta_days: f64,
+    /// Checkout p95 at this share of the SLO or more is a warning (over the
+    /// SLO is critical). Default 0.8.
+    pub checkout_warn_utilization: f64,
+    /// Fewer p95 points than this say nothing about checkout. Default 6.
+    pub checkout_min_points: usize,
+    /// A route issuing this many SQL statements per request or more is
+    /// chatty. Default 50.
+    pub chatty_statements_per_request: f64,
+    /// … judged only with at least this many requests in the recent window.
+    /// Default 20.
+    pub chatty_min_requests: f64,
+    /// Round trip assumed per statement when it cannot be measured (app and
+    /// database in the same data centre), ms. Default 0.5.
+    pub assumed_round_trip_ms: f64,
+    /// Client-seen time per statement exceeding the server-side mean by
+    /// this much (ms) means app and database are far apart. Default 1.
+    pub remote_database_gap_ms: f64,
+    /// A changepoint this recent (days) can be a regression. Default 7.
+    pub regression_window_days: f64,
+    /// p95 after / before a changepoint at or above this is a regression.
+    /// Default 1.5.
+    pub regression_ratio: f64,
+    /// Host CPU utilization (of its headroom) from which background work
+    /// competes with requests. Default 0.7.
+    pub worker_cpu_utilization: f64,
+    /// Share of the app's time (requests + background steps) spent in
+    /// background workflow steps from which they are worth a worker of their
+    /// own. Default 0.25.
+    pub worker_background_share: f64,
+    /// At most this many spans per OTLP export means one export per span.
+    /// Default 1.5.
+    pub max_spans_per_export: f64,
+    /// … judged only with at least this many exports in the recent window.
+    /// Default 100.
+    pub min_exports: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            checkout_eta_days: 14.0,
+            checkout_warn_utilization: 0.8,
+            checkout_min_points: 6,
+            chatty_statements_per_request: 50.0,
+            chatty_min_requests: 20.0,
+            assumed_round_trip_ms: 0.5,
+            remote_database_gap_ms: 1.0,
+            regression_window_days: 7.0,
+            regression_ratio: 1.5,
+            worker_cpu_utilization: 0.7,
+            worker_background_share: 0.25,
+            max_spans_per_export: 1.5,
+            min_exports: 100.0,
+        }
+    }
+}
+
+/// Findings of this pass.
+pub fn evaluate(ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    out.extend(checkout_slo(ctx));
+    out.extend(chatty_routes(ctx));
+    out.extend(regressions(ctx));
+    out.extend(worker_split(ctx));
+    out.extend(span_export(ctx));
+    out
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// A UTC timestamp, to the second.
+fn utc(ms: i64) -> String {
+    let at = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// Checkout p95 against the SLO, from the headroom table.
+fn checkout_slo(ctx: &Context) -> Option<Finding> {
+    let config = &ctx.config.app;
+    let now = ctx.snapshot.now_ms;
+    let route = &ctx.config.resources.checkout_route;
+    let h = ctx
+        .headroom
+        .iter()
+        .find(|h| h.resource.starts_with("checkout p95 latency"))?;
+    if h.samples < config.checkout_min_points {
+        return None;
+    }
+    let horizon_ms = (config.checkout_eta_days * DAY_MS as f64) as i64;
+    let soon = h.eta_ms.filter(|&eta| eta - now <= horizon_ms);
+    let over = h.current > h.limit;
+    if !over && soon.is_none() && h.utilization < config.checkout_warn_utilization {
+        return None;
+    }
+    let slo = h.limit;
+    let p95 = h.current;
+    let (severity, title, consequence) = if over {
+        (
+            Severity::Critical,
+            "Checkout p95 is over its objective",
+            "Shoppers already wait longer than the objective at checkout; slow checkouts turn into abandoned carts, and the tail grows with traffic.".to_owned(),
+        )
+    } else if let Some(eta) = soon {
+        (
+            Severity::Warning,
+            "Checkout p95 is heading for its objective",
+            format!(
+                "At its current growth it reaches the objective {} (between {} and {}); after that checkouts slow down for every shopper.",
+                describe_eta(now, eta),
+                describe_eta(now, h.eta_earliest_ms.unwrap_or(eta)),
+                h.eta_latest_ms
+                    .map_or_else(|| "later".to_owned(), |t| describe_eta(now, t)),
+            ),
+        )
+    } else {
+        (
+            Severity::Warning,
+            "Checkout p95 is close to its objective",
+            "Little margin is left: a traffic peak, a bigger catalog or a slower release takes it over the objective.".to_owned(),
+        )
+    };
+    let mut evidence = Evidence::default()
+        .against("checkout p95", p95, "ms", slo)
+        .against(
+            "share of the objective",
+            h.utilization,
+            "ratio",
+            config.checkout_warn_utilization,
+        )
+        .fact("history", h.history_ms as f64 / DAY_MS as f64, "days")
+        .series(
+            "http_route_latency_ms",
+            &labels(&[("route", route)]),
+            Some(slo),
+        );
+    if let Some(slope) = h.trend_per_day {
+        evidence = evidence.fact("growth", slope, "ms/day");
+    }
+    if let Some(eta) = h.eta_ms {
+        evidence = evidence.against(
+            "days until the objective",
+            (eta - now) as f64 / DAY_MS as f64,
+            "days",
+            config.checkout_eta_days,
+        );
+    }
+    Some(Finding {
+        kind: RecKind::App,
+        key: format!("checkout_slo:{route}"),
+        severity,
+        title: title.to_owned(),
+        summary: format!(
+            "p95 of {route} is {p95:.0} ms against an objective of {slo:.0} ms. {consequence}"
+        ),
+        action: format!(
+            "Find where {route} spends its time: its SQL statements per request and their round trips (see the chatty-route findings), cart-completion lock waits, payment-provider calls inside the complete-cart workflow, and span export overhead; fix the largest first, then confirm p95 falls below {slo:.0} ms here."
+        ),
+        evidence,
+        confidence: h.confidence,
+    })
+}
+
+/// Server-side mean time per statement over `since`: total execution time
+/// over calls, every statement and database (`pg_stat_statements`).
+fn server_mean_ms(ctx: &Context, since: i64) -> Option<f64> {
+    let total = |name| -> f64 { ctx.snapshot.named(name).map(|s| s.sum_since(since)).sum() };
+    let calls = total("pg_statement_calls");
+    (calls > 0.0).then(|| total("pg_statement_exec_ms") / calls)
+}
+
+/// Routes issuing many statements per request, with their round-trip cost.
+fn chatty_routes(ctx: &Context) -> Vec<Finding> {
+    let config = &ctx.config.app;
+    let snap = ctx.snapshot;
+    let now = snap.now_ms;
+    let since = now - ctx.config.recent_ms();
+    let server_mean = server_mean_ms(ctx, since);
+    let mut out = Vec::new();
+    for requests in snap.named("otlp_route_requests_total") {
+        if requests.fresh(now, ctx.config.stale_ms()).is_none() {
+            continue;
+        }
+        let (agent, route) = (requests.label("agent"), requests.label("route"));
+        if route == OTHER_ROUTE {
+            continue;
+        }
+        let pair = [("agent", agent), ("route", route)];
+        let n = requests.increase_since(since);
+        let Some(statements) = snap.find("otlp_route_db_statements_total", &pair) else {
+            continue;
+        };
+        let stmts = statements.increase_since(since);
+        if n < config.chatty_min_requests || n <= 0.0 {
+            continue;
+        }
+        let per_request = stmts / n;
+        if per_request < config.chatty_statements_per_request {
+            continue;
+        }
+        let db_ms = snap
+            .find("otlp_route_db_time_ms_total", &pair)
+            .map(|s| s.increase_since(since));
+        let client_ms = db_ms.filter(|_| stmts > 0.0).map(|ms| ms / stmts);
+        let gap = client_ms.zip(server_mean).map(|(c, s)| c - s);
+        let far = gap.is_some_and(|g| g >= config.remote_database_gap_ms);
+        // A negative gap (this route's statements cheaper than the server's
+        // average) measures nothing: assume the round trip then.
+        let (round_trip, measured) = match gap.filter(|g| *g > 0.0) {
+            Some(g) => (g, true),
+            None => (config.assumed_round_trip_ms, false),
+        };
+        let cost = per_request * round_trip;
+        let route_labels = labels(&pair);
+        let mut evidence = Evidence::default()
+            .against(
+                "SQL statements per request",
+                per_request,
+                "statements",
+                config.chatty_statements_per_request,
+            )
+            .against(
+                "requests in the recent window",
+                n,
+                "requests",
+                config.chatty_min_requests,
+            )
+            .fact(
+                if measured {
+                    "round trip per statement (measured)"
+                } else {
+                    "round trip per statement (assumed)"
+                },
+                round_trip,
+                "ms",
+            )
+            .fact("round-trip time per request", cost, "ms")
+            .series("otlp_route_db_statements_total", &route_labels, None)
+            .series("otlp_route_requests_total", &route_labels, None);
+        if let Some(c) = client_ms {
+            evidence = evidence
+                .fact("client-seen time per statement", c, "ms")
+                .series("otlp_route_db_time_ms_total", &route_labels, None);
+        }
+        if let (Some(s), Some(g)) = (server_mean, gap) {
+            evidence = evidence
+                .fact("server-side mean time per statement", s, "ms")
+                .against(
+                    "client-seen minus server time per statement",
+                    g,
+                    "ms",
+                    config.remote_database_gap_ms,
+                );
+        }
+        if let Some(mean) = mean_latency(ctx, route, since) {
+            evidence = evidence.fact("mean request time", mean, "ms");
+            if mean > 0.0 {
+                evidence = evidence.fact(
+                    "share of request time in round trips",
+                    (cost / mean).min(1.0),
+                    "ratio",
+                );
+            }
+        }
+        let far_text = if far {
+            format!(
+                " Each statement takes {:.1} ms as the app sees it but {:.2} ms in PostgreSQL: the app and the database are far apart (another zone or region), so every statement pays a network round trip.",
+                client_ms.unwrap_or_default(),
+                server_mean.unwrap_or_default()
+            )
+        } else {
+            String::new()
+        };
+        let mut action = format!(
+            "Reduce the statements {route} issues: load related data in one query.graph call instead of one query per entity, and do not refetch whole entities after updating them (Medusa's variant and cart updates are known to); batch writes in one statement."
+        );
+        if far {
+            action.push_str(" Move the app and the database into the same zone (or the same private network) so a round trip costs well under a millisecond.");
+        }
+        out.push(Finding {
+            kind: RecKind::App,
+            key: format!("chatty:{route}"),
+            severity: if far { Severity::Warning } else { Severity::Info },
+            title: format!("{route} issues {per_request:.0} SQL statements per request"),
+            summary: format!(
+                "{route} issues {per_request:.0} SQL statements per request (threshold {:.0}), about {cost:.0} ms of round trips per request at {round_trip:.2} ms each.{far_text} Left alone, its latency grows with every item, variant and line the request touches.",
+                config.chatty_statements_per_request
+            ),
+            action,
+            evidence,
+            confidence: (0.4 + 0.5 * (n / 200.0).min(1.0)) * if measured { 1.0 } else { 0.8 },
+        });
+    }
+    out
+}
+
+/// Mean request time of `route` since `since`, from the latency histogram.
+fn mean_latency(ctx: &Context, route: &str, since: i64) -> Option<f64> {
+    let total = |name| -> f64 {
+        ctx.snapshot
+            .matching(name, &[("route", route)])
+            .map(|s| s.sum_since(since))
+            .sum()
+    };
+    let count = total("http_route_latency_ms_count");
+    (count > 0.0).then(|| total("http_route_latency_ms_sum") / count)
+}
+
+/// p95 steps up at a recent changepoint, per route.
+fn regressions(ctx: &Context) -> Vec<Finding> {
+    let config = &ctx.config.app;
+    let snap = ctx.snapshot;
+    let now = snap.now_ms;
+    let window_start = now - (config.regression_window_days * DAY_MS as f64) as i64;
+    let routes: BTreeSet<&str> = snap
+        .named("http_route_latency_ms_bucket")
+        .map(|s| s.label("route"))
+        .filter(|r| *r != OTHER_ROUTE)
+        .collect();
+    let mut out = Vec::new();
+    for route in routes {
+        let p95 = resources::route_quantile_series(
+            snap,
+            "http_route_latency_ms",
+            route,
+            0.95,
+            ctx.config.resources.min_requests_per_point,
+        );
+        if p95
+            .last()
+            .is_none_or(|&(t, _)| now - t > ctx.config.stale_ms())
+        {
+            continue;
+        }
+        let analysis = analysis::analyze(&p95);
+        let recent: Vec<_> = analysis
+            .changepoints
+            .iter()
+            .filter(|c| c.t_ms >= window_start)
+            .collect();
+        let (Some(first), Some(last)) = (recent.first(), recent.last()) else {
+            continue;
+        };
+        if first.before <= 0.0 {
+            continue;
+        }
+        let ratio = last.after / first.before;
+        if ratio < config.regression_ratio {
+            continue;
+        }
+        let at = recent
+            .iter()
+            .find(|c| c.after > c.before)
+            .map_or(first.t_ms, |c| c.t_ms);
+        let points_after = p95.iter().filter(|p| p.0 >= at).count();
+        let evidence = Evidence::default()
+            .fact("p95 before", first.before, "ms")
+            .fact("p95 after", last.after, "ms")
+            .against("after / before", ratio, "ratio", config.regression_ratio)
+            .fact("points since the change", points_after as f64, "points")
+            .series("http_route_latency_ms", &labels(&[("route", route)]), None)
+            .note(format!("Changepoint at {} (UTC).", utc(at)))
+            .note("Version labels (service.version) are not collected yet: compare the time with your deploys and upgrades.");
+        out.push(Finding {
+            kind: RecKind::App,
+            key: format!("regression:{route}"),
+            severity: Severity::Warning,
+            title: format!("{route} got {ratio:.1}× slower"),
+            summary: format!(
+                "p95 of {route} went from {:.0} ms to {:.0} ms at {} ({ratio:.1}×, threshold {:.1}×) and has stayed there. Left alone, it becomes the new normal and the next regression stacks on top.",
+                first.before,
+                last.after,
+                utc(at),
+                config.regression_ratio
+            ),
+            action: format!(
+                "Compare with your deploys around {}: if a release or a Medusa upgrade went out then, diff its changes to {route} (queries issued, workflows, middleware) or roll back to confirm; otherwise check what else changed then (data volume, a migration, a plugin).",
+                utc(at)
+            ),
+            evidence,
+            confidence: 0.6 + 0.3 * (points_after as f64 / 48.0).min(1.0),
+        });
+    }
+    out
+}
+
+/// Background workflow steps competing with requests on a busy host.
+fn worker_split(ctx: &Context) -> Option<Finding> {
+    let config = &ctx.config.app;
+    let snap = ctx.snapshot;
+    let now = snap.now_ms;
+    let recent_ms = ctx.config.recent_ms();
+    let since = now - recent_ms;
+    let cpu = ctx
+        .headroom
+        .iter()
+        .filter(|h| h.resource.starts_with("host cpu ("))
+        .max_by(|a, b| a.utilization.total_cmp(&b.utilization))?;
+    if cpu.utilization < config.worker_cpu_utilization {
+        return None;
+    }
+    let steps: Vec<_> = snap
+        .named("otlp_step_duration_ms_total")
+        .filter(|s| s.fresh(now, ctx.config.stale_ms()).is_some())
+        .collect();
+    let step_ms: f64 = steps.iter().map(|s| s.increase_since(since)).sum();
+    let request_ms: f64 = snap
+        .matching("http_route_latency_ms_sum", &[("origin", "otlp")])
+        .map(|s| s.sum_since(since))
+        .sum();
+    if step_ms <= 0.0 || request_ms <= 0.0 {
+        return None;
+    }
+    let background = (step_ms - request_ms).max(0.0);
+    let share = background / (background + request_ms);
+    if share < config.worker_background_share {
+        return None;
+    }
+    let minutes = recent_ms as f64 / MINUTE_MS as f64;
+    let mut evidence = Evidence::default()
+        .against("host CPU utilization", cpu.utilization, "ratio", config.worker_cpu_utilization)
+        .fact("workflow step time per minute", step_ms / minutes, "ms/min")
+        .fact("request time per minute", request_ms / minutes, "ms/min")
+        .against("background share of app time", share, "ratio", config.worker_background_share)
+        .series("http_route_latency_ms", &labels(&[("origin", "otlp")]), None)
+        .note("Background work is estimated as workflow step time beyond request time: steps run inside requests are counted in both.")
+        .note("If server and worker already run apart on this host, the split needs another host to help.");
+    for s in steps.iter().take(5) {
+        evidence = evidence.series("otlp_step_duration_ms_total", &s.labels, None);
+    }
+    Some(Finding {
+        kind: RecKind::App,
+        key: "worker_split".to_owned(),
+        severity: Severity::Warning,
+        title: "Background workflows compete with requests for CPU".to_owned(),
+        summary: format!(
+            "{:.0}% of the app's time goes to workflow steps outside requests while the host's CPU is at {:.0}% (threshold {:.0}%): subscribers, scheduled jobs and imports slow down checkout whenever they run, and a burst of them can saturate the host.",
+            share * 100.0,
+            cpu.utilization * 100.0,
+            config.worker_cpu_utilization * 100.0
+        ),
+        action: "Run Medusa as two processes: one with MEDUSA_WORKER_MODE=server (HTTP only) and one with MEDUSA_WORKER_MODE=worker (subscribers, scheduled jobs, workflows), with the Redis event bus and workflow engine modules so they share work; give the worker its own CPU (another host or container limits).".to_owned(),
+        evidence,
+        confidence: cpu.confidence.min(0.7),
+    })
+}
+
+/// One span per OTLP export: the SimpleSpanProcessor.
+fn span_export(ctx: &Context) -> Vec<Finding> {
+    let config = &ctx.config.app;
+    let snap = ctx.snapshot;
+    let now = snap.now_ms;
+    let since = now - ctx.config.recent_ms();
+    let mut out = Vec::new();
+    for exports in snap.named("otlp_exports_total") {
+        if exports.fresh(now, ctx.config.stale_ms()).is_none() {
+            continue;
+        }
+        let agent = exports.label("agent");
+        let Some(spans) = snap.find("otlp_spans_received_total", &[("agent", agent)]) else {
+            continue;
+        };
+        let n = exports.increase_since(since);
+        if n < config.min_exports || n <= 0.0 {
+            continue;
+        }
+        let per_export = spans.increase_since(since) / n;
+        if per_export > config.max_spans_per_export {
+            continue;
+        }
+        let agent_labels = labels(&[("agent", agent)]);
+        out.push(Finding {
+            kind: RecKind::App,
+            key: format!("span_export:{agent}"),
+            severity: Severity::Warning,
+            title: "The app exports its traces one span at a time".to_owned(),
+            summary: format!(
+                "The app sent {n:.0} trace exports carrying {per_export:.2} spans each in the last {:.0} minutes (threshold {:.1}): it uses a SimpleSpanProcessor, registerOtel's default, which sends every span as it ends. In the lab this added about 60% to request latency; it stays that way until the processor is changed.",
+                ctx.config.recent_ms() as f64 / MINUTE_MS as f64,
+                config.max_spans_per_export
+            ),
+            action: "In instrumentation.ts, keep registerOtel and the exporter you pass it, but also pass the spanProcessors option holding one BatchSpanProcessor that wraps that same exporter (BatchSpanProcessor is exported by @medusajs/framework/opentelemetry/sdk-trace-node; its defaults, up to 512 spans every 5 seconds, are fine): the SDK then uses it instead of the SimpleSpanProcessor. Redeploy and check here that spans per export rises well above 1.".to_owned(),
+            evidence: Evidence::default()
+                .against("spans per export", per_export, "spans", config.max_spans_per_export)
+                .against("exports in the recent window", n, "exports", config.min_exports)
+                .series("otlp_exports_total", &agent_labels, None)
+                .series("otlp_spans_received_total", &agent_labels, None),
+            confidence: 0.6 + 0.35 * (n / 1_000.0).min(1.0),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advisor::{AdvisorConfig, Series, Snapshot};
+    use crate::analysis::HOUR_MS;
+    use crate::analysis::headroom::Headroom;
+    use crate::store::model::Kind;
+
+    const NOW: i64 = 30 * DAY_MS;
+    const CHECKOUT: &str = "/store/carts/:id/complete";
+
+    fn run_with(snap: &Snapshot, headroom: &[Headroom], config: &AdvisorConfig) -> Vec<Finding> {
+        evaluate(&Context {
+            snapshot: snap,
+            headroom,
+            config,
+        })
+    }
+
+    fn run(snap: &Snapshot, headroom: &[Headroom]) -> Vec<Finding> {
+        run_with(snap, headroom, &AdvisorConfig::default())
+    }
+
+    fn keys(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.key.as_str()).collect()
+    }
+
+    fn headroom(
+        resource: &str,
+        current: f64,
+        limit: f64,
+        eta_days: Option<f64>,
+        samples: usize,
+    ) -> Headroom {
+        let eta = eta_days.map(|d| NOW + (d * DAY_MS as f64) as i64);
+        Headroom {
+            resource: resource.to_owned(),
+            current,
+            limit,
+            utilization: current / limit,
+            trend_per_day: eta.map(|_| 10.0),
+            eta_ms: eta,
+            eta_earliest_ms: eta.map(|t| t - DAY_MS),
+            eta_latest_ms: eta.map(|t| t + DAY_MS),
+            confidence: 0.7,
+            samples,
+            history_ms: 10 * DAY_MS,
+        }
+    }
+
+    fn checkout(current: f64, eta_days: Option<f64>) -> Vec<Headroom> {
+        vec![headroom(
+            &format!("checkout p95 latency ({CHECKOUT})"),
+            current,
+            2_000.0,
+            eta_days,
+            240,
+        )]
+    }
+
+    // --- checkout SLO ---
+
+    #[test]
+    fn checkout_over_its_slo_is_critical() {
+        let findings = run(&Snapshot::at(NOW), &checkout(2_001.0, None));
+        assert_eq!(keys(&findings), [format!("checkout_slo:{CHECKOUT}")]);
+        let f = &findings[0];
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.evidence.series[0].name, "http_route_latency_ms");
+        assert_eq!(f.evidence.series[0].labels["route"], CHECKOUT);
+        assert_eq!(f.evidence.series[0].threshold, Some(2_000.0));
+    }
+
+    #[test]
+    fn checkout_exactly_at_its_slo_is_a_warning_not_yet_critical() {
+        let findings = run(&Snapshot::at(NOW), &checkout(2_000.0, None));
+        assert_eq!(findings[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn checkout_utilization_below_at_and_above_the_warning_share() {
+        assert!(run(&Snapshot::at(NOW), &checkout(1_598.0, None)).is_empty());
+        let at = run(&Snapshot::at(NOW), &checkout(1_600.0, None));
+        assert_eq!(at.len(), 1);
+        assert_eq!(at[0].severity, Severity::Warning);
+        assert!(at[0].title.contains("close to"));
+        assert_eq!(run(&Snapshot::at(NOW), &checkout(1_700.0, None)).len(), 1);
+    }
+
+    #[test]
+    fn checkout_eta_below_at_and_beyond_the_horizon() {
+        let soon = run(&Snapshot::at(NOW), &checkout(1_000.0, Some(13.0)));
+        assert_eq!(soon.len(), 1);
+        assert!(
+            soon[0].summary.contains("in 13 days"),
+            "{}",
+            soon[0].summary
+        );
+        assert_eq!(
+            run(&Snapshot::at(NOW), &checkout(1_000.0, Some(14.0))).len(),
+            1
+        );
+        assert!(run(&Snapshot::at(NOW), &checkout(1_000.0, Some(15.0))).is_empty());
+    }
+
+    #[test]
+    fn checkout_with_too_few_points_says_nothing() {
+        let mut few = checkout(3_000.0, None);
+        few[0].samples = 5;
+        assert!(run(&Snapshot::at(NOW), &few).is_empty());
+        few[0].samples = 6;
+        assert_eq!(run(&Snapshot::at(NOW), &few).len(), 1);
+    }
+
+    #[test]
+    fn other_resources_are_not_checkout() {
+        let other = vec![headroom("host cpu (a)", 3.0, 2.0, None, 240)];
+        assert!(run(&Snapshot::at(NOW), &other).is_empty());
+    }
+
+    #[test]
+    fn checkout_slo_is_read_from_the_computed_headroom() {
+        let mut snap = Snapshot::at(NOW);
+        // p95 ≈ 2,495 ms for 48 hours: over the 2,000 ms objective.
+        add_latency(&mut snap, CHECKOUT, 48, |_| 2_500);
+        let config = AdvisorConfig::default();
+        let table = resources::compute(&snap, &config.resources, config.stale_ms());
+        let findings: Vec<_> = run(&snap, &table)
+            .into_iter()
+            .filter(|f| f.key.starts_with("checkout_slo"))
+            .collect();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Critical);
+    }
+
+    // --- chatty routes ---
+
+    /// Counter going from 0 (90 minutes ago) to `value` now.
+    fn counter(snap: &mut Snapshot, name: &str, labels: &[(&str, &str)], value: f64) {
+        snap.push(Series::new(
+            name,
+            labels,
+            Kind::Counter,
+            vec![(NOW - 90 * MINUTE_MS, 0.0), (NOW, value)],
+        ));
+    }
+
+    /// A route with `requests` requests, `per_request` statements each and
+    /// `client_ms` client-seen time per statement; the server's mean is
+    /// `server_ms` when given.
+    fn chatty(requests: f64, per_request: f64, client_ms: f64, server_ms: Option<f64>) -> Snapshot {
+        let mut snap = Snapshot::at(NOW);
+        let route = [("agent", "app"), ("route", "/admin/products/:id/variants")];
+        counter(&mut snap, "otlp_route_requests_total", &route, requests);
+        counter(
+            &mut snap,
+            "otlp_route_db_statements_total",
+            &route,
+            requests * per_request,
+        );
+        counter(
+            &mut snap,
+            "otlp_route_db_time_ms_total",
+            &route,
+            requests * per_request * client_ms,
+        );
+        if let Some(server) = server_ms {
+            let labels = [("agent", "db"), ("database", "shop"), ("queryid", "1")];
+            snap.push(Series::new(
+                "pg_statement_calls",
+                &labels,
+                Kind::Gauge,
+                vec![(NOW - MINUTE_MS, 400.0)],
+            ));
+            snap.push(Series::new(
+                "pg_statement_exec_ms",
+                &labels,
+                Kind::Gauge,
+                vec![(NOW - MINUTE_MS, 400.0 * server)],
+            ));
+        }
+        snap
+    }
+
+    #[test]
+    fn statements_per_request_below_at_and_above_the_threshold() {
+        assert!(run(&chatty(100.0, 49.0, 0.25, None), &[]).is_empty());
+        let at = run(&chatty(100.0, 50.0, 0.25, None), &[]);
+        assert_eq!(keys(&at), ["chatty:/admin/products/:id/variants"]);
+        assert_eq!(at[0].severity, Severity::Info);
+        assert!(at[0].action.contains("refetch"));
+        assert_eq!(run(&chatty(100.0, 300.0, 0.25, None), &[]).len(), 1);
+    }
+
+    #[test]
+    fn too_few_requests_say_nothing_about_chattiness() {
+        assert!(run(&chatty(19.0, 300.0, 0.25, None), &[]).is_empty());
+        assert_eq!(run(&chatty(20.0, 300.0, 0.25, None), &[]).len(), 1);
+        assert_eq!(run(&chatty(21.0, 300.0, 0.25, None), &[]).len(), 1);
+    }
+
+    #[test]
+    fn without_server_times_the_round_trip_is_assumed() {
+        let f = &run(&chatty(100.0, 100.0, 0.25, None), &[])[0];
+        let assumed = f
+            .evidence
+            .facts
+            .iter()
+            .find(|x| x.name.ends_with("(assumed)"))
+            .expect("assumed");
+        assert_eq!(assumed.value, 0.5);
+        let cost = f
+            .evidence
+            .facts
+            .iter()
+            .find(|x| x.name == "round-trip time per request")
+            .expect("cost");
+        assert_eq!(cost.value, 50.0);
+    }
+
+    #[test]
+    fn a_database_far_from_the_app_is_called_out_at_and_above_the_gap() {
+        let at = run(&chatty(100.0, 60.0, 1.25, Some(0.25)), &[]);
+        assert_eq!(at[0].severity, Severity::Warning);
+        assert!(at[0].summary.contains("far apart"), "{}", at[0].summary);
+        assert!(at[0].action.contains("same zone"));
+        let measured = at[0]
+            .evidence
+            .facts
+            .iter()
+            .find(|x| x.name.ends_with("(measured)"))
+            .expect("measured");
+        assert_eq!(measured.value, 1.0);
+        let above = run(&chatty(100.0, 60.0, 4.25, Some(0.25)), &[]);
+        assert_eq!(above[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn a_near_database_is_not_called_far() {
+        let below = run(&chatty(100.0, 60.0, 1.125, Some(0.25)), &[]);
+        assert_eq!(below[0].severity, Severity::Info);
+        assert!(!below[0].summary.contains("far apart"));
+    }
+
+    #[test]
+    fn a_route_cheaper_than_the_server_average_falls_back_to_the_assumed_round_trip() {
+        let f = &run(&chatty(100.0, 60.0, 0.125, Some(0.25)), &[])[0];
+        assert_eq!(f.severity, Severity::Info);
+        assert!(
+            f.evidence
+                .facts
+                .iter()
+                .any(|x| x.name.ends_with("(assumed)"))
+        );
+    }
+
+    #[test]
+    fn the_other_route_bucket_is_not_a_route() {
+        let mut snap = Snapshot::at(NOW);
+        let other = [("agent", "app"), ("route", "other")];
+        counter(&mut snap, "otlp_route_requests_total", &other, 100.0);
+        counter(
+            &mut snap,
+            "otlp_route_db_statements_total",
+            &other,
+            100.0 * 300.0,
+        );
+        add_latency(&mut snap, "other", 14 * 24, |h| {
+            if h < 11 * 24 {
+                level(100, h)
+            } else {
+                level(300, h)
+            }
+        });
+        assert!(run(&snap, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_stale_route_says_nothing() {
+        let mut snap = chatty(100.0, 300.0, 0.25, None);
+        snap.now_ms = NOW + HOUR_MS;
+        assert!(run(&snap, &[]).is_empty());
+    }
+
+    // --- regressions ---
+
+    /// Hourly latency histograms for `route` over the last `hours`, every
+    /// request of hour `h` in the 10 ms bucket ending at `bound(h)`, so that
+    /// p95 is `bound(h) - 0.5`.
+    fn add_latency(snap: &mut Snapshot, route: &str, hours: i64, bound: impl Fn(i64) -> i64) {
+        let mut by_le: BTreeMap<i64, Vec<(i64, f64)>> = BTreeMap::new();
+        for h in 0..hours {
+            let t = NOW - (hours - 1 - h) * HOUR_MS;
+            let b = bound(h);
+            for le in (10..=3_000).step_by(10) {
+                by_le
+                    .entry(le)
+                    .or_default()
+                    .push((t, if le >= b { 100.0 } else { 0.0 }));
+            }
+        }
+        let labels = |le: &str| -> Vec<(&str, String)> {
+            vec![
+                ("agent", "app".into()),
+                ("origin", "otlp".into()),
+                ("route", route.into()),
+                ("le", le.into()),
+            ]
+        };
+        for (le, points) in &by_le {
+            let l = labels(&le.to_string());
+            let pairs: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            snap.push(Series::new(
+                "http_route_latency_ms_bucket",
+                &pairs,
+                Kind::Gauge,
+                points.clone(),
+            ));
+        }
+        let inf = by_le
+            .values()
+            .next()
+            .map(|p| p.iter().map(|&(t, _)| (t, 100.0)).collect())
+            .unwrap_or_default();
+        let l = labels("+Inf");
+        let pairs: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        snap.push(Series::new(
+            "http_route_latency_ms_bucket",
+            &pairs,
+            Kind::Gauge,
+            inf,
+        ));
+    }
+
+    /// Jitter of ±20 ms around a level, deterministic.
+    fn level(base: i64, h: i64) -> i64 {
+        base + (h * 7_919 % 5) * 10
+    }
+
+    const ROUTE: &str = "/store/products";
+
+    fn stepped(step_days_ago: i64, after: i64) -> Snapshot {
+        let mut snap = Snapshot::at(NOW);
+        let hours = 14 * 24;
+        let step = hours - step_days_ago * 24;
+        add_latency(&mut snap, ROUTE, hours, |h| {
+            if h < step {
+                level(100, h)
+            } else {
+                level(after, h)
+            }
+        });
+        snap
+    }
+
+    fn regressions_of(findings: &[Finding]) -> Vec<&Finding> {
+        findings
+            .iter()
+            .filter(|f| f.key.starts_with("regression:"))
+            .collect()
+    }
+
+    #[test]
+    fn a_recent_step_up_is_a_regression_with_its_time() {
+        let findings = run(&stepped(3, 200), &[]);
+        let found = regressions_of(&findings);
+        assert_eq!(found.len(), 1, "{findings:#?}");
+        let f = found[0];
+        assert_eq!(f.key, format!("regression:{ROUTE}"));
+        assert!(
+            f.action
+                .starts_with("Compare with your deploys around 1970-01-28T"),
+            "{}",
+            f.action
+        );
+    }
+
+    #[test]
+    fn regression_ratio_below_at_and_above_the_threshold() {
+        let snap = stepped(3, 200);
+        let p95 =
+            resources::route_quantile_series(&snap, "http_route_latency_ms", ROUTE, 0.95, 5.0);
+        let cps = analysis::analyze(&p95).changepoints;
+        let ratio = cps.last().expect("a changepoint").after / cps.first().expect("one").before;
+        let mut config = AdvisorConfig::default();
+        config.app.regression_ratio = ratio;
+        assert_eq!(regressions_of(&run_with(&snap, &[], &config)).len(), 1);
+        config.app.regression_ratio = ratio - 0.01;
+        assert_eq!(regressions_of(&run_with(&snap, &[], &config)).len(), 1);
+        config.app.regression_ratio = ratio + 0.01;
+        assert!(regressions_of(&run_with(&snap, &[], &config)).is_empty());
+    }
+
+    #[test]
+    fn a_small_step_is_not_a_regression() {
+        assert!(regressions_of(&run(&stepped(3, 130), &[])).is_empty());
+    }
+
+    #[test]
+    fn a_step_before_the_window_is_not_reported() {
+        assert!(regressions_of(&run(&stepped(10, 200), &[])).is_empty());
+    }
+
+    #[test]
+    fn a_speed_up_is_not_a_regression() {
+        let mut snap = Snapshot::at(NOW);
+        add_latency(&mut snap, ROUTE, 14 * 24, |h| {
+            if h < 11 * 24 {
+                level(300, h)
+            } else {
+                level(100, h)
+            }
+        });
+        assert!(regressions_of(&run(&snap, &[])).is_empty());
+    }
+
+    #[test]
+    fn too_little_latency_history_says_nothing() {
+        let mut snap = Snapshot::at(NOW);
+        add_latency(&mut snap, ROUTE, 12, |h| {
+            if h < 6 { level(100, h) } else { level(400, h) }
+        });
+        assert!(regressions_of(&run(&snap, &[])).is_empty());
+    }
+
+    // --- server/worker split ---
+
+    fn busy_host(utilization: f64, step_ms: f64, request_ms: f64) -> (Snapshot, Vec<Headroom>) {
+        let mut snap = Snapshot::at(NOW);
+        counter(
+            &mut snap,
+            "otlp_step_duration_ms_total",
+            &[("agent", "app"), ("workflow_step", "import-products")],
+            step_ms,
+        );
+        snap.push(Series::new(
+            "http_route_latency_ms_sum",
+            &[("agent", "app"), ("origin", "otlp"), ("route", ROUTE)],
+            Kind::Gauge,
+            vec![
+                (NOW - 30 * MINUTE_MS, request_ms / 2.0),
+                (NOW, request_ms / 2.0),
+            ],
+        ));
+        (
+            snap,
+            vec![headroom(
+                "host cpu (app)",
+                utilization * 4.0,
+                4.0,
+                None,
+                240,
+            )],
+        )
+    }
+
+    fn worker(findings: &[Finding]) -> usize {
+        findings.iter().filter(|f| f.key == "worker_split").count()
+    }
+
+    #[test]
+    fn background_share_below_at_and_above_the_threshold() {
+        let (snap, h) = busy_host(0.9, 3_900.0, 3_000.0);
+        assert_eq!(worker(&run(&snap, &h)), 0);
+        let (snap, h) = busy_host(0.9, 4_000.0, 3_000.0);
+        let findings = run(&snap, &h);
+        assert_eq!(worker(&findings), 1);
+        assert!(findings[0].action.contains("MEDUSA_WORKER_MODE=worker"));
+        let (snap, h) = busy_host(0.9, 9_000.0, 3_000.0);
+        assert_eq!(worker(&run(&snap, &h)), 1);
+    }
+
+    #[test]
+    fn cpu_utilization_below_at_and_above_the_threshold() {
+        let (snap, h) = busy_host(0.69, 9_000.0, 3_000.0);
+        assert_eq!(worker(&run(&snap, &h)), 0);
+        let (snap, h) = busy_host(0.7, 9_000.0, 3_000.0);
+        assert_eq!(worker(&run(&snap, &h)), 1);
+        let (snap, h) = busy_host(0.95, 9_000.0, 3_000.0);
+        assert_eq!(worker(&run(&snap, &h)), 1);
+    }
+
+    #[test]
+    fn without_cpu_headroom_or_request_data_there_is_no_split_advice() {
+        let (snap, _) = busy_host(0.9, 9_000.0, 3_000.0);
+        assert_eq!(worker(&run(&snap, &[])), 0);
+        let (snap, h) = busy_host(0.9, 9_000.0, 0.0);
+        assert_eq!(worker(&run(&snap, &h)), 0);
+    }
+
+    // --- instrumentation overhead ---
+
+    fn exports(exports: f64, spans: f64) -> Snapshot {
+        let mut snap = Snapshot::at(NOW);
+        counter(
+            &mut snap,
+            "otlp_exports_total",
+            &[("agent", "app")],
+            exports,
+        );
+        counter(
+            &mut snap,
+            "otlp_spans_received_total",
+            &[("agent", "app")],
+            spans,
+        );
+        snap
+    }
+
+    #[test]
+    fn a_medusa_store_on_register_otel_defaults_is_told_to_batch() {
+        // 8 checkouts of ~1,380 spans each, one span per export.
+        let findings = run(&exports(11_040.0, 11_040.0), &[]);
+        assert_eq!(keys(&findings), ["span_export:app"]);
+        let f = &findings[0];
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.summary.contains("SimpleSpanProcessor"));
+        assert!(f.summary.contains("60%"));
+        assert!(f.action.contains("BatchSpanProcessor"));
+        assert!(f.action.contains("instrumentation.ts"));
+    }
+
+    #[test]
+    fn spans_per_export_below_at_and_above_the_threshold() {
+        assert_eq!(run(&exports(200.0, 200.0), &[]).len(), 1);
+        assert_eq!(run(&exports(200.0, 300.0), &[]).len(), 1);
+        assert!(run(&exports(200.0, 302.0), &[]).is_empty());
+    }
+
+    #[test]
+    fn a_batching_app_is_left_alone() {
+        assert!(run(&exports(200.0, 200.0 * 180.0), &[]).is_empty());
+    }
+
+    #[test]
+    fn too_few_exports_say_nothing_about_the_processor() {
+        assert!(run(&exports(99.0, 99.0), &[]).is_empty());
+        assert_eq!(run(&exports(100.0, 100.0), &[]).len(), 1);
+        assert_eq!(run(&exports(101.0, 101.0), &[]).len(), 1);
+    }
+
+    #[test]
+    fn stale_export_counters_say_nothing() {
+        let mut snap = exports(11_040.0, 11_040.0);
+        snap.now_ms = NOW + HOUR_MS;
+        assert!(run(&snap, &[]).is_empty());
+    }
+}

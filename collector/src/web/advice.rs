@@ -1,0 +1,260 @@
+//! The advisor's API: `GET /api/v1/recommendations` (filters and
+//! pagination), one recommendation with its history, the actions on it,
+//! and `GET /api/v1/headroom`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, AppState, parse_time};
+use crate::advisor::lifecycle::{self, Action, State as RecState};
+use crate::advisor::{RecKind, Severity};
+use crate::store::now_ms;
+
+/// Most recommendations one page may hold.
+pub const MAX_LIMIT: usize = 500;
+
+/// The filters of a list request, validated.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Filters {
+    pub kinds: Vec<RecKind>,
+    pub severities: Vec<Severity>,
+    pub states: Vec<RecState>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Parses `kind`, `severity`, `state` (comma-separated each), `limit` and
+/// `offset`. Without `state`, every state but pending.
+pub fn filters(params: &HashMap<String, String>) -> Result<Filters, ApiError> {
+    fn list<T>(
+        params: &HashMap<String, String>,
+        key: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        allowed: &str,
+    ) -> Result<Vec<T>, ApiError> {
+        params
+            .get(key)
+            .map(|text| {
+                text.split(',')
+                    .filter(|part| !part.is_empty())
+                    .map(|part| {
+                        parse(part).ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "`{key}`: `{part}` is not one of {allowed}"
+                            ))
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or(Ok(Vec::new()))
+    }
+    for key in params.keys() {
+        if !["kind", "severity", "state", "limit", "offset"].contains(&key.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "unknown parameter `{key}`; use kind, severity, state, limit, offset"
+            )));
+        }
+    }
+    let number = |key: &str, default: usize| -> Result<usize, ApiError> {
+        params.get(key).map_or(Ok(default), |text| {
+            text.parse::<usize>().map_err(|_| {
+                ApiError::bad_request(format!("`{key}`: `{text}` is not a non-negative integer"))
+            })
+        })
+    };
+    let limit = number("limit", 100)?;
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let mut states = list(
+        params,
+        "state",
+        RecState::parse,
+        "pending, open, acknowledged, snoozed, resolved",
+    )?;
+    if states.is_empty() {
+        states = vec![
+            RecState::Open,
+            RecState::Acknowledged,
+            RecState::Snoozed,
+            RecState::Resolved,
+        ];
+    }
+    Ok(Filters {
+        kinds: list(
+            params,
+            "kind",
+            RecKind::parse,
+            "index, drop_index, cache, cdn, database, app, staffing, integrity, none",
+        )?,
+        severities: list(params, "severity", Severity::parse, "info, warning, critical")?,
+        states,
+        limit,
+        offset: number("offset", 0)?,
+    })
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let filters = filters(&params)?;
+    let mut recs: Vec<_> = state
+        .store
+        .recommendations()
+        .await?
+        .into_iter()
+        .filter(|r| filters.kinds.is_empty() || filters.kinds.contains(&r.kind))
+        .filter(|r| filters.severities.is_empty() || filters.severities.contains(&r.severity))
+        .filter(|r| filters.states.contains(&r.state))
+        .collect();
+    // Active first, then most severe, then most recently seen.
+    recs.sort_by(|a, b| {
+        b.state
+            .is_active()
+            .cmp(&a.state.is_active())
+            .then(b.severity.cmp(&a.severity))
+            .then(b.last_seen.cmp(&a.last_seen))
+            .then(a.id.cmp(&b.id))
+    });
+    let total = recs.len();
+    let page: Vec<_> = recs
+        .into_iter()
+        .skip(filters.offset)
+        .take(filters.limit)
+        .collect();
+    Ok(Json(json!({
+        "recommendations": page,
+        "total": total,
+        "limit": filters.limit,
+        "offset": filters.offset,
+    })))
+}
+
+pub(super) async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rec = state
+        .store
+        .recommendation(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no recommendation `{id}`")))?;
+    let history = state.store.recommendation_events(&id).await?;
+    let mut body = serde_json::to_value(&rec).unwrap_or_default();
+    body["history"] = serde_json::to_value(history).unwrap_or_default();
+    Ok(Json(body))
+}
+
+/// The body of an action: who acts, and for `snooze` until when.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    #[serde(default)]
+    pub by: Option<String>,
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+pub(super) async fn act(
+    State(state): State<AppState>,
+    Path((id, verb)): Path<(String, String)>,
+    body: Option<Json<ActionBody>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let now = now_ms();
+    let action = match verb.as_str() {
+        "acknowledge" => Action::Acknowledge,
+        "resolve" => Action::Resolve,
+        "reopen" => Action::Reopen,
+        "snooze" => {
+            let until = body.until.as_deref().ok_or_else(|| {
+                ApiError::bad_request("`until` (unix ms or RFC 3339) is required to snooze")
+            })?;
+            Action::Snooze(parse_time("until", until)?)
+        }
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "no action `{verb}`; use acknowledge, snooze, resolve or reopen"
+            )));
+        }
+    };
+    let by = body
+        .by
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "api".to_owned());
+    let rec = state
+        .store
+        .recommendation(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no recommendation `{id}`")))?;
+    let (next, event) = lifecycle::act(&rec, action, &by, now).map_err(ApiError::conflict)?;
+    state
+        .store
+        .save_recommendations(std::slice::from_ref(&next), std::slice::from_ref(&event))
+        .await?;
+    Ok(Json(serde_json::to_value(&next).unwrap_or_default()))
+}
+
+pub(super) async fn headroom(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let mut rows = state.store.headroom().await?;
+    let computed_at = rows.iter().map(|(_, at)| *at).max();
+    rows.sort_by(|(a, _), (b, _)| {
+        let eta = |v: &serde_json::Value| v["eta_ms"].as_i64().unwrap_or(i64::MAX);
+        let utilization = |v: &serde_json::Value| v["utilization"].as_f64().unwrap_or(0.0);
+        eta(a)
+            .cmp(&eta(b))
+            .then(utilization(b).total_cmp(&utilization(a)))
+    });
+    let resources: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(mut v, _)| {
+            v["eta"] = v["eta_ms"].clone();
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "headroom": resources, "computed_at": computed_at })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn filters_parse_lists_and_default_to_every_shown_state() {
+        let f = filters(&params(&[("kind", "index,cache"), ("severity", "critical")])).unwrap();
+        assert_eq!(f.kinds, vec![RecKind::Index, RecKind::Cache]);
+        assert_eq!(f.severities, vec![Severity::Critical]);
+        assert!(!f.states.contains(&RecState::Pending));
+        assert_eq!((f.limit, f.offset), (100, 0));
+    }
+
+    #[test]
+    fn bad_filters_are_refused_with_the_allowed_values() {
+        for bad in [
+            params(&[("kind", "indexes")]),
+            params(&[("severity", "high")]),
+            params(&[("state", "closed")]),
+            params(&[("limit", "0")]),
+            params(&[("limit", "501")]),
+            params(&[("offset", "-1")]),
+            params(&[("sort", "x")]),
+        ] {
+            assert!(filters(&bad).is_err(), "{bad:?}");
+        }
+    }
+}
