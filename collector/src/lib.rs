@@ -3,8 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod advisor;
-pub mod config;
 pub mod analysis;
+pub mod config;
 pub mod ingest;
 pub mod metrics;
 pub mod store;

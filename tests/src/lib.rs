@@ -201,7 +201,9 @@ impl Collector {
             "data_dir = {:?}\ngrpc_listen = \"{grpc}\"\nhttp_listen = \"{http}\"\ndatabase_url = {:?}\nanalysis_interval = {:?}\n[auth]\nagent_tokens = [{}]\n{}",
             dir.path().join("data").display().to_string(),
             options.database_url.unwrap_or_default(),
-            options.analysis_interval.unwrap_or_else(|| "60s".to_owned()),
+            options
+                .analysis_interval
+                .unwrap_or_else(|| "60s".to_owned()),
             tokens.join(", "),
             options.extra_toml,
         );

@@ -11,7 +11,9 @@ use headroom_tests::{Collector, CollectorOptions, wait_for};
 use serde_json::{Value, json};
 
 async fn list(collector: &Collector, query: &str) -> Value {
-    let (status, body) = collector.get(&format!("/api/v1/recommendations{query}")).await;
+    let (status, body) = collector
+        .get(&format!("/api/v1/recommendations{query}"))
+        .await;
     assert_eq!(status, 200, "{query}: {body}");
     body
 }
@@ -25,12 +27,16 @@ async fn recommendations_can_be_listed_read_and_acted_on_and_bad_requests_are_re
     })
     .await;
 
-    let rec = wait_for(Duration::from_secs(30), "the not-enough-data advice", || async {
-        list(&collector, "?kind=none").await["recommendations"]
-            .as_array()?
-            .first()
-            .cloned()
-    })
+    let rec = wait_for(
+        Duration::from_secs(30),
+        "the not-enough-data advice",
+        || async {
+            list(&collector, "?kind=none").await["recommendations"]
+                .as_array()?
+                .first()
+                .cloned()
+        },
+    )
     .await;
     assert_eq!(rec["title"], "Not enough data yet", "{rec}");
     assert_eq!(rec["state"], "open");
@@ -40,23 +46,51 @@ async fn recommendations_can_be_listed_read_and_acted_on_and_bad_requests_are_re
     let id = rec["id"].as_str().unwrap().to_owned();
 
     assert_eq!(list(&collector, "?kind=index").await["total"], 0);
-    assert_eq!(list(&collector, "?severity=info&state=open").await["total"], 1);
-    assert_eq!(list(&collector, "?limit=1&offset=1").await["recommendations"], json!([]));
-    for bad in ["?kind=indexes", "?severity=high", "?state=closed", "?limit=0", "?limit=x", "?sort=1"] {
-        let (status, body) = collector.get(&format!("/api/v1/recommendations{bad}")).await;
+    assert_eq!(
+        list(&collector, "?severity=info&state=open").await["total"],
+        1
+    );
+    assert_eq!(
+        list(&collector, "?limit=1&offset=1").await["recommendations"],
+        json!([])
+    );
+    for bad in [
+        "?kind=indexes",
+        "?severity=high",
+        "?state=closed",
+        "?limit=0",
+        "?limit=x",
+        "?sort=1",
+    ] {
+        let (status, body) = collector
+            .get(&format!("/api/v1/recommendations{bad}"))
+            .await;
         assert_eq!(status, 400, "{bad}: {body}");
-        assert!(body["error"]["message"].as_str().unwrap().len() > 10, "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().len() > 10,
+            "{body}"
+        );
     }
     let (status, body) = collector.get("/api/v1/recommendations/none-0000").await;
-    assert_eq!((status, body["error"]["status"].as_u64()), (404, Some(404)), "{body}");
+    assert_eq!(
+        (status, body["error"]["status"].as_u64()),
+        (404, Some(404)),
+        "{body}"
+    );
 
     let (status, acked) = collector
-        .post(&format!("/api/v1/recommendations/{id}/acknowledge"), &json!({"by": "ana"}))
+        .post(
+            &format!("/api/v1/recommendations/{id}/acknowledge"),
+            &json!({"by": "ana"}),
+        )
         .await;
     assert_eq!(status, 200, "{acked}");
     assert_eq!(acked["state"], "acknowledged");
     let (status, body) = collector
-        .post(&format!("/api/v1/recommendations/{id}/snooze"), &json!({"by": "ana"}))
+        .post(
+            &format!("/api/v1/recommendations/{id}/snooze"),
+            &json!({"by": "ana"}),
+        )
         .await;
     assert_eq!(status, 400, "snooze needs until: {body}");
     let (status, body) = collector
@@ -68,28 +102,49 @@ async fn recommendations_can_be_listed_read_and_acted_on_and_bad_requests_are_re
     collector.stop();
     collector.restart().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (status, detail) = collector.get(&format!("/api/v1/recommendations/{id}")).await;
+    let (status, detail) = collector
+        .get(&format!("/api/v1/recommendations/{id}"))
+        .await;
     assert_eq!(status, 200, "{detail}");
     assert_eq!(detail["state"], "acknowledged", "{detail}");
     let history = detail["history"].as_array().unwrap();
     assert_eq!(history.len(), 2, "{detail}");
-    assert_eq!((history[0]["state"].as_str(), history[0]["actor"].as_str()), (Some("open"), Some("advisor")));
-    assert_eq!((history[1]["state"].as_str(), history[1]["actor"].as_str()), (Some("acknowledged"), Some("ana")));
+    assert_eq!(
+        (history[0]["state"].as_str(), history[0]["actor"].as_str()),
+        (Some("open"), Some("advisor"))
+    );
+    assert_eq!(
+        (history[1]["state"].as_str(), history[1]["actor"].as_str()),
+        (Some("acknowledged"), Some("ana"))
+    );
 
     let until = chrono_like_in_an_hour();
     let (status, snoozed) = collector
-        .post(&format!("/api/v1/recommendations/{id}/snooze"), &json!({"by": "bo", "until": until}))
+        .post(
+            &format!("/api/v1/recommendations/{id}/snooze"),
+            &json!({"by": "bo", "until": until}),
+        )
         .await;
     assert_eq!(status, 200, "{snoozed}");
     assert_eq!(snoozed["state"], "snoozed");
     assert!(snoozed["snoozed_until"].as_i64().unwrap() > 0, "{snoozed}");
 
     let (status, resolved) = collector
-        .post(&format!("/api/v1/recommendations/{id}/resolve"), &json!({"by": "bo"}))
+        .post(
+            &format!("/api/v1/recommendations/{id}/resolve"),
+            &json!({"by": "bo"}),
+        )
         .await;
-    assert_eq!((status, resolved["state"].as_str()), (200, Some("resolved")), "{resolved}");
+    assert_eq!(
+        (status, resolved["state"].as_str()),
+        (200, Some("resolved")),
+        "{resolved}"
+    );
     let (status, body) = collector
-        .post(&format!("/api/v1/recommendations/{id}/resolve"), &json!({"by": "bo"}))
+        .post(
+            &format!("/api/v1/recommendations/{id}/resolve"),
+            &json!({"by": "bo"}),
+        )
         .await;
     assert_eq!(status, 409, "resolving twice: {body}");
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -101,7 +156,11 @@ async fn recommendations_can_be_listed_read_and_acted_on_and_bad_requests_are_re
 
     let (status, headroom) = collector.get("/api/v1/headroom").await;
     assert_eq!(status, 200, "{headroom}");
-    assert_eq!(headroom["headroom"], json!([]), "no resource is measured: {headroom}");
+    assert_eq!(
+        headroom["headroom"],
+        json!([]),
+        "no resource is measured: {headroom}"
+    );
 }
 
 /// Unix milliseconds an hour from now, as a string (the API takes both).

@@ -50,14 +50,23 @@ fn agent_toml(endpoint: &str, url: &str) -> String {
 /// Runs the app's two statements in a loop until `stop`.
 fn workload(client: tokio_postgres::Client, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
     tokio::spawn(async move {
-        let product = client.prepare(PRODUCT_QUERY).await.expect("prepare product");
+        let product = client
+            .prepare(PRODUCT_QUERY)
+            .await
+            .expect("prepare product");
         let region = client.prepare(REGION_QUERY).await.expect("prepare region");
         let mut runs = 0u64;
         while !stop.load(Ordering::Relaxed) {
             let handle = format!("handle-{}", 1 + runs * 7919 % 200_000);
-            client.query(&product, &[&handle]).await.expect("product query");
+            client
+                .query(&product, &[&handle])
+                .await
+                .expect("product query");
             for currency in ["eur", "usd", "gbp"] {
-                client.query(&region, &[&currency]).await.expect("region query");
+                client
+                    .query(&region, &[&currency])
+                    .await
+                    .expect("region query");
             }
             runs += 1;
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -71,7 +80,10 @@ async fn index_recommendations(collector: &Collector, state: &str) -> Vec<Value>
         .get(&format!("/api/v1/recommendations?kind=index&state={state}"))
         .await;
     assert_eq!(status, 200, "{body}");
-    body["recommendations"].as_array().cloned().unwrap_or_default()
+    body["recommendations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// (calls, total ms) of the product statement in pg_stat_statements.
@@ -100,21 +112,32 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
         ..CollectorOptions::default()
     })
     .await;
-    let mut agent = Agent::start(&agent_toml(&collector.endpoint(), &cluster.url("shop", "headroom")));
+    let mut agent = Agent::start(&agent_toml(
+        &collector.endpoint(),
+        &cluster.url("shop", "headroom"),
+    ));
 
     let stop = Arc::new(AtomicBool::new(false));
     let app = workload(cluster.connect("shop", "postgres").await, Arc::clone(&stop));
     let started = Instant::now();
 
-    let advice = wait_for(Duration::from_secs(60), "an index recommendation on product", || async {
-        index_recommendations(&collector, "open")
-            .await
-            .into_iter()
-            .find(|r| r["action"].as_str().is_some_and(|a| a.contains("product")))
-    })
+    let advice = wait_for(
+        Duration::from_secs(60),
+        "an index recommendation on product",
+        || async {
+            index_recommendations(&collector, "open")
+                .await
+                .into_iter()
+                .find(|r| r["action"].as_str().is_some_and(|a| a.contains("product")))
+        },
+    )
     .await;
     let elapsed = started.elapsed();
-    eprintln!("index advice after {:.1} s: {}", elapsed.as_secs_f64(), advice["action"]);
+    eprintln!(
+        "index advice after {:.1} s: {}",
+        elapsed.as_secs_f64(),
+        advice["action"]
+    );
     let action = advice["action"].as_str().unwrap().to_owned();
     assert!(action.starts_with("CREATE INDEX CONCURRENTLY"), "{action}");
     assert!(action.contains("(handle)"), "{action}");
@@ -123,12 +146,15 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
     assert!(advice["confidence"].as_f64().unwrap() > 0.5, "{advice}");
     let facts = advice["evidence"]["facts"].as_array().unwrap();
     assert!(
-        facts.iter().any(|f| f["name"] == "table rows" && f["value"].as_f64().unwrap() >= 190_000.0),
+        facts
+            .iter()
+            .any(|f| f["name"] == "table rows" && f["value"].as_f64().unwrap() >= 190_000.0),
         "{advice}"
     );
     let all = index_recommendations(&collector, "pending,open").await;
     assert!(
-        all.iter().all(|r| !r["action"].as_str().unwrap_or("").contains("region")),
+        all.iter()
+            .all(|r| !r["action"].as_str().unwrap_or("").contains("region")),
         "the small region table is left to sequential scans: {all:?}"
     );
 
@@ -137,7 +163,15 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
     let (calls_before, total_before) = product_stats(&admin).await;
     let mean_before = total_before / calls_before;
     let psql = std::process::Command::new(format!("{PG_BIN}/psql"))
-        .args(["-X", "-v", "ON_ERROR_STOP=1", "-d", &cluster.url("shop", "postgres"), "-c", &action])
+        .args([
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &cluster.url("shop", "postgres"),
+            "-c",
+            &action,
+        ])
         .output()
         .expect("psql runs");
     assert!(
@@ -146,10 +180,14 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
         String::from_utf8_lossy(&psql.stderr)
     );
     let (calls_at_index, total_at_index) = product_stats(&admin).await;
-    let (calls_after, total_after) = wait_for(Duration::from_secs(30), "200 runs with the index", || async {
-        let (calls, total) = product_stats(&admin).await;
-        (calls - calls_at_index >= 200.0).then_some((calls, total))
-    })
+    let (calls_after, total_after) = wait_for(
+        Duration::from_secs(30),
+        "200 runs with the index",
+        || async {
+            let (calls, total) = product_stats(&admin).await;
+            (calls - calls_at_index >= 200.0).then_some((calls, total))
+        },
+    )
     .await;
     let mean_after = (total_after - total_at_index) / (calls_after - calls_at_index);
     eprintln!("product statement mean: {mean_before:.3} ms before, {mean_after:.3} ms after");
@@ -158,16 +196,23 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
         "the index must make the statement at least 10× faster: {mean_before:.3} ms → {mean_after:.3} ms"
     );
 
-    let resolved = wait_for(Duration::from_secs(90), "the index advice resolves itself", || async {
-        index_recommendations(&collector, "resolved")
-            .await
-            .into_iter()
-            .find(|r| r["id"] == advice["id"])
-    })
+    let resolved = wait_for(
+        Duration::from_secs(90),
+        "the index advice resolves itself",
+        || async {
+            index_recommendations(&collector, "resolved")
+                .await
+                .into_iter()
+                .find(|r| r["id"] == advice["id"])
+        },
+    )
     .await;
     assert!(resolved["resolved_at"].as_i64().is_some(), "{resolved}");
     let (status, detail) = collector
-        .get(&format!("/api/v1/recommendations/{}", advice["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/v1/recommendations/{}",
+            advice["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(status, 200);
     let history: Vec<&str> = detail["history"]

@@ -399,10 +399,16 @@ mod tests {
         assert_eq!(events[0].note, "the snooze expired");
 
         let (acked, event) = act(&recs[0], Action::Acknowledge, "ana", 3).unwrap();
-        assert_eq!((acked.state, event.actor.as_str()), (State::Acknowledged, "ana"));
+        assert_eq!(
+            (acked.state, event.actor.as_str()),
+            (State::Acknowledged, "ana")
+        );
         let (changed, _) = step(std::slice::from_ref(&acked), &[finding("k")], 4, H);
         assert_eq!(changed[0].state, State::Acknowledged);
-        assert!(act(&recs[0], Action::Snooze(1), "ana", 3).is_err(), "snooze into the past");
+        assert!(
+            act(&recs[0], Action::Snooze(1), "ana", 3).is_err(),
+            "snooze into the past"
+        );
     }
 
     #[test]

@@ -150,7 +150,12 @@ impl Evidence {
     }
 
     /// Adds a series reference.
-    pub fn series(mut self, name: &str, labels: &BTreeMap<String, String>, threshold: Option<f64>) -> Self {
+    pub fn series(
+        mut self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        threshold: Option<f64>,
+    ) -> Self {
         self.series.push(SeriesRef {
             name: name.to_owned(),
             labels: labels.clone(),

@@ -54,7 +54,8 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
     for used in snapshot.named("pg_connections_total") {
         let agent = used.label("agent");
         let max = latest("pg_max_connections", &[("agent", agent)]);
-        let reserved = latest("pg_superuser_reserved_connections", &[("agent", agent)]).unwrap_or(0.0);
+        let reserved =
+            latest("pg_superuser_reserved_connections", &[("agent", agent)]).unwrap_or(0.0);
         measure(
             format!("postgres connections ({agent})"),
             &used.points,
@@ -63,7 +64,10 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
     }
     for used in snapshot.named("redis_used_memory_bytes") {
         let (agent, instance) = (used.label("agent"), used.label("instance"));
-        let max = latest("redis_maxmemory_bytes", &[("agent", agent), ("instance", instance)]);
+        let max = latest(
+            "redis_maxmemory_bytes",
+            &[("agent", agent), ("instance", instance)],
+        );
         measure(format!("redis memory ({instance})"), &used.points, max);
     }
     for used in snapshot.named("host_memory_used_bytes") {
@@ -73,7 +77,10 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
     }
     for used in snapshot.named("host_filesystem_used_bytes") {
         let (agent, mount) = (used.label("agent"), used.label("mount"));
-        let size = latest("host_filesystem_size_bytes", &[("agent", agent), ("mount", mount)]);
+        let size = latest(
+            "host_filesystem_size_bytes",
+            &[("agent", agent), ("mount", mount)],
+        );
         measure(format!("disk {mount} ({agent})"), &used.points, size);
     }
     let agents: std::collections::BTreeSet<&str> = snapshot
@@ -88,7 +95,13 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
             latest("host_cpus", &[("agent", agent)]),
         );
     }
-    let p95 = route_quantile_series(snapshot, "http_route_latency_ms", &config.checkout_route, 0.95, config.min_requests_per_point);
+    let p95 = route_quantile_series(
+        snapshot,
+        "http_route_latency_ms",
+        &config.checkout_route,
+        0.95,
+        config.min_requests_per_point,
+    );
     if !p95.is_empty() {
         measure(
             format!("checkout p95 latency ({})", config.checkout_route),
@@ -157,7 +170,11 @@ fn add_bucket_counts(by_time: &mut BTreeMap<i64, BTreeMap<u64, (f64, f64)>>, s: 
     // Keyed by the bound's bit pattern made order-preserving for positives.
     let key = le.to_bits();
     for (&(t, _), &sum) in s.points.iter().zip(&s.sums) {
-        let entry = by_time.entry(t).or_default().entry(key).or_insert((le, 0.0));
+        let entry = by_time
+            .entry(t)
+            .or_default()
+            .entry(key)
+            .or_insert((le, 0.0));
         entry.1 += sum;
     }
 }
@@ -178,17 +195,43 @@ mod tests {
             "pg_connections_total",
             &[("agent", "db")],
             Kind::Gauge,
-            hours.iter().map(|&t| (t, 20.0 + t as f64 / (24.0 * HOUR as f64) * 2.0 + ((t / HOUR) % 3) as f64)).collect(),
+            hours
+                .iter()
+                .map(|&t| {
+                    (
+                        t,
+                        20.0 + t as f64 / (24.0 * HOUR as f64) * 2.0 + ((t / HOUR) % 3) as f64,
+                    )
+                })
+                .collect(),
         ));
-        snap.push(Series::new("pg_max_connections", &[("agent", "db")], Kind::Gauge, vec![(now, 103.0)]));
-        snap.push(Series::new("pg_superuser_reserved_connections", &[("agent", "db")], Kind::Gauge, vec![(now, 3.0)]));
+        snap.push(Series::new(
+            "pg_max_connections",
+            &[("agent", "db")],
+            Kind::Gauge,
+            vec![(now, 103.0)],
+        ));
+        snap.push(Series::new(
+            "pg_superuser_reserved_connections",
+            &[("agent", "db")],
+            Kind::Gauge,
+            vec![(now, 3.0)],
+        ));
         snap.push(Series::new(
             "host_memory_used_bytes",
             &[("agent", "db")],
             Kind::Gauge,
-            hours.iter().map(|&t| (t, 4e9 + ((t / HOUR) % 5) as f64 * 1e7)).collect(),
+            hours
+                .iter()
+                .map(|&t| (t, 4e9 + ((t / HOUR) % 5) as f64 * 1e7))
+                .collect(),
         ));
-        snap.push(Series::new("host_memory_total_bytes", &[("agent", "db")], Kind::Gauge, vec![(now, 16e9)]));
+        snap.push(Series::new(
+            "host_memory_total_bytes",
+            &[("agent", "db")],
+            Kind::Gauge,
+            vec![(now, 16e9)],
+        ));
         let table = compute(&snap, &Config::default(), 600_000);
         assert_eq!(table.len(), 2, "{table:#?}");
         let connections = &table[0];
@@ -205,17 +248,41 @@ mod tests {
     fn a_resource_without_a_known_limit_or_fresh_data_is_left_out() {
         let now = 10 * HOUR;
         let mut snap = Snapshot::at(now);
-        snap.push(Series::new("redis_used_memory_bytes", &[("agent", "r"), ("instance", "i")], Kind::Gauge, vec![(now, 1e6)]));
-        snap.push(Series::new("redis_maxmemory_bytes", &[("agent", "r"), ("instance", "i")], Kind::Gauge, vec![(now, 0.0)]));
-        snap.push(Series::new("host_memory_used_bytes", &[("agent", "h")], Kind::Gauge, vec![(HOUR, 1e9)]));
-        snap.push(Series::new("host_memory_total_bytes", &[("agent", "h")], Kind::Gauge, vec![(HOUR, 2e9)]));
+        snap.push(Series::new(
+            "redis_used_memory_bytes",
+            &[("agent", "r"), ("instance", "i")],
+            Kind::Gauge,
+            vec![(now, 1e6)],
+        ));
+        snap.push(Series::new(
+            "redis_maxmemory_bytes",
+            &[("agent", "r"), ("instance", "i")],
+            Kind::Gauge,
+            vec![(now, 0.0)],
+        ));
+        snap.push(Series::new(
+            "host_memory_used_bytes",
+            &[("agent", "h")],
+            Kind::Gauge,
+            vec![(HOUR, 1e9)],
+        ));
+        snap.push(Series::new(
+            "host_memory_total_bytes",
+            &[("agent", "h")],
+            Kind::Gauge,
+            vec![(HOUR, 2e9)],
+        ));
         assert!(compute(&snap, &Config::default(), 600_000).is_empty());
     }
 
     #[test]
     fn checkout_p95_is_read_per_bucket_from_the_route_histogram() {
         let mut snap = Snapshot::at(2 * HOUR);
-        for (le, counts) in [("100", [90.0, 10.0]), ("500", [99.0, 50.0]), ("+Inf", [100.0, 100.0])] {
+        for (le, counts) in [
+            ("100", [90.0, 10.0]),
+            ("500", [99.0, 50.0]),
+            ("+Inf", [100.0, 100.0]),
+        ] {
             snap.push(Series::new(
                 "http_route_latency_ms_bucket",
                 &[("route", "/store/carts/:id/complete"), ("le", le)],
@@ -223,7 +290,13 @@ mod tests {
                 vec![(0, counts[0]), (HOUR, counts[1])],
             ));
         }
-        let p95 = route_quantile_series(&snap, "http_route_latency_ms", "/store/carts/:id/complete", 0.95, 5.0);
+        let p95 = route_quantile_series(
+            &snap,
+            "http_route_latency_ms",
+            "/store/carts/:id/complete",
+            0.95,
+            5.0,
+        );
         assert_eq!(p95.len(), 2);
         assert!(p95[0].1 > 100.0 && p95[0].1 < 500.0, "{p95:?}");
         assert_eq!(p95[1].1, 500.0, "the top of the bounded buckets");

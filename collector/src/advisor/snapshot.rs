@@ -80,7 +80,11 @@ impl Series {
             .windows(2)
             .map(|pair| {
                 let (before, after) = (pair[0].1, pair[1].1);
-                if after >= before { after - before } else { after }
+                if after >= before {
+                    after - before
+                } else {
+                    after
+                }
             })
             .sum()
     }
@@ -199,7 +203,10 @@ impl Snapshot {
             };
             *by_le.entry(OrderedBound(le)).or_default() += s.sum_since(since_ms);
         }
-        quantile_of_buckets(&by_le.into_iter().map(|(b, c)| (b.0, c)).collect::<Vec<_>>(), q)
+        quantile_of_buckets(
+            &by_le.into_iter().map(|(b, c)| (b.0, c)).collect::<Vec<_>>(),
+            q,
+        )
     }
 }
 
@@ -274,11 +281,21 @@ mod tests {
                 vec![(5_000, count)],
             ));
         }
-        let (p50, n) = snap.histogram_quantile("lat", &[("route", "/a")], 0, 0.5).unwrap();
+        let (p50, n) = snap
+            .histogram_quantile("lat", &[("route", "/a")], 0, 0.5)
+            .unwrap();
         assert_eq!((p50, n), (100.0, 100.0));
-        let (p70, _) = snap.histogram_quantile("lat", &[("route", "/a")], 0, 0.7).unwrap();
+        let (p70, _) = snap
+            .histogram_quantile("lat", &[("route", "/a")], 0, 0.7)
+            .unwrap();
         assert!((p70 - 150.0).abs() < 1e-9);
-        assert!(snap.histogram_quantile("lat", &[("route", "/b")], 0, 0.5).is_none());
-        assert!(snap.histogram_quantile("lat", &[("route", "/a")], 6_000, 0.5).is_none());
+        assert!(
+            snap.histogram_quantile("lat", &[("route", "/b")], 0, 0.5)
+                .is_none()
+        );
+        assert!(
+            snap.histogram_quantile("lat", &[("route", "/a")], 6_000, 0.5)
+                .is_none()
+        );
     }
 }

@@ -26,8 +26,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use maintenance::{MaintenanceReport, Retention};
-pub use scan::ScannedSeries;
 pub use model::{NewBlock, Outcome, PreparedBatch, SeriesKey};
+pub use scan::ScannedSeries;
 pub use writer::Writer;
 
 /// Resolution of raw points.

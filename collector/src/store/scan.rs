@@ -41,15 +41,19 @@ impl Store {
         });
         let wanted: HashMap<i64, (String, String, i64)> = rows
             .into_iter()
-            .filter(|(_, name, _, _)| prefixes.is_empty() || prefixes.iter().any(|p| name.starts_with(p)))
+            .filter(|(_, name, _, _)| {
+                prefixes.is_empty() || prefixes.iter().any(|p| name.starts_with(p))
+            })
             .map(|(id, name, labels, kind)| (id, (name, labels, kind)))
             .collect();
         let mut aggs: HashMap<i64, Vec<Agg>> = HashMap::new();
         if from < split {
-            self.scan_resolution(HOUR, from, split - 1, &wanted, &mut aggs).await?;
+            self.scan_resolution(HOUR, from, split - 1, &wanted, &mut aggs)
+                .await?;
         }
         let mut recent: HashMap<i64, Vec<Agg>> = HashMap::new();
-        self.scan_resolution(RAW, split, to, &wanted, &mut recent).await?;
+        self.scan_resolution(RAW, split, to, &wanted, &mut recent)
+            .await?;
         let mut out = Vec::with_capacity(wanted.len());
         for (id, (name, labels, kind)) in wanted {
             let kind = Kind::from_i64(kind);
@@ -65,10 +69,7 @@ impl Store {
                 name,
                 labels: serde_json::from_str(&labels).unwrap_or_default(),
                 kind,
-                points: series
-                    .iter()
-                    .map(|a| (a.t, a.value(kind), a.sum))
-                    .collect(),
+                points: series.iter().map(|a| (a.t, a.value(kind), a.sum)).collect(),
             });
         }
         out.sort_by(|a, b| (&a.name, &a.labels).cmp(&(&b.name, &b.labels)));

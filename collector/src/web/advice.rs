@@ -94,7 +94,12 @@ pub fn filters(params: &HashMap<String, String>) -> Result<Filters, ApiError> {
             RecKind::parse,
             "index, drop_index, cache, cdn, database, app, staffing, integrity, none",
         )?,
-        severities: list(params, "severity", Severity::parse, "info, warning, critical")?,
+        severities: list(
+            params,
+            "severity",
+            Severity::parse,
+            "info, warning, critical",
+        )?,
         states,
         limit,
         offset: number("offset", 0)?,
@@ -220,7 +225,9 @@ pub(super) async fn headroom(State(state): State<AppState>) -> Result<impl IntoR
             v
         })
         .collect();
-    Ok(Json(json!({ "headroom": resources, "computed_at": computed_at })))
+    Ok(Json(
+        json!({ "headroom": resources, "computed_at": computed_at }),
+    ))
 }
 
 #[cfg(test)]
@@ -236,7 +243,11 @@ mod tests {
 
     #[test]
     fn filters_parse_lists_and_default_to_every_shown_state() {
-        let f = filters(&params(&[("kind", "index,cache"), ("severity", "critical")])).unwrap();
+        let f = filters(&params(&[
+            ("kind", "index,cache"),
+            ("severity", "critical"),
+        ]))
+        .unwrap();
         assert_eq!(f.kinds, vec![RecKind::Index, RecKind::Cache]);
         assert_eq!(f.severities, vec![Severity::Critical]);
         assert!(!f.states.contains(&RecState::Pending));

@@ -164,7 +164,12 @@ fn hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
                 config.min_lookups,
             )
             .series("redis_keyspace_hits", &hits.labels, None)
-            .series("redis_keyspace_misses", &misses.labels, None);
+            .series("redis_keyspace_misses", &misses.labels, None)
+            .note(
+                "Keyspace counters count every key lookup on the instance: when Medusa's event \
+                 bus or workflow engine share it, their queue polling counts too, and the ratio \
+                 understates the cache's own.",
+            );
         if let Some(t) = falling {
             evidence = evidence.fact("hit ratio trend", t.slope_per_day, "per day");
         }

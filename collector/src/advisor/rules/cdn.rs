@@ -333,7 +333,7 @@ fn probe_first_byte(ctx: &Context, out: &mut Vec<Finding>) {
         }
         values.sort_by(f64::total_cmp);
         let mid = values.len() / 2;
-        let median = if values.len() % 2 == 0 {
+        let median = if values.len().is_multiple_of(2) {
             (values[mid - 1] + values[mid]) / 2.0
         } else {
             values[mid]

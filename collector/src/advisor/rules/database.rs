@@ -387,7 +387,11 @@ fn disk(ctx: &Context, out: &mut Vec<Finding>) {
             )
             .fact("disk used", h.current, "bytes")
             .fact("disk size", h.limit, "bytes");
-        for s in ctx.snapshot.named("pg_database_size_bytes") {
+        for s in ctx
+            .snapshot
+            .named("pg_database_size_bytes")
+            .filter(|s| lone_host || s.label("agent") == agent)
+        {
             if let Some(size) = s.last().map(|(_, v)| v) {
                 sizes.insert(s.label("database"), size);
                 evidence = evidence.series("pg_database_size_bytes", &s.labels, None);
@@ -908,12 +912,12 @@ mod tests {
     fn read_replica_at_the_ratio_under_pressure() {
         // 10 steps: 200,000 rows read, 10,000 written: exactly 20.
         let cpu = resource("host cpu (pg)", 0.7, None);
-        let found = run(&workload(20_000.0, 1_000.0), &[cpu.clone()]);
+        let found = run(&workload(20_000.0, 1_000.0), std::slice::from_ref(&cpu));
         let f = keyed(&found, "read_replica/");
         assert_eq!(f.len(), 1, "{found:#?}");
         assert_eq!(f[0].severity, Severity::Info);
         assert!(
-            run(&workload(19_000.0, 1_000.0), &[cpu.clone()]).is_empty(),
+            run(&workload(19_000.0, 1_000.0), std::slice::from_ref(&cpu)).is_empty(),
             "ratio 19"
         );
         assert_eq!(run(&workload(40_000.0, 1_000.0), &[cpu]).len(), 1);
@@ -928,7 +932,7 @@ mod tests {
         let busy = resource("postgres connections (pg)", 0.75, None);
         assert_eq!(
             keyed(
-                &run(&workload(40_000.0, 1_000.0), &[busy.clone()]),
+                &run(&workload(40_000.0, 1_000.0), std::slice::from_ref(&busy)),
                 "read_replica/"
             )
             .len(),

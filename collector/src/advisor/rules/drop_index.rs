@@ -65,6 +65,7 @@ impl Index<'_> {
                 .trim_start()
                 .to_ascii_uppercase()
                 .starts_with("CREATE UNIQUE INDEX")
+            || self.shape.as_ref().is_some_and(|s| s.unique)
     }
 
     fn labels(&self) -> BTreeMap<String, String> {

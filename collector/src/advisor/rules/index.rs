@@ -138,7 +138,10 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
 
 fn statement(ctx: &Context, c: &Candidate, since: i64) -> Option<Statement> {
     let snap = ctx.snapshot;
-    let labels = [("database", c.database.as_str()), ("queryid", c.queryid.as_str())];
+    let labels = [
+        ("database", c.database.as_str()),
+        ("queryid", c.queryid.as_str()),
+    ];
     let calls = snap.find("pg_statement_calls", &labels)?.sum_since(since);
     let exec = snap
         .find("pg_statement_exec_ms", &labels)
@@ -253,7 +256,11 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
         ("table".to_owned(), c.table.clone()),
     ]
     .into();
-    evidence = evidence.series("pg_table_live_tuples", &table_labels, Some(cfg.min_table_rows));
+    evidence = evidence.series(
+        "pg_table_live_tuples",
+        &table_labels,
+        Some(cfg.min_table_rows),
+    );
     let support = (calls / (10.0 * cfg.min_calls)).min(1.0);
     let confidence = if verified { 0.9 } else { 0.6 } * (0.5 + 0.5 * support);
     Some(Finding {
@@ -301,16 +308,41 @@ mod tests {
         let mut snap = Snapshot::at(NOW);
         let labels = [("agent", "db"), ("database", "shop"), ("queryid", "42")];
         let t = NOW - 60_000;
-        snap.push(Series::new("pg_statement_calls", &labels, Kind::Gauge, vec![(t, calls)]));
-        snap.push(Series::new("pg_statement_exec_ms", &labels, Kind::Gauge, vec![(t, calls * mean_ms)]));
-        snap.push(Series::new("pg_statement_rows", &labels, Kind::Gauge, vec![(t, calls * 3.0)]));
+        snap.push(Series::new(
+            "pg_statement_calls",
+            &labels,
+            Kind::Gauge,
+            vec![(t, calls)],
+        ));
+        snap.push(Series::new(
+            "pg_statement_exec_ms",
+            &labels,
+            Kind::Gauge,
+            vec![(t, calls * mean_ms)],
+        ));
+        snap.push(Series::new(
+            "pg_statement_rows",
+            &labels,
+            Kind::Gauge,
+            vec![(t, calls * 3.0)],
+        ));
         snap.push(Series::new(
             "pg_table_live_tuples",
-            &[("agent", "db"), ("database", "shop"), ("schema", "public"), ("table", "order")],
+            &[
+                ("agent", "db"),
+                ("database", "shop"),
+                ("schema", "public"),
+                ("table", "order"),
+            ],
             Kind::Gauge,
             vec![(t, rows)],
         ));
-        snap.push_text("pg_query", "shop/42", "SELECT * FROM \"order\" WHERE status = $1 AND deleted_at IS NULL", NOW);
+        snap.push_text(
+            "pg_query",
+            "shop/42",
+            "SELECT * FROM \"order\" WHERE status = $1 AND deleted_at IS NULL",
+            NOW,
+        );
         snap.push_text("pg_index_candidate", "shop/42", text, NOW);
         snap
     }
@@ -329,7 +361,12 @@ mod tests {
 
     #[test]
     fn a_verified_candidate_on_a_large_table_becomes_the_exact_create_index() {
-        let out = run(&snapshot(100.0, 40.0, 200_000.0, &candidate(Some(10.0), "hypopg")));
+        let out = run(&snapshot(
+            100.0,
+            40.0,
+            200_000.0,
+            &candidate(Some(10.0), "hypopg"),
+        ));
         assert_eq!(out.len(), 1);
         let f = &out[0];
         assert_eq!(
@@ -337,7 +374,12 @@ mod tests {
             "CREATE INDEX CONCURRENTLY IF NOT EXISTS headroom_order_status_idx ON public.\"order\" (status) WHERE deleted_at IS NULL;"
         );
         assert_eq!(f.severity, Severity::Warning);
-        assert!(f.summary.contains("hypopg estimates the plan cost drops from 5000 to 10.0"), "{}", f.summary);
+        assert!(
+            f.summary
+                .contains("hypopg estimates the plan cost drops from 5000 to 10.0"),
+            "{}",
+            f.summary
+        );
         assert!(f.confidence > 0.8, "{}", f.confidence);
         assert_eq!(f.key, "shop/public.order(status) WHERE deleted_at IS NULL");
     }
@@ -347,7 +389,10 @@ mod tests {
         let text = candidate(Some(10.0), "hypopg");
         assert_eq!(run(&snapshot(100.0, 40.0, 10_000.0, &text)).len(), 1);
         assert_eq!(run(&snapshot(100.0, 40.0, 20_000.0, &text)).len(), 1);
-        assert!(run(&snapshot(100.0, 40.0, 9_999.0, &text)).is_empty(), "a small table is left to seq scans");
+        assert!(
+            run(&snapshot(100.0, 40.0, 9_999.0, &text)).is_empty(),
+            "a small table is left to seq scans"
+        );
     }
 
     #[test]
@@ -363,24 +408,64 @@ mod tests {
 
     #[test]
     fn the_gain_must_reach_min_gain() {
-        assert_eq!(run(&snapshot(100.0, 40.0, 200_000.0, &candidate(Some(2_500.0), "hypopg"))).len(), 1);
-        assert!(run(&snapshot(100.0, 40.0, 200_000.0, &candidate(Some(2_600.0), "hypopg"))).is_empty());
-        assert!(run(&snapshot(100.0, 40.0, 200_000.0, &candidate(Some(100.0), "hypopg"))).len() == 1);
+        assert_eq!(
+            run(&snapshot(
+                100.0,
+                40.0,
+                200_000.0,
+                &candidate(Some(2_500.0), "hypopg")
+            ))
+            .len(),
+            1
+        );
+        assert!(
+            run(&snapshot(
+                100.0,
+                40.0,
+                200_000.0,
+                &candidate(Some(2_600.0), "hypopg")
+            ))
+            .is_empty()
+        );
+        assert!(
+            run(&snapshot(
+                100.0,
+                40.0,
+                200_000.0,
+                &candidate(Some(100.0), "hypopg")
+            ))
+            .len()
+                == 1
+        );
     }
 
     #[test]
     fn without_hypopg_the_advice_stands_with_lower_confidence() {
-        let out = run(&snapshot(100.0, 40.0, 200_000.0, &candidate(None, "explain")));
+        let out = run(&snapshot(
+            100.0,
+            40.0,
+            200_000.0,
+            &candidate(None, "explain"),
+        ));
         assert_eq!(out.len(), 1);
         assert!(out[0].confidence < 0.7, "{}", out[0].confidence);
-        assert!(out[0].summary.contains("without hypopg"), "{}", out[0].summary);
+        assert!(
+            out[0].summary.contains("without hypopg"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]
     fn a_candidate_the_agent_stopped_sending_is_not_advice() {
         let mut snap = snapshot(100.0, 40.0, 200_000.0, &candidate(Some(10.0), "hypopg"));
         snap.texts.retain(|t| t.kind != "pg_index_candidate");
-        snap.push_text("pg_index_candidate", "shop/42", &candidate(Some(10.0), "hypopg"), NOW - 200_000);
+        snap.push_text(
+            "pg_index_candidate",
+            "shop/42",
+            &candidate(Some(10.0), "hypopg"),
+            NOW - 200_000,
+        );
         assert!(run(&snap).is_empty(), "the index exists now");
     }
 

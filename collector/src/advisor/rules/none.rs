@@ -16,10 +16,15 @@ pub const HORIZON_DAYS: i64 = 30;
 /// The `none` finding, given what the other rules found this pass.
 pub fn evaluate(ctx: &Context, others: &[Finding]) -> Vec<Finding> {
     let now = ctx.snapshot.now_ms;
-    let at_risk = ctx.headroom.iter().filter(|h| h.confidence >= MIN_CONFIDENCE).any(|h| {
-        h.utilization >= BUSY_UTILIZATION
-            || h.eta_ms.is_some_and(|eta| eta - now <= HORIZON_DAYS * 86_400_000)
-    });
+    let at_risk = ctx
+        .headroom
+        .iter()
+        .filter(|h| h.confidence >= MIN_CONFIDENCE)
+        .any(|h| {
+            h.utilization >= BUSY_UTILIZATION
+                || h.eta_ms
+                    .is_some_and(|eta| eta - now <= HORIZON_DAYS * 86_400_000)
+        });
     if at_risk || others.iter().any(|f| f.severity == Severity::Critical) {
         return Vec::new();
     }
@@ -40,7 +45,11 @@ pub fn evaluate(ctx: &Context, others: &[Finding]) -> Vec<Finding> {
             ),
             action: "No action: keep the agents running.".to_owned(),
             evidence: ctx.headroom.iter().fold(Evidence::default(), |e, h| {
-                e.fact(&format!("{} history", h.resource), h.history_ms as f64 / 3_600_000.0, "hours")
+                e.fact(
+                    &format!("{} history", h.resource),
+                    h.history_ms as f64 / 3_600_000.0,
+                    "hours",
+                )
             }),
             confidence: 1.0,
         }];
@@ -52,18 +61,28 @@ pub fn evaluate(ctx: &Context, others: &[Finding]) -> Vec<Finding> {
             ((eta - now) / 86_400_000).max(0),
             describe_eta(now, eta)
         ),
-        None => "No action needed: no resource is on a course to its limit at today's trend.".to_owned(),
+        None => {
+            "No action needed: no resource is on a course to its limit at today's trend.".to_owned()
+        }
     };
     let mut evidence = Evidence::default();
     let mut lines = Vec::new();
     for h in &known {
-        evidence = evidence.against(&format!("{} utilization", h.resource), h.utilization, "ratio", 1.0);
+        evidence = evidence.against(
+            &format!("{} utilization", h.resource),
+            h.utilization,
+            "ratio",
+            1.0,
+        );
         lines.push(format!(
             "{}: {:.0}% used, {}",
             h.resource,
             h.utilization * 100.0,
             h.eta_ms
-                .map_or("no ETA at the current trend".to_owned(), |eta| format!("limit {}", describe_eta(now, eta)))
+                .map_or("no ETA at the current trend".to_owned(), |eta| format!(
+                    "limit {}",
+                    describe_eta(now, eta)
+                ))
         ));
     }
     let confidence = known.iter().map(|h| h.confidence).sum::<f64>() / known.len() as f64;
@@ -73,7 +92,8 @@ pub fn evaluate(ctx: &Context, others: &[Finding]) -> Vec<Finding> {
         severity: Severity::Info,
         title: "No action needed".to_owned(),
         summary: format!("{horizon} {}.", lines.join("; ")),
-        action: "No action: scaling now would be early. Headroom re-checks every analysis pass.".to_owned(),
+        action: "No action: scaling now would be early. Headroom re-checks every analysis pass."
+            .to_owned(),
         evidence: lines.into_iter().fold(evidence, |e, l| e.note(l)),
         confidence,
     }]
@@ -135,16 +155,31 @@ mod tests {
         let out = run(&table, &[finding(Severity::Info)]);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].key, "no-action-needed");
-        assert!(out[0].summary.contains("No action needed for 140 days"), "{}", out[0].summary);
-        assert!(out[0].summary.contains("b: 50% used, no ETA"), "{}", out[0].summary);
+        assert!(
+            out[0].summary.contains("No action needed for 140 days"),
+            "{}",
+            out[0].summary
+        );
+        assert!(
+            out[0].summary.contains("b: 50% used, no ETA"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]
     fn a_critical_finding_or_a_resource_at_risk_silences_no_action_needed() {
         let table = [headroom("a", None, 0.8)];
-        assert_eq!(run(&table, &[finding(Severity::Warning)]).len(), 1, "a fix is not scaling");
+        assert_eq!(
+            run(&table, &[finding(Severity::Warning)]).len(),
+            1,
+            "a fix is not scaling"
+        );
         assert!(run(&table, &[finding(Severity::Critical)]).is_empty());
-        assert_eq!(run(&[headroom("a", Some(HORIZON_DAYS + 1), 0.8)], &[]).len(), 1);
+        assert_eq!(
+            run(&[headroom("a", Some(HORIZON_DAYS + 1), 0.8)], &[]).len(),
+            1
+        );
         assert!(run(&[headroom("a", Some(HORIZON_DAYS), 0.8)], &[]).is_empty());
         let mut busy = headroom("a", None, 0.8);
         busy.utilization = BUSY_UTILIZATION;
