@@ -30,14 +30,15 @@ pub enum PassError {
     Task(String),
 }
 
-/// Runs one pass at `now`.
+/// Runs one pass at `now`; `history` carries hourly history between passes.
 pub async fn pass(
     store: &Store,
     config: &Arc<AdvisorConfig>,
+    history: &mut load::History,
     now: i64,
 ) -> Result<PassReport, PassError> {
     let started = Instant::now();
-    let snapshot = load::snapshot(store, config, now).await?;
+    let snapshot = load::snapshot(store, config, history, now).await?;
     let load_ms = started.elapsed().as_millis();
     let stored = store.recommendations().await?;
     let analysed = Instant::now();
@@ -82,11 +83,12 @@ pub async fn pass(
 /// Runs a pass every `interval` until the task is dropped.
 pub async fn run(store: Store, config: AdvisorConfig, interval: Duration) {
     let config = Arc::new(config);
+    let mut history = load::History::default();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match pass(&store, &config, now_ms()).await {
+        match pass(&store, &config, &mut history, now_ms()).await {
             Ok(report) => tracing::debug!(
                 series = report.series,
                 resources = report.resources,

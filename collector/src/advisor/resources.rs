@@ -1,6 +1,7 @@
 //! Headroom per resource: which series measure a resource, what its limit
 //! is, and the analysis of the one against the other. Pure.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -32,18 +33,18 @@ impl Default for Config {
 
 /// Headroom of every resource the snapshot measures and knows a limit of,
 /// most urgent first (soonest ETA, then highest utilization).
-pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headroom> {
+pub fn compute<'s>(snapshot: &'s Snapshot, config: &Config, stale_ms: i64) -> Vec<Headroom> {
     let now = snapshot.now_ms;
-    let mut out = Vec::new();
-    let mut measure = |resource: String, points: &[(i64, f64)], limit: Option<f64>| {
+    // (resource, points, limit) of every measured resource, analysed below.
+    let mut jobs: Vec<(String, Cow<'s, [(i64, f64)]>, f64)> = Vec::new();
+    let mut measure = |resource: String, points: Cow<'s, [(i64, f64)]>, limit: Option<f64>| {
         let Some(limit) = limit.filter(|l| *l > 0.0 && l.is_finite()) else {
             return;
         };
         if points.last().is_none_or(|&(t, _)| now - t > stale_ms) {
             return;
         }
-        let analysis = analysis::analyze(points);
-        out.push(analysis::headroom::headroom(&resource, &analysis, limit));
+        jobs.push((resource, points, limit));
     };
     let latest = |name: &str, labels: &[(&str, &str)]| {
         snapshot
@@ -58,7 +59,7 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
             latest("pg_superuser_reserved_connections", &[("agent", agent)]).unwrap_or(0.0);
         measure(
             format!("postgres connections ({agent})"),
-            &used.points,
+            (&used.points[..]).into(),
             max.map(|m| m - reserved),
         );
     }
@@ -68,12 +69,20 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
             "redis_maxmemory_bytes",
             &[("agent", agent), ("instance", instance)],
         );
-        measure(format!("redis memory ({instance})"), &used.points, max);
+        measure(
+            format!("redis memory ({instance})"),
+            (&used.points[..]).into(),
+            max,
+        );
     }
     for used in snapshot.named("host_memory_used_bytes") {
         let agent = used.label("agent");
         let total = latest("host_memory_total_bytes", &[("agent", agent)]);
-        measure(format!("host memory ({agent})"), &used.points, total);
+        measure(
+            format!("host memory ({agent})"),
+            (&used.points[..]).into(),
+            total,
+        );
     }
     for used in snapshot.named("host_filesystem_used_bytes") {
         let (agent, mount) = (used.label("agent"), used.label("mount"));
@@ -81,7 +90,11 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
             "host_filesystem_size_bytes",
             &[("agent", agent), ("mount", mount)],
         );
-        measure(format!("disk {mount} ({agent})"), &used.points, size);
+        measure(
+            format!("disk {mount} ({agent})"),
+            (&used.points[..]).into(),
+            size,
+        );
     }
     let agents: std::collections::BTreeSet<&str> = snapshot
         .named("host_cpus")
@@ -91,7 +104,7 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
         let busy = cpu_busy(snapshot, agent);
         measure(
             format!("host cpu ({agent})"),
-            &busy,
+            busy.into(),
             latest("host_cpus", &[("agent", agent)]),
         );
     }
@@ -105,17 +118,49 @@ pub fn compute(snapshot: &Snapshot, config: &Config, stale_ms: i64) -> Vec<Headr
     if !p95.is_empty() {
         measure(
             format!("checkout p95 latency ({})", config.checkout_route),
-            &p95,
+            p95.into(),
             Some(config.checkout_p95_slo_ms),
         );
     }
+    let mut out = analyse_in_parallel(&jobs);
     out.sort_by(|a, b| {
         let eta = |h: &Headroom| h.eta_ms.unwrap_or(i64::MAX);
         eta(a)
             .cmp(&eta(b))
             .then(b.utilization.total_cmp(&a.utilization))
+            .then(a.resource.cmp(&b.resource))
     });
     out
+}
+
+/// Analyses every job on all cores (the analysis is pure CPU work).
+fn analyse_in_parallel(
+    jobs: &[(String, std::borrow::Cow<'_, [(i64, f64)]>, f64)],
+) -> Vec<Headroom> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(resource, points, limit)| {
+                            analysis::headroom::headroom(
+                                resource,
+                                &analysis::analyze(points),
+                                *limit,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
 }
 
 /// CPUs busy (all modes but idle and iowait) over time, from the per-mode

@@ -27,7 +27,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use maintenance::{MaintenanceReport, Retention};
 pub use model::{NewBlock, Outcome, PreparedBatch, SeriesKey};
-pub use scan::ScannedSeries;
+pub use scan::{ScanPoint, SeriesMeta};
 pub use writer::Writer;
 
 /// Resolution of raw points.
