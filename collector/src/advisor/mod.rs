@@ -199,6 +199,24 @@ pub struct Context<'a> {
     pub config: &'a AdvisorConfig,
 }
 
+/// Fewer points than this in the recent window say nothing about a series.
+pub const MIN_RECENT_POINTS: usize = 3;
+
+impl Context<'_> {
+    /// Where the recent window starts.
+    pub fn since(&self) -> i64 {
+        self.snapshot.now_ms - self.config.recent_ms()
+    }
+
+    /// Whether `s` has a fresh point and at least `MIN_RECENT_POINTS` in
+    /// the recent window: enough to say anything about it.
+    pub fn usable(&self, s: &Series) -> bool {
+        s.fresh(self.snapshot.now_ms, self.config.stale_ms())
+            .is_some()
+            && s.since(self.since()).len() >= MIN_RECENT_POINTS
+    }
+}
+
 /// Formats a duration in days for summaries ("in 12 days", "in 3 hours").
 pub fn describe_eta(now_ms: i64, eta_ms: i64) -> String {
     let delta = eta_ms - now_ms;

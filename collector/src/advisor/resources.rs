@@ -31,12 +31,15 @@ impl Default for Config {
     }
 }
 
+/// A resource to analyse: its name, its points, its limit.
+type Job<'s> = (String, Cow<'s, [(i64, f64)]>, f64);
+
 /// Headroom of every resource the snapshot measures and knows a limit of,
 /// most urgent first (soonest ETA, then highest utilization).
 pub fn compute<'s>(snapshot: &'s Snapshot, config: &Config, stale_ms: i64) -> Vec<Headroom> {
     let now = snapshot.now_ms;
     // (resource, points, limit) of every measured resource, analysed below.
-    let mut jobs: Vec<(String, Cow<'s, [(i64, f64)]>, f64)> = Vec::new();
+    let mut jobs: Vec<Job<'s>> = Vec::new();
     let mut measure = |resource: String, points: Cow<'s, [(i64, f64)]>, limit: Option<f64>| {
         let Some(limit) = limit.filter(|l| *l > 0.0 && l.is_finite()) else {
             return;
@@ -135,7 +138,7 @@ pub fn compute<'s>(snapshot: &'s Snapshot, config: &Config, stale_ms: i64) -> Ve
 
 /// Analyses every job on all cores (the analysis is pure CPU work).
 fn analyse_in_parallel(
-    jobs: &[(String, std::borrow::Cow<'_, [(i64, f64)]>, f64)],
+    jobs: &[Job<'_>],
 ) -> Vec<Headroom> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = jobs.len().div_ceil(threads).max(1);
@@ -158,7 +161,10 @@ fn analyse_in_parallel(
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     })
 }

@@ -19,7 +19,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::advisor::snapshot::Series;
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
 use crate::analysis::{self, DAY_MS, HOUR_MS};
 
@@ -73,8 +72,6 @@ impl Default for Config {
     }
 }
 
-/// Fewer points than this in the recent window say nothing.
-const MIN_RECENT_POINTS: usize = 3;
 /// Minutes in 30 days.
 const MINUTES_PER_MONTH: f64 = 30.0 * 24.0 * 60.0;
 
@@ -89,17 +86,6 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     out
 }
 
-fn since(ctx: &Context) -> i64 {
-    ctx.snapshot.now_ms - ctx.config.recent_ms()
-}
-
-/// A counter with enough fresh points in the recent window.
-fn usable(ctx: &Context, s: &Series) -> bool {
-    s.fresh(ctx.snapshot.now_ms, ctx.config.stale_ms())
-        .is_some()
-        && s.since(since(ctx)).len() >= MIN_RECENT_POINTS
-}
-
 fn hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cache;
     for hits in ctx.snapshot.named("redis_keyspace_hits") {
@@ -110,12 +96,12 @@ fn hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
         ) else {
             continue;
         };
-        if !usable(ctx, hits) || !usable(ctx, misses) {
+        if !ctx.usable(hits) || !ctx.usable(misses) {
             continue;
         }
         let (h, m) = (
-            hits.increase_since(since(ctx)),
-            misses.increase_since(since(ctx)),
+            hits.increase_since(ctx.since()),
+            misses.increase_since(ctx.since()),
         );
         let lookups = h + m;
         if lookups < config.min_lookups {
@@ -205,7 +191,7 @@ fn evictions(ctx: &Context, out: &mut Vec<Finding>) {
     let (now, stale) = (ctx.snapshot.now_ms, ctx.config.stale_ms());
     for evicted in ctx.snapshot.named("redis_evicted_keys") {
         let (agent, instance) = (evicted.label("agent"), evicted.label("instance"));
-        if !usable(ctx, evicted) {
+        if !ctx.usable(evicted) {
             continue;
         }
         let max_series = ctx.snapshot.find(
@@ -218,7 +204,7 @@ fn evictions(ctx: &Context, out: &mut Vec<Finding>) {
         else {
             continue;
         };
-        let count = evicted.increase_since(since(ctx));
+        let count = evicted.increase_since(ctx.since());
         if count <= config.max_evictions {
             continue;
         }
@@ -335,7 +321,7 @@ fn capitalize(text: &str) -> String {
 
 fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cache;
-    let start = since(ctx);
+    let start = ctx.since();
     let per_hour = HOUR_MS as f64 / ctx.config.recent_ms().max(1) as f64;
     for calls in ctx.snapshot.named("pg_statement_calls") {
         let (agent, database, queryid) = (
@@ -343,7 +329,7 @@ fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
             calls.label("database"),
             calls.label("queryid"),
         );
-        if queryid == "other" || !usable(ctx, calls) {
+        if queryid == "other" || !ctx.usable(calls) {
             continue;
         }
         let n = calls.sum_since(start);
@@ -519,7 +505,7 @@ fn time_weighted_mean(points: &[(i64, f64)]) -> Option<(f64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::advisor::{AdvisorConfig, Snapshot};
+    use crate::advisor::{AdvisorConfig, Series, Snapshot};
     use crate::analysis::MINUTE_MS;
     use crate::analysis::headroom::Headroom;
     use crate::store::model::Kind;

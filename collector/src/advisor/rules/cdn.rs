@@ -67,9 +67,6 @@ pub const STATIC_EXTENSIONS: &[&str] = &[
 /// producing it (nginx's `$upstream_cache_status`, lower-cased by the agent).
 const CACHED_STATUSES: &[&str] = &["hit", "stale", "updating"];
 
-/// Fewer points than this in the recent window say nothing about a counter.
-const MIN_RECENT_POINTS: usize = 3;
-
 /// Findings of this pass.
 pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -79,22 +76,12 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     out
 }
 
-fn since(ctx: &Context) -> i64 {
-    ctx.snapshot.now_ms - ctx.config.recent_ms()
-}
-
-fn usable(ctx: &Context, s: &Series) -> bool {
-    s.fresh(ctx.snapshot.now_ms, ctx.config.stale_ms())
-        .is_some()
-        && s.since(since(ctx)).len() >= MIN_RECENT_POINTS
-}
-
 /// Increase of the usable counter `name` with `labels` in the recent window.
 fn increase(ctx: &Context, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     ctx.snapshot
         .find(name, labels)
-        .filter(|s| usable(ctx, s))
-        .map(|s| s.increase_since(since(ctx)))
+        .filter(|s| ctx.usable(s))
+        .map(|s| s.increase_since(ctx.since()))
 }
 
 fn access_logs(ctx: &Context, out: &mut Vec<Finding>) {
@@ -122,8 +109,8 @@ fn access_logs(ctx: &Context, out: &mut Vec<Finding>) {
         let statuses: Vec<(&Series, f64)> = ctx
             .snapshot
             .matching("access_log_cache_total", &labels)
-            .filter(|s| usable(ctx, s))
-            .map(|s| (s, s.increase_since(since(ctx))))
+            .filter(|s| ctx.usable(s))
+            .map(|s| (s, s.increase_since(ctx.since())))
             .collect();
         let lookups: f64 = statuses.iter().map(|(_, n)| n).sum();
         let cached: f64 = statuses
@@ -262,7 +249,7 @@ fn is_static(target: &str) -> bool {
 
 fn probe_hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cdn;
-    let (now, stale, start) = (ctx.snapshot.now_ms, ctx.config.stale_ms(), since(ctx));
+    let (now, stale, start) = (ctx.snapshot.now_ms, ctx.config.stale_ms(), ctx.since());
     for s in ctx.snapshot.named("http_probe_cache_hit") {
         let (agent, target, header) = (s.label("agent"), s.label("target"), s.label("header"));
         if s.fresh(now, stale).is_none() {
@@ -318,7 +305,7 @@ fn probe_hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
 
 fn probe_first_byte(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cdn;
-    let (now, stale, start) = (ctx.snapshot.now_ms, ctx.config.stale_ms(), since(ctx));
+    let (now, stale, start) = (ctx.snapshot.now_ms, ctx.config.stale_ms(), ctx.since());
     for s in ctx
         .snapshot
         .matching("http_probe_duration_ms", &[("phase", "first_byte")])

@@ -89,8 +89,6 @@ impl Default for Config {
     }
 }
 
-/// Fewer points than this in the recent window say nothing.
-const MIN_RECENT_POINTS: usize = 3;
 /// Statements named in a temp-spill finding.
 const MAX_SPILLING_STATEMENTS: usize = 3;
 
@@ -104,16 +102,6 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     locks(ctx, &mut out);
     read_replica(ctx, &mut out);
     out
-}
-
-fn since(ctx: &Context) -> i64 {
-    ctx.snapshot.now_ms - ctx.config.recent_ms()
-}
-
-fn usable(ctx: &Context, s: &Series) -> bool {
-    s.fresh(ctx.snapshot.now_ms, ctx.config.stale_ms())
-        .is_some()
-        && s.since(since(ctx)).len() >= MIN_RECENT_POINTS
 }
 
 /// `"kind (agent)"` → `agent`.
@@ -216,12 +204,12 @@ fn buffer_cache(ctx: &Context, out: &mut Vec<Finding>) {
         ) else {
             continue;
         };
-        if !usable(ctx, hit) || !usable(ctx, read) {
+        if !ctx.usable(hit) || !ctx.usable(read) {
             continue;
         }
         let (h, r) = (
-            hit.increase_since(since(ctx)),
-            read.increase_since(since(ctx)),
+            hit.increase_since(ctx.since()),
+            read.increase_since(ctx.since()),
         );
         let blocks = h + r;
         if blocks < config.min_blocks {
@@ -270,10 +258,10 @@ fn buffer_cache(ctx: &Context, out: &mut Vec<Finding>) {
 
 fn temp_spills(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.database;
-    let start = since(ctx);
+    let start = ctx.since();
     for temp in ctx.snapshot.named("pg_database_temp_bytes") {
         let (agent, database) = (temp.label("agent"), temp.label("database"));
-        if !usable(ctx, temp) {
+        if !ctx.usable(temp) {
             continue;
         }
         let bytes = temp.increase_since(start);
@@ -431,7 +419,7 @@ fn disk(ctx: &Context, out: &mut Vec<Finding>) {
 
 fn locks(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.database;
-    let start = since(ctx);
+    let start = ctx.since();
     let mut agents: BTreeSet<&str> = ctx
         .snapshot
         .named("pg_lock_waits")
@@ -446,7 +434,7 @@ fn locks(ctx: &Context, out: &mut Vec<Finding>) {
         let waits = ctx
             .snapshot
             .find("pg_lock_waits", &[("agent", agent)])
-            .filter(|s| usable(ctx, s));
+            .filter(|s| ctx.usable(s));
         let (waiting_points, max_waits) = waits.map_or((0, 0.0), |s| {
             let recent = s.since(start);
             (
@@ -462,7 +450,7 @@ fn locks(ctx: &Context, out: &mut Vec<Finding>) {
         let deadlock_series: Vec<&Series> = ctx
             .snapshot
             .matching("pg_database_deadlocks", &labels)
-            .filter(|s| usable(ctx, s))
+            .filter(|s| ctx.usable(s))
             .collect();
         let deadlocks: f64 = deadlock_series
             .iter()
@@ -537,7 +525,7 @@ fn locks(ctx: &Context, out: &mut Vec<Finding>) {
 
 fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.database;
-    let start = since(ctx);
+    let start = ctx.since();
     let agents: BTreeSet<&str> = ctx
         .snapshot
         .named("pg_database_tup_returned")
@@ -547,7 +535,7 @@ fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
         let total = |name: &str| -> f64 {
             ctx.snapshot
                 .matching(name, &[("agent", agent)])
-                .filter(|s| usable(ctx, s))
+                .filter(|s| ctx.usable(s))
                 .map(|s| s.increase_since(start))
                 .sum()
         };
