@@ -23,6 +23,9 @@
 //! The accepted split is then placed on the original points, where the
 //! fewest points fall on the wrong side of the midpoint.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use super::robust::{bucket_range, clean, downsample, median, spread_about_zero};
 use super::trend::theil_sen;
 
@@ -65,6 +68,8 @@ pub fn detect(points: &[(i64, f64)]) -> Vec<Changepoint> {
         points: &points,
         reduced: &reduced,
         min_len: (min_points * m).div_ceil(n).max(2),
+        fits: RefCell::default(),
+        verdicts: RefCell::default(),
     };
     // Phase 1: permissive binary segmentation proposes candidates.
     let mut candidates: Vec<usize> = Vec::new();
@@ -123,7 +128,13 @@ pub fn detect(points: &[(i64, f64)]) -> Vec<Changepoint> {
         .collect()
 }
 
+/// A Theil–Sen line: `(slope per ms, value at the first point)`.
+type Line = (f64, f64);
+/// `(|jump| / sd, the split when it passes every test)`.
+type Verdict = (f64, Option<Split>);
+
 /// An accepted split: the right side starts at reduced index `k`.
+#[derive(Clone, Copy)]
 struct Split {
     k: usize,
     jump: f64,
@@ -135,6 +146,12 @@ struct Segmenter<'a> {
     reduced: &'a [(i64, f64)],
     /// Minimum segment length in reduced points.
     min_len: usize,
+    /// Theil–Sen fits of reduced ranges `a..b`: both phases fit the same
+    /// segments again and again.
+    fits: RefCell<HashMap<(usize, usize), Option<Line>>>,
+    /// Verdicts of [`Segmenter::evaluate`] by `(a, k, b)`: removing one
+    /// candidate changes only its neighbours' segments.
+    verdicts: RefCell<HashMap<(usize, usize, usize), Verdict>>,
 }
 
 impl Segmenter<'_> {
@@ -152,7 +169,7 @@ impl Segmenter<'_> {
             return None;
         }
         let segment = &self.reduced[a..b];
-        let (slope, intercept) = theil_sen(segment)?;
+        let (slope, intercept) = self.fit(a, b)?;
         let t0 = segment.first()?.0;
         let detrended: Vec<f64> = segment
             .iter()
@@ -165,14 +182,29 @@ impl Segmenter<'_> {
     /// `(|jump| / sd, split)` for splitting `a..b` at `k`; the split is
     /// `Some` only when it passes every test.
     fn evaluate(&self, a: usize, k: usize, b: usize) -> (f64, Option<Split>) {
-        self.test(a, k, b).unwrap_or((0.0, None))
+        if let Some(&verdict) = self.verdicts.borrow().get(&(a, k, b)) {
+            return verdict;
+        }
+        let verdict = self.test(a, k, b).unwrap_or((0.0, None));
+        self.verdicts.borrow_mut().insert((a, k, b), verdict);
+        verdict
+    }
+
+    /// The Theil–Sen fit of reduced points `a..b` (memoised).
+    fn fit(&self, a: usize, b: usize) -> Option<(f64, f64)> {
+        if let Some(&fit) = self.fits.borrow().get(&(a, b)) {
+            return fit;
+        }
+        let fit = theil_sen(&self.reduced[a..b]);
+        self.fits.borrow_mut().insert((a, b), fit);
+        fit
     }
 
     fn test(&self, a: usize, k: usize, b: usize) -> Option<(f64, Option<Split>)> {
         let left = &self.reduced[a..k];
         let right = &self.reduced[k..b];
-        let (left_slope, left_intercept) = theil_sen(left)?;
-        let (right_slope, right_intercept) = theil_sen(right)?;
+        let (left_slope, left_intercept) = self.fit(a, k)?;
+        let (right_slope, right_intercept) = self.fit(k, b)?;
         let (left_t0, right_t0) = (left.first()?.0, right.first()?.0);
         let left_line = |t: i64| left_intercept + left_slope * (t - left_t0) as f64;
         let right_line = |t: i64| right_intercept + right_slope * (t - right_t0) as f64;

@@ -20,43 +20,76 @@ pub(crate) fn clean(points: &[(i64, f64)]) -> Cow<'_, [(i64, f64)]> {
     Cow::Owned(owned)
 }
 
-/// The median of `values` (reordered in place), or `None` when empty.
+/// Slices up to this long are medianed by sorting keys on the stack.
+const SMALL_MEDIAN: usize = 64;
+
+/// The median of `values`, or `None` when empty. (Takes `&mut` so that
+/// callers can hand over scratch buffers; the values are left as they
+/// are.)
 pub(crate) fn median_mut(values: &mut [f64]) -> Option<f64> {
     let n = values.len();
     if n == 0 {
         return None;
     }
-    let mid = n / 2;
-    let (low, upper, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
-    let upper = *upper;
-    if n % 2 == 1 {
-        return Some(upper);
+    if n > SMALL_MEDIAN {
+        let mut keys: Vec<i64> = values.iter().map(|&v| order_key(v)).collect();
+        return median_keys(&mut keys);
     }
-    let lower = low.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    Some((lower + upper) / 2.0)
+    let mut buffer = [0i64; SMALL_MEDIAN];
+    let keys = &mut buffer[..n];
+    for (key, &value) in keys.iter_mut().zip(values.iter()) {
+        *key = order_key(value);
+    }
+    keys.sort_unstable();
+    Some(middle_value(keys[(n - 1) / 2], keys[n / 2], n))
 }
 
 /// The median of a large owned `values`: selection on integer keys with
 /// the same total order, markedly faster than comparing floats.
 pub(crate) fn median_owned(values: Vec<f64>) -> Option<f64> {
     let mut keys: Vec<i64> = values.into_iter().map(order_key).collect();
+    median_keys(&mut keys)
+}
+
+/// The median of the values behind [`order_key`]s `keys` (reordered in
+/// place), or `None` when empty.
+pub(crate) fn median_keys(keys: &mut [i64]) -> Option<f64> {
     let n = keys.len();
     if n == 0 {
         return None;
     }
-    let mid = n / 2;
-    let (low, upper, _) = keys.select_nth_unstable(mid);
-    let upper = from_order_key(*upper);
+    let (lower, upper) = middle_keys(keys);
+    Some(middle_value(lower, upper, n))
+}
+
+/// The median of `n` values whose middle keys (ranks ⌊(n−1)/2⌋ and ⌊n/2⌋)
+/// are `lower` and `upper`.
+fn middle_value(lower: i64, upper: i64, n: usize) -> f64 {
+    let upper = from_order_key(upper);
     if n % 2 == 1 {
-        return Some(upper);
+        upper
+    } else {
+        (from_order_key(lower) + upper) / 2.0
     }
-    let lower = low.iter().copied().max().map_or(upper, from_order_key);
-    Some((lower + upper) / 2.0)
+}
+
+/// The keys of ranks ⌊(n−1)/2⌋ and ⌊n/2⌋ of non-empty `keys`.
+fn middle_keys(keys: &mut [i64]) -> (i64, i64) {
+    let n = keys.len();
+    let (lo_rank, hi_rank) = ((n - 1) / 2, n / 2);
+    let (low, upper, _) = keys.select_nth_unstable(hi_rank);
+    let upper = *upper;
+    let lower = if lo_rank == hi_rank {
+        upper
+    } else {
+        low.iter().copied().max().unwrap_or(upper)
+    };
+    (lower, upper)
 }
 
 /// `f64` to `i64` such that integer order is `f64::total_cmp` order (the
 /// transform `total_cmp` itself uses).
-fn order_key(value: f64) -> i64 {
+pub(crate) fn order_key(value: f64) -> i64 {
     let bits = value.to_bits() as i64;
     bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
@@ -71,13 +104,12 @@ pub(crate) fn median(values: &[f64]) -> Option<f64> {
     median_mut(&mut values.to_vec())
 }
 
-/// The `k`-th smallest values (0-based) of `values` for each `k` in
-/// `ranks`, selecting on integer keys; `None` when a rank is out of range.
+/// The `k`-th smallest values (0-based) behind the [`order_key`]s `keys`
+/// for each `k` in `ranks`; `None` when a rank is out of range.
 pub(crate) fn order_statistics<const N: usize>(
-    values: Vec<f64>,
+    mut keys: Vec<i64>,
     ranks: [usize; N],
 ) -> Option<[f64; N]> {
-    let mut keys: Vec<i64> = values.into_iter().map(order_key).collect();
     let mut out = [0.0; N];
     for (slot, k) in out.iter_mut().zip(ranks) {
         if k >= keys.len() {

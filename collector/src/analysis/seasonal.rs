@@ -62,9 +62,13 @@ pub fn detect(points: &[(i64, f64)]) -> Option<Season> {
     if span < 2 * DAY_MS {
         return None;
     }
-    let daily = backfit(&points, DAY_MS);
+    // The first round of both backfits fits the same trend to the raw
+    // points; and each point's bucket is the same in every round.
+    let first_fit = theil_sen(&points)?;
+    let phases = Phases::new(&points, span >= 2 * WEEK_MS);
+    let daily = backfit(&points, &phases, DAY_MS, first_fit);
     let weekly = if span >= 2 * WEEK_MS {
-        backfit(&points, WEEK_MS)
+        backfit(&points, &phases, WEEK_MS, first_fit)
     } else {
         None
     };
@@ -76,23 +80,85 @@ pub fn detect(points: &[(i64, f64)]) -> Option<Season> {
     (best.strength >= MIN_STRENGTH).then_some(best)
 }
 
+/// The bucket of each point for the profiles, computed once.
+struct Phases {
+    /// Hour of the day.
+    day_hour: Vec<usize>,
+    /// Hour of the week (empty when the weekly profile is not tried).
+    week_hour: Vec<usize>,
+    /// Day of the week (likewise).
+    week_day: Vec<usize>,
+}
+
+impl Phases {
+    fn new(points: &[(i64, f64)], weekly: bool) -> Self {
+        let buckets = |period_ms: i64, buckets: usize| -> Vec<usize> {
+            points
+                .iter()
+                .map(|&(t, _)| phase_bucket(t, period_ms, buckets))
+                .collect()
+        };
+        Phases {
+            day_hour: buckets(DAY_MS, 24),
+            week_hour: if weekly {
+                buckets(WEEK_MS, 168)
+            } else {
+                Vec::new()
+            },
+            week_day: if weekly {
+                buckets(WEEK_MS, 7)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The hourly bucket of each point for a profile of `period_ms`.
+    fn hourly(&self, period_ms: i64) -> &[usize] {
+        if period_ms == WEEK_MS {
+            &self.week_hour
+        } else {
+            &self.day_hour
+        }
+    }
+}
+
 /// Alternates the Theil–Sen trend and the profile: a trend fitted through
 /// the raw seasonal data is biased by where the cycles happen to start and
 /// end, and that bias would leak into the profile as a saw-tooth.
-fn backfit(points: &[(i64, f64)], period_ms: i64) -> Option<Season> {
+/// `first_fit` is the Theil–Sen fit of the raw `points`.
+fn backfit(
+    points: &[(i64, f64)],
+    phases: &Phases,
+    period_ms: i64,
+    first_fit: (f64, f64),
+) -> Option<Season> {
     let first = points.first()?.0;
+    let index = phases.hourly(period_ms);
     let mut season: Option<Season> = None;
+    let mut deseasonalised: Vec<(i64, f64)> = Vec::with_capacity(points.len());
+    let mut detrended: Vec<f64> = Vec::with_capacity(points.len());
     for _ in 0..BACKFIT_ROUNDS {
-        let deseasonalised = match &season {
-            Some(season) => remove(points, season),
-            None => points.to_vec(),
+        let (slope, intercept) = match &season {
+            Some(season) => {
+                deseasonalised.clear();
+                deseasonalised.extend(
+                    points
+                        .iter()
+                        .zip(index)
+                        .map(|(&(t, v), &b)| (t, v - season.profile[b])),
+                );
+                theil_sen(&deseasonalised)?
+            }
+            None => first_fit,
         };
-        let (slope, intercept) = theil_sen(&deseasonalised)?;
-        let detrended: Vec<(i64, f64)> = points
-            .iter()
-            .map(|&(t, v)| (t, v - intercept - slope * (t - first) as f64))
-            .collect();
-        season = Some(fit(&detrended, period_ms)?);
+        detrended.clear();
+        detrended.extend(
+            points
+                .iter()
+                .map(|&(t, v)| v - intercept - slope * (t - first) as f64),
+        );
+        season = Some(fit(&detrended, phases, period_ms)?);
     }
     season
 }
@@ -109,17 +175,31 @@ fn bucket_of(t_ms: i64, period_ms: i64, buckets: usize) -> Option<usize> {
     if period_ms <= 0 || buckets == 0 {
         return None;
     }
-    let phase = i128::from(t_ms.rem_euclid(period_ms));
-    Some((phase * buckets as i128 / i128::from(period_ms)) as usize)
+    Some(phase_bucket(t_ms, period_ms, buckets))
 }
 
-/// The hourly profile of `detrended` for `period_ms` with its adjusted
-/// strength, or `None` when coverage is too thin.
-fn fit(detrended: &[(i64, f64)], period_ms: i64) -> Option<Season> {
+/// The bucket of `t_ms` among `buckets` equal parts of `period_ms` (> 0),
+/// in 64-bit arithmetic unless that would overflow.
+fn phase_bucket(t_ms: i64, period_ms: i64, buckets: usize) -> usize {
+    let phase = t_ms.rem_euclid(period_ms);
+    match i64::try_from(buckets)
+        .ok()
+        .and_then(|b| phase.checked_mul(b))
+    {
+        Some(scaled) => (scaled / period_ms) as usize,
+        None => (i128::from(phase) * buckets as i128 / i128::from(period_ms)) as usize,
+    }
+}
+
+/// The hourly profile for `period_ms` of the `detrended` values of the
+/// points behind `phases`, with its adjusted strength, or `None` when
+/// coverage is too thin.
+fn fit(detrended: &[f64], phases: &Phases, period_ms: i64) -> Option<Season> {
     let buckets = (period_ms / HOUR_MS) as usize;
+    let index = phases.hourly(period_ms);
     let mut counts = vec![0usize; buckets];
-    for &(t, _) in detrended {
-        counts[bucket_of(t, period_ms, buckets)?] += 1;
+    for &b in index {
+        counts[b] += 1;
     }
     let covered = counts.iter().filter(|&&c| c >= 2).count();
     if (covered as f64) < MIN_COVERAGE * buckets as f64 {
@@ -129,32 +209,28 @@ fn fit(detrended: &[(i64, f64)], period_ms: i64) -> Option<Season> {
         // Hour of the day plus day of the week: 30 parameters instead of
         // 168, each from many more samples, so the profile does not chase
         // the noise of four or five weeks.
-        let hours = bucket_medians(detrended, DAY_MS, 24)?;
-        let rest: Vec<(i64, f64)> = detrended
+        let hours = bucket_medians(detrended, &phases.day_hour, 24)?;
+        let rest: Vec<f64> = detrended
             .iter()
-            .map(|&(t, v)| (t, v - bucket_of(t, DAY_MS, 24).map_or(0.0, |h| hours[h])))
+            .zip(&phases.day_hour)
+            .map(|(&v, &h)| v - hours[h])
             .collect();
-        let days = bucket_medians(&rest, WEEK_MS, 7)?;
+        let days = bucket_medians(&rest, &phases.week_day, 7)?;
         let profile = (0..buckets).map(|b| hours[b % 24] + days[b / 24]).collect();
         (profile, 24 + 7 - 1)
     } else {
-        (bucket_medians(detrended, period_ms, buckets)?, buckets)
+        (bucket_medians(detrended, index, buckets)?, buckets)
     };
     let center = median_mut(&mut profile.clone())?;
     profile.iter_mut().for_each(|p| *p -= center);
 
     let n = detrended.len() as f64;
-    let mean = detrended.iter().map(|p| p.1).sum::<f64>() / n;
-    let total: f64 = detrended.iter().map(|p| (p.1 - mean).powi(2)).sum();
-    let season = Season {
-        period_ms,
-        buckets,
-        profile,
-        strength: 0.0,
-    };
+    let mean = detrended.iter().sum::<f64>() / n;
+    let total: f64 = detrended.iter().map(|v| (v - mean).powi(2)).sum();
     let left: Vec<f64> = detrended
         .iter()
-        .map(|&(t, v)| v - season.offset_at(t))
+        .zip(index)
+        .map(|(&v, &b)| v - profile[b])
         .collect();
     let left_mean = left.iter().sum::<f64>() / n;
     let residual: f64 = left.iter().map(|v| (v - left_mean).powi(2)).sum();
@@ -164,19 +240,44 @@ fn fit(detrended: &[(i64, f64)], period_ms: i64) -> Option<Season> {
     } else {
         (1.0 - (residual / dof) / (total / (n - 1.0))).clamp(0.0, 1.0)
     };
-    Some(Season { strength, ..season })
+    Some(Season {
+        period_ms,
+        buckets,
+        profile,
+        strength,
+    })
 }
 
-/// Median per bucket of `points` folded on `period_ms` (buckets with fewer
-/// than two samples filled from their neighbours).
-fn bucket_medians(points: &[(i64, f64)], period_ms: i64, buckets: usize) -> Option<Vec<f64>> {
-    let mut grouped: Vec<Vec<f64>> = vec![Vec::new(); buckets];
-    for &(t, v) in points {
-        grouped[bucket_of(t, period_ms, buckets)?].push(v);
+/// Median per bucket of `values`, value `i` falling in bucket `index[i]`
+/// (buckets with fewer than two samples filled from their neighbours).
+fn bucket_medians(values: &[f64], index: &[usize], buckets: usize) -> Option<Vec<f64>> {
+    // Counting sort into one buffer: bucket `b` is `grouped[starts[b]..starts[b + 1]]`.
+    let mut starts = vec![0usize; buckets + 1];
+    for &b in index {
+        starts[b] += 1;
     }
-    let raw: Vec<Option<f64>> = grouped
-        .iter_mut()
-        .map(|g| if g.len() >= 2 { median_mut(g) } else { None })
+    let mut total = 0;
+    for start in &mut starts {
+        let count = *start;
+        *start = total;
+        total += count;
+    }
+    let mut next = starts.clone();
+    let mut grouped = vec![0.0; values.len()];
+    for (&v, &b) in values.iter().zip(index) {
+        grouped[next[b]] = v;
+        next[b] += 1;
+    }
+    let raw: Vec<Option<f64>> = starts
+        .windows(2)
+        .map(|w| {
+            let group = &mut grouped[w[0]..w[1]];
+            if group.len() >= 2 {
+                median_mut(group)
+            } else {
+                None
+            }
+        })
         .collect();
     raw.iter().any(Option::is_some).then(|| fill_gaps(&raw))
 }
