@@ -137,9 +137,7 @@ pub fn compute<'s>(snapshot: &'s Snapshot, config: &Config, stale_ms: i64) -> Ve
 }
 
 /// Analyses every job on all cores (the analysis is pure CPU work).
-fn analyse_in_parallel(
-    jobs: &[Job<'_>],
-) -> Vec<Headroom> {
+fn analyse_in_parallel(jobs: &[Job<'_>]) -> Vec<Headroom> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = jobs.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
