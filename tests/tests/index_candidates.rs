@@ -180,3 +180,49 @@ async fn a_slow_soft_deleting_query_gets_a_verified_partial_index_until_it_exist
     );
     drop(agent);
 }
+
+/// `headroom-agent check` output for an agent on `url`.
+fn check_report(agent: &Agent) -> String {
+    let output = std::process::Command::new(headroom_tests::bin("headroom-agent"))
+        .args(["check", "--config"])
+        .arg(&agent.config)
+        .output()
+        .expect("check runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_names_the_grant_index_advice_needs_to_explain_tables() {
+    let cluster = PgCluster::start();
+    cluster.execute("postgres", ROLES).await;
+    cluster.execute("postgres", "CREATE DATABASE shop").await;
+    cluster
+        .execute(
+            "shop",
+            "CREATE TABLE orders (id serial PRIMARY KEY, email text); CREATE TABLE region (id serial PRIMARY KEY);",
+        )
+        .await;
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let mut agent = Agent::start(&agent_toml(
+        "pg-check",
+        &collector.endpoint(),
+        &cluster.url("shop", "headroom"),
+    ));
+    agent.stop();
+
+    let report = check_report(&agent);
+    assert!(
+        report.contains("index advice cannot EXPLAIN statements on 2 of 2 tables")
+            && report.contains("GRANT pg_read_all_data"),
+        "{report}"
+    );
+    cluster
+        .execute("postgres", "GRANT pg_read_all_data TO headroom;")
+        .await;
+    let report = check_report(&agent);
+    assert!(
+        report.contains("index advice can read every table it may explain"),
+        "{report}"
+    );
+    assert!(!report.contains("cannot EXPLAIN"), "{report}");
+}

@@ -495,9 +495,37 @@ impl Source for PostgresSource {
         }
         if self.config.index_advice {
             findings.push(hypopg_finding(&client, &endpoint).await);
+            findings.push(table_access_finding(&client, &endpoint).await);
         }
         self.client = Some(client);
         findings
+    }
+}
+
+/// Whether the role may read the tables index candidates are explained on
+/// (EXPLAIN needs SELECT); without it candidates are skipped.
+async fn table_access_finding(client: &Client, endpoint: &str) -> Finding {
+    let access = client
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE NOT has_table_privilege(c.oid, 'SELECT')) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+            &[],
+        )
+        .await
+        .map(|row| (row.get::<_, i64>(0), row.get::<_, i64>(1)));
+    match access {
+        Ok((_, 0)) => Finding::ok("index advice can read every table it may explain"),
+        Ok((tables, denied)) => Finding::problem(
+            format!(
+                "index advice cannot EXPLAIN statements on {denied} of {tables} tables: this role may not SELECT them"
+            ),
+            "GRANT pg_read_all_data TO <this role>; (or GRANT SELECT on the application's tables), \
+             or set index_advice = false on this source"
+                .to_owned(),
+        ),
+        Err(error) => Finding::problem("cannot check table access", diagnose(&error, endpoint)),
     }
 }
 
