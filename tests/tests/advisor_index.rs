@@ -226,9 +226,16 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
     stop.store(true, Ordering::Relaxed);
     app.await.expect("workload");
     agent.stop();
+    let log = tail(&collector.log, 400);
+    assert!(!log.contains("analysis pass failed"), "{log}");
+    let id = advice["id"].as_str().unwrap();
+    let changes: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("recommendation changed state") && l.contains(id))
+        .collect();
     assert!(
-        !tail(&collector.log, 200).contains("analysis pass failed"),
-        "{}",
-        tail(&collector.log, 50)
+        changes.iter().any(|l| l.contains("opened"))
+            && changes.iter().any(|l| l.contains("resolved")),
+        "the log tells when the advice opens and resolves: {changes:?}"
     );
 }

@@ -73,6 +73,19 @@ pub async fn pass(
     let analysis_ms = analysed.elapsed().as_millis();
     store.save_recommendations(&changed, &events).await?;
     store.save_headroom(&headroom, now).await?;
+    for event in &events {
+        if let Some(rec) = changed.iter().find(|r| r.id == event.recommendation_id) {
+            tracing::info!(
+                id = %rec.id,
+                kind = rec.kind.as_str(),
+                severity = rec.severity.as_str(),
+                state = event.state.as_str(),
+                title = %rec.title,
+                note = %event.note,
+                "recommendation changed state"
+            );
+        }
+    }
     Ok(PassReport {
         load_ms,
         analysis_ms,
