@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::model::{Kind, NewBlock, SeriesKey};
-use super::{Context, HOUR, RAW, Store, StoreError, codec, insert_blocks, on_pool, window_of};
+use super::{Context, HOUR, RAW, Store, StoreError, insert_blocks, on_pool, window_of};
 
 /// Columns of a rollup row: count, sum, min, max.
 const ROLLUP_COLUMNS: usize = 4;
@@ -86,7 +86,7 @@ fn plan_import(series_id: i64, raw: &[(i64, f64)], hourly: &[(i64, [f64; 4])]) -
         points.sort_by_key(|p| p.0);
         let timestamps: Vec<i64> = points.iter().map(|p| p.0).collect();
         let values: Vec<f64> = points.iter().map(|p| p.1).collect();
-        blocks.extend(block(
+        blocks.extend(NewBlock::encode(
             series_id,
             RAW,
             window,
@@ -104,7 +104,7 @@ fn plan_import(series_id: i64, raw: &[(i64, f64)], hourly: &[(i64, [f64; 4])]) -
         rows.sort_by_key(|r| r.0);
         let timestamps: Vec<i64> = rows.iter().map(|r| r.0).collect();
         let values: Vec<f64> = rows.iter().flat_map(|r| r.1).collect();
-        blocks.extend(block(
+        blocks.extend(NewBlock::encode(
             series_id,
             HOUR,
             day,
@@ -117,32 +117,10 @@ fn plan_import(series_id: i64, raw: &[(i64, f64)], hourly: &[(i64, [f64; 4])]) -
     blocks
 }
 
-/// A block of sorted rows, or nothing when there are none.
-fn block(
-    series_id: i64,
-    resolution_ms: i64,
-    window_ms: i64,
-    timestamps: &[i64],
-    values: &[f64],
-    columns: usize,
-    compacted: bool,
-) -> Option<NewBlock> {
-    let (first, last) = (*timestamps.first()?, *timestamps.last()?);
-    Some(NewBlock {
-        series_id,
-        resolution_ms,
-        window_ms,
-        start_ms: first,
-        end_ms: last,
-        points: timestamps.len() as i64,
-        compacted,
-        data: codec::encode(timestamps, values, columns),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::codec;
     use crate::store::{HOUR_WINDOW, RAW_WINDOW};
 
     #[test]

@@ -268,17 +268,15 @@ fn new_block(
     window_ms: i64,
     block: &Decoded,
 ) -> Option<NewBlock> {
-    let (first, last) = (*block.timestamps.first()?, *block.timestamps.last()?);
-    Some(NewBlock {
+    NewBlock::encode(
         series_id,
         resolution_ms,
         window_ms,
-        start_ms: first,
-        end_ms: last,
-        points: block.timestamps.len() as i64,
-        compacted: true,
-        data: codec::encode(&block.timestamps, &block.values, block.columns),
-    })
+        &block.timestamps,
+        &block.values,
+        block.columns,
+        true,
+    )
 }
 
 /// Count, sum, min and max of raw points per bucket of `width` ms: a

@@ -65,6 +65,32 @@ pub struct NewBlock {
     pub data: Vec<u8>,
 }
 
+impl NewBlock {
+    /// Encodes sorted rows (`columns` values each) into a block of one
+    /// series' window, or nothing when there are no rows.
+    pub fn encode(
+        series_id: i64,
+        resolution_ms: i64,
+        window_ms: i64,
+        timestamps: &[i64],
+        values: &[f64],
+        columns: usize,
+        compacted: bool,
+    ) -> Option<Self> {
+        let (first, last) = (*timestamps.first()?, *timestamps.last()?);
+        Some(Self {
+            series_id,
+            resolution_ms,
+            window_ms,
+            start_ms: first,
+            end_ms: last,
+            points: timestamps.len() as i64,
+            compacted,
+            data: super::codec::encode(timestamps, values, columns),
+        })
+    }
+}
+
 /// A short text kept beside the series (normalized query text, index
 /// definitions) that must not become a label.
 #[derive(Debug, Clone, PartialEq)]
