@@ -179,6 +179,13 @@ impl Snapshot {
         self.texts.iter().find(|t| t.kind == kind && t.key == key)
     }
 
+    /// The normalized text of statement `queryid` in `database`
+    /// (`pg_stat_statements`, stored by the agent as text `pg_query`).
+    pub fn statement_text(&self, database: &str, queryid: &str) -> Option<&str> {
+        self.text("pg_query", &format!("{database}/{queryid}"))
+            .map(|t| t.text.as_str())
+    }
+
     /// Quantile `q` (0..1) of the delta histogram `name` (stored as
     /// `<name>_bucket{le}` series) over the buckets since `since_ms`, for the
     /// series whose labels include `labels`; with the number of

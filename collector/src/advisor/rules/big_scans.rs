@@ -90,13 +90,10 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
         if n < config.min_calls || n <= 0.0 {
             continue;
         }
-        let Some(text) = ctx
-            .snapshot
-            .text("pg_query", &format!("{database}/{queryid}"))
-        else {
+        let Some(text) = ctx.snapshot.statement_text(database, queryid) else {
             continue;
         };
-        let Some(shape) = shape(&text.text) else {
+        let Some(shape) = shape(text) else {
             continue;
         };
         let labels = [
@@ -117,7 +114,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
         }
         // The largest fresh table the statement reads.
         let db = [("agent", agent), ("database", database)];
-        let Some((table, live)) = tables(&text.text)
+        let Some((table, live)) = tables(text)
             .iter()
             .filter_map(|name| {
                 ctx.snapshot
@@ -132,9 +129,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
         if live < config.min_live_tuples {
             continue;
         }
-        out.push(finding(
-            ctx, shape, calls, table, live, n, mean_ms, &text.text,
-        ));
+        out.push(finding(ctx, shape, calls, table, live, n, mean_ms, text));
     }
     out
 }

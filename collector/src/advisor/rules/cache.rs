@@ -337,13 +337,10 @@ fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
         if rate < config.hot_read_calls_per_hour || n <= 0.0 {
             continue;
         }
-        let Some(text) = ctx
-            .snapshot
-            .text("pg_query", &format!("{database}/{queryid}"))
-        else {
+        let Some(text) = ctx.snapshot.statement_text(database, queryid) else {
             continue;
         };
-        if !is_plain_select(&text.text) {
+        if !is_plain_select(text) {
             continue;
         }
         let labels = [
@@ -374,7 +371,7 @@ fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
                  rows in {mean_ms:.2} ms per call. Each call is a database round trip for an \
                  answer that rarely changes: if nothing is done, this read grows with traffic \
                  and holds pool connections that checkout needs. Statement: {}",
-                config.hot_read_calls_per_hour, text.text
+                config.hot_read_calls_per_hour, text
             ),
             action: "Cache it: enable Medusa's caching module (`@medusajs/medusa/caching-redis`, \
                      with Redis) and turn caching on for the query or data fetch that issues \
@@ -401,7 +398,7 @@ fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
                     config.hot_read_max_mean_ms,
                 )
                 .series("pg_statement_calls", &calls.labels, None)
-                .note(format!("queryid {queryid}: {}", text.text)),
+                .note(format!("queryid {queryid}: {}", text)),
             confidence: (points / (points + 3.0)).min(0.9),
         });
     }

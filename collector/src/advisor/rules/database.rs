@@ -290,8 +290,8 @@ fn temp_spills(ctx: &Context, out: &mut Vec<Finding>) {
             let queryid = s.label("queryid");
             let text = ctx
                 .snapshot
-                .text("pg_query", &format!("{database}/{queryid}"))
-                .map_or("(text not captured)", |t| t.text.as_str());
+                .statement_text(database, queryid)
+                .unwrap_or("(text not captured)");
             evidence = evidence
                 .fact(
                     &format!("temp blocks written by query {queryid}"),

@@ -153,9 +153,9 @@ fn statement(ctx: &Context, c: &Candidate, since: i64) -> Option<Statement> {
         return None;
     }
     let text = snap
-        .text("pg_query", &format!("{}/{}", c.database, c.queryid))
-        .map(|t| t.text.clone())
-        .unwrap_or_default();
+        .statement_text(&c.database, &c.queryid)
+        .unwrap_or_default()
+        .to_owned();
     Some(Statement {
         queryid: c.queryid.clone(),
         text,
