@@ -6,6 +6,8 @@
 
 pub mod load;
 pub mod pgcluster;
+pub mod synthetic;
+pub mod webdriver;
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
@@ -44,6 +46,35 @@ pub fn free_port() -> u16 {
         .local_addr()
         .expect("addr")
         .port()
+}
+
+/// Two distinct free ports, held together while chosen so they differ.
+fn two_free_ports() -> (SocketAddr, SocketAddr) {
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
+    (a.local_addr().expect("addr"), b.local_addr().expect("addr"))
+}
+
+/// The collector.toml for `collector`'s dir and ports and `options`.
+fn collector_toml(collector: &Collector, options: &CollectorOptions) -> String {
+    let tokens: Vec<String> = options
+        .agent_tokens
+        .iter()
+        .map(|t| format!("{t:?}"))
+        .collect();
+    format!(
+        "data_dir = {:?}\ngrpc_listen = \"{}\"\nhttp_listen = \"{}\"\ndatabase_url = {:?}\nanalysis_interval = {:?}\n[auth]\nagent_tokens = [{}]\n{}",
+        collector.dir.path().join("data").display().to_string(),
+        collector.grpc,
+        collector.http,
+        options.database_url.clone().unwrap_or_default(),
+        options
+            .analysis_interval
+            .clone()
+            .unwrap_or_else(|| "60s".to_owned()),
+        tokens.join(", "),
+        options.extra_toml,
+    )
 }
 
 /// Polls `probe` until it returns `Some`, or panics after `timeout` with `what`.
@@ -174,6 +205,8 @@ pub struct CollectorOptions {
     pub extra_toml: String,
     /// `analysis_interval` (top-level key), e.g. "5s".
     pub analysis_interval: Option<String>,
+    /// Run `headroom-collector demo` (the simulated store) instead of `serve`.
+    pub demo: bool,
 }
 
 /// A running (or stopped) collector with its own data dir and ports.
@@ -187,40 +220,39 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// Starts a collector and waits until `/healthz` answers.
+    /// Starts a collector and waits until `/healthz` answers. Ports come from
+    /// `free_port`, which another test may take before the collector binds
+    /// them: a start that fails on an address in use is retried on new ports.
     pub async fn start(options: CollectorOptions) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let grpc: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
-        let tokens: Vec<String> = options
-            .agent_tokens
-            .iter()
-            .map(|t| format!("{t:?}"))
-            .collect();
-        let config = format!(
-            "data_dir = {:?}\ngrpc_listen = \"{grpc}\"\nhttp_listen = \"{http}\"\ndatabase_url = {:?}\nanalysis_interval = {:?}\n[auth]\nagent_tokens = [{}]\n{}",
-            dir.path().join("data").display().to_string(),
-            options.database_url.unwrap_or_default(),
-            options
-                .analysis_interval
-                .unwrap_or_else(|| "60s".to_owned()),
-            tokens.join(", "),
-            options.extra_toml,
-        );
-        let config_path = dir.path().join("collector.toml");
-        std::fs::write(&config_path, config).expect("config");
         let log = dir.path().join("collector.log");
-        let args = vec!["--config".into(), config_path.display().to_string()];
+        let config_path = dir.path().join("collector.toml");
+        let mut args: Vec<String> = if options.demo {
+            vec!["demo".into()]
+        } else {
+            Vec::new()
+        };
+        args.extend(["--config".into(), config_path.display().to_string()]);
         let mut collector = Self {
             process: Process::new("headroom-collector", args, log.clone()),
+            grpc: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http: SocketAddr::from(([127, 0, 0, 1], 0)),
             dir,
-            grpc,
-            http,
             log,
             client: reqwest::Client::new(),
         };
-        collector.restart().await;
-        collector
+        for attempt in 1..=5 {
+            let (grpc, http) = two_free_ports();
+            collector.grpc = grpc;
+            collector.http = http;
+            std::fs::write(&config_path, collector_toml(&collector, &options)).expect("config");
+            match collector.try_start().await {
+                Ok(()) => return collector,
+                Err(log) if attempt < 5 && log.contains("in use") => continue,
+                Err(log) => panic!("the collector did not start:\n{log}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
     }
 
     /// The gRPC endpoint for agents.
@@ -230,23 +262,33 @@ impl Collector {
 
     /// Starts the process again (same config, data and ports) and waits for health.
     pub async fn restart(&mut self) {
+        if let Err(log) = self.try_start().await {
+            panic!("the collector did not restart:\n{log}");
+        }
+    }
+
+    /// Starts the process and waits for `/healthz`; on an early exit or a
+    /// timeout, stops it and returns the log's tail.
+    async fn try_start(&mut self) -> Result<(), String> {
         self.process.start();
         let url = format!("http://{}/healthz", self.http);
-        let client = self.client.clone();
-        wait_for(Duration::from_secs(30), "the collector's /healthz", || {
-            let client = client.clone();
-            let url = url.clone();
-            async move {
-                client
-                    .get(&url)
-                    .send()
-                    .await
-                    .ok()
-                    .filter(|r| r.status().is_success())
-                    .map(|_| ())
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let healthy = self
+                .client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if healthy {
+                return Ok(());
             }
-        })
-        .await;
+            if !self.process.is_running() || Instant::now() > deadline {
+                self.process.kill();
+                return Err(tail(&self.log, 30));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// SIGKILL: no chance to flush anything.
