@@ -66,8 +66,12 @@ pub struct AuthConfig {
     /// Bearer tokens agents may present. Empty: any agent, allowed only when
     /// `grpc_listen` is a loopback address.
     pub agent_tokens: Vec<String>,
-    /// Token the dashboard and API require (used from the dashboard issue on).
+    /// Token the dashboard, the API and `/metrics` require. Empty: no
+    /// authentication, allowed only when `http_listen` is a loopback address.
     pub dashboard_token: String,
+    /// Token recommendation actions require instead of the dashboard token
+    /// (which then only reads). Empty: the dashboard token may act too.
+    pub admin_token: String,
 }
 
 /// `[tls]`: serve gRPC over TLS (rustls) when both files are set.
@@ -146,6 +150,11 @@ impl Default for LogConfig {
     }
 }
 
+/// Whether `c` may appear in a dashboard or admin token (cookie-safe).
+fn is_web_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~+/=".contains(c)
+}
+
 /// Values from the environment or the command line; each wins over the file.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Overrides {
@@ -172,6 +181,12 @@ pub struct Overrides {
         value_delimiter = ','
     )]
     pub agent_tokens: Option<Vec<String>>,
+    /// Token the dashboard and API require (replaces `[auth] dashboard_token`)
+    #[arg(long, env = "HEADROOM_DASHBOARD_TOKEN", hide_env_values = true)]
+    pub dashboard_token: Option<String>,
+    /// Token recommendation actions require (replaces `[auth] admin_token`)
+    #[arg(long, env = "HEADROOM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Log format
     #[arg(long, env = "HEADROOM_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -250,6 +265,12 @@ impl Config {
         if let Some(tokens) = &overrides.agent_tokens {
             config.auth.agent_tokens = tokens.iter().filter(|t| !t.is_empty()).cloned().collect();
         }
+        if let Some(token) = &overrides.dashboard_token {
+            config.auth.dashboard_token = token.clone();
+        }
+        if let Some(token) = &overrides.admin_token {
+            config.auth.admin_token = token.clone();
+        }
         if let Some(format) = overrides.log_format {
             config.log.format = format;
         }
@@ -272,6 +293,7 @@ impl Config {
                 self.grpc_listen
             ));
         }
+        self.validate_web_auth(errors);
         if self.tls.cert_file.is_empty() != self.tls.key_file.is_empty() {
             errors.push("`tls`: set both `cert_file` and `key_file`, or neither".to_owned());
         }
@@ -310,6 +332,39 @@ impl Config {
         }
         if self.analysis_interval.0.is_zero() {
             errors.push("`analysis_interval`: must be more than 0s".to_owned());
+        }
+    }
+
+    fn validate_web_auth(&self, errors: &mut Vec<String>) {
+        let auth = &self.auth;
+        if auth.dashboard_token.is_empty() && !self.http_listen.ip().is_loopback() {
+            errors.push(format!(
+                "`auth.dashboard_token` is empty but `http_listen` ({}) is not a loopback address: \
+                 set `auth.dashboard_token` (or HEADROOM_DASHBOARD_TOKEN), or listen on 127.0.0.1",
+                self.http_listen
+            ));
+        }
+        if !auth.admin_token.is_empty() && auth.dashboard_token.is_empty() {
+            errors.push(
+                "`auth.admin_token` is set without `auth.dashboard_token`: set both, or neither"
+                    .to_owned(),
+            );
+        }
+        for (key, token) in [
+            ("auth.dashboard_token", &auth.dashboard_token),
+            ("auth.admin_token", &auth.admin_token),
+        ] {
+            if token.is_empty() {
+                continue;
+            }
+            if token.len() < 16 {
+                errors.push(format!("`{key}`: must be at least 16 characters"));
+            }
+            if !token.chars().all(is_web_token_char) {
+                errors.push(format!(
+                    "`{key}`: may hold only letters, digits and - . _ ~ + / = (it travels in a cookie)"
+                ));
+            }
         }
     }
 
@@ -366,6 +421,42 @@ mod tests {
         let with_token =
             "grpc_listen = \"0.0.0.0:4317\"\n[auth]\nagent_tokens = [\"0123456789abcdef\"]\n";
         assert!(Config::from_toml(with_token, "t.toml", &Overrides::default()).is_ok());
+    }
+
+    #[test]
+    fn http_beyond_loopback_needs_a_dashboard_token() {
+        let error = Config::from_toml(
+            "http_listen = \"0.0.0.0:8080\"\n",
+            "t.toml",
+            &Overrides::default(),
+        )
+        .expect_err("refused");
+        assert!(
+            error.errors[0].contains("`auth.dashboard_token`"),
+            "{error}"
+        );
+        let with_token =
+            "http_listen = \"0.0.0.0:8080\"\n[auth]\ndashboard_token = \"0123456789abcdef\"\n";
+        assert!(Config::from_toml(with_token, "t.toml", &Overrides::default()).is_ok());
+    }
+
+    #[test]
+    fn web_tokens_are_checked() {
+        for (auth, needle) in [
+            (
+                "admin_token = \"0123456789abcdef\"",
+                "without `auth.dashboard_token`",
+            ),
+            ("dashboard_token = \"short\"", "at least 16"),
+            ("dashboard_token = \"0123456789abcdef; x\"", "may hold only"),
+        ] {
+            let text = format!("[auth]\n{auth}\n");
+            let error = Config::from_toml(&text, "t.toml", &Overrides::default())
+                .expect_err("refused")
+                .errors
+                .join("\n");
+            assert!(error.contains(needle), "{auth}: {error}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod advisor;
 pub mod analysis;
 pub mod config;
+pub mod demo;
 pub mod ingest;
 pub mod metrics;
 pub mod store;
@@ -58,6 +59,17 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_with_advisor_gate(config, shutdown, std::future::ready(())).await
+}
+
+/// As [`serve`], but the advisor's first pass waits for `advisor_gate`: the
+/// demo opens it once its history is stored and rolled up, so that the
+/// advisor's first read of the look-back window sees that history.
+pub async fn serve_with_advisor_gate(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    advisor_gate: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     let url = config.effective_database_url();
     let store = Store::open(&url).await?;
     tracing::info!(store = store.backend(), database = %store::redact(&url), "store opened");
@@ -71,11 +83,17 @@ pub async fn serve(
         config.retention.compaction_interval.0,
     ));
 
-    let advisor = tokio::spawn(advisor::engine::run(
-        store.clone(),
-        config.advisor.clone(),
-        config.analysis_interval.0,
-    ));
+    let advisor = tokio::spawn({
+        let (store, advisor, interval) = (
+            store.clone(),
+            config.advisor.clone(),
+            config.analysis_interval.0,
+        );
+        async move {
+            advisor_gate.await;
+            advisor::engine::run(store, advisor, interval).await;
+        }
+    });
 
     let grpc_listener = bind(config.grpc_listen, "gRPC").await?;
     let http_listener = bind(config.http_listen, "HTTP").await?;
@@ -130,6 +148,7 @@ pub async fn serve(
         store,
         retention,
         counters,
+        auth: web::auth::WebAuth::new(&config.auth),
     };
     let mut http_stop = stop_rx;
     let http = axum::serve(http_listener, web::router(state)).with_graceful_shutdown(async move {

@@ -2,6 +2,7 @@
 //! configuration, sets up logging and runs the server.
 #![forbid(unsafe_code)]
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,11 +30,36 @@ enum Command {
     Serve,
     /// Check the configuration and print the effective values.
     Check,
+    /// Run the collector fed by a simulated store: 60 days of history, then
+    /// live data (data in ./headroom-demo-data unless --data-dir, wiped at start).
+    Demo {
+        #[command(flatten)]
+        overrides: Box<Overrides>,
+    },
+}
+
+/// The command line's overrides: a subcommand's (`demo --data-dir …`) win
+/// over those given before it.
+fn overrides(cli: &Cli) -> Overrides {
+    let Some(Command::Demo { overrides: sub }) = &cli.command else {
+        return cli.overrides.clone();
+    };
+    let (mut merged, top) = ((**sub).clone(), &cli.overrides);
+    merged.database_url = merged.database_url.or(top.database_url.clone());
+    merged.data_dir = merged.data_dir.or(top.data_dir.clone());
+    merged.grpc_listen = merged.grpc_listen.or(top.grpc_listen.clone());
+    merged.http_listen = merged.http_listen.or(top.http_listen.clone());
+    merged.analysis_interval = merged.analysis_interval.or(top.analysis_interval.clone());
+    merged.agent_tokens = merged.agent_tokens.or(top.agent_tokens.clone());
+    merged.dashboard_token = merged.dashboard_token.or(top.dashboard_token.clone());
+    merged.admin_token = merged.admin_token.or(top.admin_token.clone());
+    merged.log_format = merged.log_format.or(top.log_format);
+    merged
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref(), &cli.overrides) {
+    let config = match Config::load(cli.config.as_deref(), &overrides(&cli)) {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("headroom-collector: {errors}");
@@ -45,6 +71,11 @@ fn main() -> ExitCode {
         Command::Check => {
             let mut shown = config.clone();
             shown.auth.agent_tokens = vec!["***".into(); shown.auth.agent_tokens.len()];
+            for token in [&mut shown.auth.dashboard_token, &mut shown.auth.admin_token] {
+                if !token.is_empty() {
+                    *token = "***".into();
+                }
+            }
             shown.database_url =
                 headroom_collector::store::redact(&config.effective_database_url());
             match toml::to_string_pretty(&shown) {
@@ -53,11 +84,13 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Serve => run(config),
+        Command::Serve => run(headroom_collector::serve(config, shutdown_signal())),
+        Command::Demo { .. } => run(headroom_collector::demo::run(config, shutdown_signal())),
     }
 }
 
-fn run(config: Config) -> ExitCode {
+/// Runs `server` (the collector, or the demo) on a multi-threaded runtime.
+fn run<E: std::fmt::Display>(server: impl Future<Output = Result<(), E>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,7 +101,7 @@ fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(headroom_collector::serve(config, shutdown_signal())) {
+    match runtime.block_on(server) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %error, "headroom-collector stopped");

@@ -1,5 +1,5 @@
 //! In-process counters of the collector's own work (ingest rate), read by
-//! `/api/v1/status` and, from the dashboard issue on, `/metrics`.
+//! `/api/v1/status` and `/metrics` (web/prom.rs).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -63,7 +63,7 @@ fn collector_toml(collector: &Collector, options: &CollectorOptions) -> String {
         .map(|t| format!("{t:?}"))
         .collect();
     format!(
-        "data_dir = {:?}\ngrpc_listen = \"{}\"\nhttp_listen = \"{}\"\ndatabase_url = {:?}\nanalysis_interval = {:?}\n[auth]\nagent_tokens = [{}]\n{}",
+        "data_dir = {:?}\ngrpc_listen = \"{}\"\nhttp_listen = \"{}\"\ndatabase_url = {:?}\nanalysis_interval = {:?}\n[auth]\nagent_tokens = [{}]\n{}{}",
         collector.dir.path().join("data").display().to_string(),
         collector.grpc,
         collector.http,
@@ -73,8 +73,21 @@ fn collector_toml(collector: &Collector, options: &CollectorOptions) -> String {
             .clone()
             .unwrap_or_else(|| "60s".to_owned()),
         tokens.join(", "),
+        web_tokens(options),
         options.extra_toml,
     )
+}
+
+/// The `[auth]` lines of the dashboard and admin tokens that are set.
+fn web_tokens(options: &CollectorOptions) -> String {
+    [
+        ("dashboard_token", &options.dashboard_token),
+        ("admin_token", &options.admin_token),
+    ]
+    .iter()
+    .filter(|(_, token)| !token.is_empty())
+    .map(|(key, token)| format!("{key} = {token:?}\n"))
+    .collect()
 }
 
 /// Polls `probe` until it returns `Some`, or panics after `timeout` with `what`.
@@ -205,6 +218,10 @@ pub struct CollectorOptions {
     pub extra_toml: String,
     /// `analysis_interval` (top-level key), e.g. "5s".
     pub analysis_interval: Option<String>,
+    /// `[auth] dashboard_token`; empty: none.
+    pub dashboard_token: String,
+    /// `[auth] admin_token`; empty: none.
+    pub admin_token: String,
     /// Run `headroom-collector demo` (the simulated store) instead of `serve`.
     pub demo: bool,
 }
@@ -331,6 +348,48 @@ impl Collector {
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         (status, body)
+    }
+
+    /// Sends `method` to `path` with `headers` (and `body` as JSON); returns
+    /// the status, the response headers and the body as text.
+    pub async fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("http://{}{path}", self.http));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{method} {path}: {error}\n{}", tail(&self.log, 30)));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        (status, headers, text)
+    }
+
+    /// GET `path` with `Authorization: Bearer <token>`; the JSON body (any status).
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let bearer = format!("Bearer {token}");
+        let (status, _, text) = self
+            .request(
+                http::Method::GET,
+                path,
+                &[("authorization", bearer.as_str())],
+                None,
+            )
+            .await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     /// The agent `id` from `/api/v1/agents`, if it exists yet.

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::{free_port, terminate};
 
 /// The key under which WebDriver returns an element's reference.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4a4a-ed4f7b8e8c7a";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Where Debian's packages put the browser and its driver.
 pub const CHROMIUM: &str = "/usr/bin/chromium";

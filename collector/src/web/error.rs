@@ -2,7 +2,7 @@
 //! Internal details are logged, never sent.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::store::StoreError;
@@ -31,6 +31,27 @@ impl ApiError {
         }
     }
 
+    /// 401 with `message`; the response asks for a bearer token.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            message: message.into(),
+        }
+    }
+
+    /// 403 with `message`: the token is valid but may not do this.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            message: message.into(),
+        }
+    }
+
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// 404 with `message`.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self {
@@ -54,6 +75,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body =
             serde_json::json!({"error": {"status": self.status.as_u16(), "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"headroom\""),
+            );
+        }
+        response
     }
 }

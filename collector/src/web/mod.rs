@@ -1,7 +1,14 @@
-//! The HTTP side: `/healthz` and the JSON API under `/api/v1`.
+//! The HTTP side: `/healthz`, the JSON API under `/api/v1`, `/metrics`,
+//! the dashboard (`/`, `/assets/*`, dashboard.rs) and the token check in
+//! front of them (auth.rs).
 
 mod advice;
+pub mod auth;
+mod chart;
+mod dashboard;
 mod error;
+pub mod openapi;
+pub mod prom;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,12 +36,19 @@ pub struct AppState {
     pub store: Store,
     pub retention: Retention,
     pub counters: IngestCounters,
+    pub auth: auth::WebAuth,
 }
 
 /// The router with every route.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(prom::metrics))
+        .route("/api/v1/openapi.json", get(openapi::openapi))
+        .route(
+            "/api/v1/session",
+            get(auth::session).post(auth::login).delete(auth::logout),
+        )
         .route("/api/v1/agents", get(agents))
         .route("/api/v1/series", get(series))
         .route("/api/v1/status", get(status))
@@ -43,7 +57,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/recommendations/{id}", get(advice::one))
         .route("/api/v1/recommendations/{id}/{action}", post(advice::act))
         .route("/api/v1/headroom", get(advice::headroom))
+        .route("/api/v1/chart", get(chart::chart))
+        .route("/", get(dashboard::index))
+        .route("/assets/{file}", get(dashboard::file))
         .fallback(|| async { ApiError::not_found("no such endpoint; the API lives under /api/v1") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::require,
+        ))
         .with_state(state)
 }
 

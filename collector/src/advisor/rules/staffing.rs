@@ -279,7 +279,8 @@ fn tier_finding(
             &labels(&[("agent", agent)]),
             None,
         )
-        .note(window_note(history_ms, full));
+        .note(window_note(history_ms, full))
+        .note(format!("volume tier: {}", tier.name()));
     evidence = add_revenue(evidence, agent, revenue, None);
     evidence = evidence.note(
         "Alert pages per week are not counted: the other rules' findings are not visible to this rule.",
@@ -420,6 +421,15 @@ mod tests {
         assert_eq!(keys(&findings), ["shop/tier:medium"]);
         assert!(findings[0].action.contains("staging"));
         assert!(findings[0].action.contains("rollback"));
+        // The dashboard reads the tier from this note.
+        assert!(
+            findings[0]
+                .evidence
+                .notes
+                .contains(&"volume tier: medium".to_owned()),
+            "{:?}",
+            findings[0].evidence.notes
+        );
     }
 
     #[test]

@@ -1,0 +1,638 @@
+// Headroom's dashboard: plain JavaScript, hash routing, no dependencies.
+// Every page reads the JSON API under /api/v1 with the session cookie;
+// charts are SVG rendered by the collector (/api/v1/chart) and inserted as
+// parsed SVG nodes. Text from the API only ever reaches the page through
+// textContent or attributes, never as markup.
+"use strict";
+
+const DAY_MS = 86400000;
+const RANGES = { "1h": 3600000, "6h": 21600000, "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS };
+const EVIDENCE_RANGE = "7d";
+const EVIDENCE_RANGE_KEY = "headroom.evidence_range";
+const SEVERITIES = ["critical", "warning", "info"];
+const ACTOR_KEY = "headroom.actor";
+// Query parameters of /api/v1/chart that are not label matchers.
+const RESERVED = new Set(["name", "from", "to", "step", "prefix", "threshold", "forecast", "tz_offset"]);
+
+/** A failed API call; status 401 means "sign in". */
+class ApiFailure extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** Builds an element. `props`: class, text, and any attribute (data-*,
+ * href, type …); a `false`/`null` attribute is left out. Children are
+ * nodes or strings (added as text). */
+function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = String(value);
+    else if (key === "onclick" || key === "onchange" || key === "onsubmit") node[key] = value;
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function request(path, options = {}) {
+  const response = await fetch(path, {
+    credentials: "same-origin",
+    ...options,
+    headers: { Accept: "application/json", ...(options.headers || {}) },
+  });
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = await response.json();
+      if (body && body.error && body.error.message) message = body.error.message;
+    } catch (_) {
+      // Not JSON: keep the status line.
+    }
+    throw new ApiFailure(response.status, message);
+  }
+  return response;
+}
+
+async function getJson(path) {
+  return (await request(path)).json();
+}
+
+async function postJson(path, body) {
+  const response = await request(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return response.status === 204 ? null : response.json();
+}
+
+function localTime(ms) {
+  if (ms === null || ms === undefined) return "—";
+  return new Date(ms).toLocaleString();
+}
+
+function ago(ms) {
+  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (seconds < 90) return `${seconds} s ago`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 2 * 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}
+
+/** "in N days" for a future time, "now" for a past one, "—" for none. */
+function eta(ms) {
+  if (ms === null || ms === undefined) return "—";
+  const days = (ms - Date.now()) / DAY_MS;
+  if (days <= 0) return "now";
+  const n = Math.max(1, Math.round(days));
+  return n === 1 ? "in 1 day" : `in ${n} days`;
+}
+
+function percent(x) {
+  return Number.isFinite(x) ? `${Math.round(x * 100)}%` : "—";
+}
+
+function number(x) {
+  if (!Number.isFinite(x)) return "—";
+  const abs = Math.abs(x);
+  const digits = abs >= 100 ? 0 : abs >= 1 ? 2 : 3;
+  return x.toLocaleString(undefined, { maximumFractionDigits: digits });
+}
+
+function seriesLabel(series) {
+  const labels = Object.entries(series.labels || {}).map(([k, v]) => `${k}=${v}`);
+  return labels.length ? `${series.name}{${labels.join(", ")}}` : series.name;
+}
+
+/** The chart URL for a series reference over `range` ending now. */
+function chartUrl(series, range, threshold) {
+  const now = Date.now();
+  const params = new URLSearchParams({
+    name: series.name,
+    from: String(now - RANGES[range]),
+    to: String(now),
+    forecast: "true",
+    tz_offset: String(-new Date().getTimezoneOffset()),
+  });
+  for (const [key, value] of Object.entries(series.labels || {})) {
+    if (!RESERVED.has(key)) params.set(key, value);
+  }
+  if (Number.isFinite(threshold)) params.set("threshold", String(threshold));
+  return `/api/v1/chart?${params}`;
+}
+
+/** Fetches a chart and puts its SVG (parsed, never as HTML) into `box`. */
+async function loadChart(box, url) {
+  try {
+    const text = await (await request(url, { headers: { Accept: "image/svg+xml" } })).text();
+    const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+    const svg = doc.documentElement;
+    if (svg.nodeName !== "svg") throw new Error("the chart is not SVG");
+    box.replaceChildren(document.importNode(svg, true));
+  } catch (error) {
+    if (error instanceof ApiFailure && error.status === 401) throw error;
+    box.replaceChildren(h("p", { class: "error", text: `Chart unavailable: ${error.message}` }));
+  }
+}
+
+function actor() {
+  try {
+    return localStorage.getItem(ACTOR_KEY) || "dashboard";
+  } catch (_) {
+    return "dashboard";
+  }
+}
+
+function setActor(name) {
+  try {
+    localStorage.setItem(ACTOR_KEY, name.trim() || "dashboard");
+  } catch (_) {
+    // Storage disabled: the name lasts for this page only.
+  }
+}
+
+/** A datetime-local value (local time, minutes) for unix ms. */
+function datetimeLocal(ms) {
+  const d = new Date(ms);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function tableWrap(table) {
+  return h("div", { class: "table-wrap" }, table);
+}
+
+// ---------------------------------------------------------------- session
+
+let session = null;
+
+async function loadSession() {
+  try {
+    session = await getJson("/api/v1/session");
+  } catch (error) {
+    if (!(error instanceof ApiFailure) || error.status !== 404) throw error;
+    // No auth layer in this build: everything is open.
+    session = { auth_required: false, authenticated: true, can_act: true };
+  }
+  document.getElementById("logout").hidden = !(session.auth_required && session.authenticated);
+  return session;
+}
+
+// ---------------------------------------------------------------- routing
+
+let generation = 0;
+
+/** Shows `page` as loading; returns a function telling whether this render
+ * is still the current one (the user may have navigated away). */
+function begin(page) {
+  const mine = ++generation;
+  document.body.dataset.page = page;
+  document.body.dataset.ready = "false";
+  for (const link of document.querySelectorAll("nav a")) {
+    const target = link.getAttribute("href");
+    const current = page === "recommendation" ? "#/" : location.hash || "#/";
+    if (target === current.split("?")[0]) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  return () => mine === generation;
+}
+
+function show(current, ...nodes) {
+  if (!current()) return false;
+  document.getElementById("main").replaceChildren(...nodes);
+  return true;
+}
+
+function done(current) {
+  if (current()) document.body.dataset.ready = "true";
+}
+
+function parseHash() {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const [path, query = ""] = hash.split("?");
+  return { path, params: new URLSearchParams(query) };
+}
+
+async function route() {
+  const { path, params } = parseHash();
+  const page = path.startsWith("/rec/") ? "recommendation"
+    : path === "/agents" ? "agents"
+    : path === "/explore" ? "explore"
+    : path === "/login" ? "login"
+    : "overview";
+  const current = begin(page);
+  try {
+    await loadSession();
+    if (session.auth_required && !session.authenticated) return renderLogin(current);
+    if (page === "login") {
+      location.hash = "#/";
+      return;
+    }
+    if (page === "recommendation") await renderRecommendation(current, decodeURIComponent(path.slice(5)));
+    else if (page === "agents") await renderAgents(current);
+    else if (page === "explore") await renderExplore(current, params);
+    else await renderOverview(current);
+  } catch (error) {
+    if (error instanceof ApiFailure && error.status === 401) {
+      session = { auth_required: true, authenticated: false, can_act: false };
+      return renderLogin(begin("login"));
+    }
+    show(current, h("section", { class: "panel" },
+      h("h2", { text: "Something went wrong" }),
+      h("p", { class: "error", role: "alert", text: error.message || String(error) }),
+      h("p", {}, h("a", { href: "#/", text: "Back to the overview" }))));
+  }
+  done(current);
+}
+
+// ---------------------------------------------------------------- login
+
+function renderLogin(current) {
+  document.body.dataset.page = "login";
+  const input = h("input", {
+    id: "token-input", type: "password", autocomplete: "current-password",
+    required: true, "aria-describedby": "login-error",
+  });
+  const error = h("p", { id: "login-error", class: "error", role: "alert" });
+  const form = h("form", { class: "panel login" },
+    h("h2", { text: "Sign in" }),
+    h("p", { class: "muted", text: "This collector needs its dashboard token (set in [auth] dashboard_token)." }),
+    h("label", { for: "token-input", text: "Token" }),
+    input,
+    h("button", { id: "login", type: "submit", class: "primary", text: "Sign in" }),
+    error);
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    try {
+      await request("/api/v1/session", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ token: input.value }),
+      });
+      input.value = "";
+      if (location.hash === "#/login") location.hash = "#/";
+      else route();
+    } catch (failure) {
+      error.textContent = failure.status === 401
+        ? "That token was not accepted."
+        : `Sign-in failed: ${failure.message}`;
+    }
+  };
+  show(current, form);
+  done(current);
+  input.focus();
+}
+
+async function logout() {
+  try {
+    await request("/api/v1/session", { method: "DELETE" });
+  } finally {
+    route();
+  }
+}
+
+// ---------------------------------------------------------------- overview
+
+/** The volume tier from the staffing rule's tier recommendation, whose
+ * evidence notes carry "volume tier: small|medium|large". */
+function volumeTier(recs) {
+  for (const rec of recs) {
+    if (rec.kind !== "staffing") continue;
+    const note = (rec.evidence.notes || []).find((n) => /^volume tier: /.test(n));
+    if (!note) continue;
+    const tier = note.replace(/^volume tier: /, "");
+    const orders = (rec.evidence.facts || []).find((f) => f.name === "orders per 30 days");
+    const volume = orders ? ` (about ${number(Math.round(orders.value))} orders a month)` : "";
+    return `Volume tier: ${tier}${volume}`;
+  }
+  return "Volume tier: not known yet (no order data)";
+}
+
+function urgency(a, b) {
+  const eta = (r) => (r.eta_ms === null || r.eta_ms === undefined ? Infinity : r.eta_ms);
+  return eta(a) - eta(b) || (b.utilization || 0) - (a.utilization || 0);
+}
+
+function headroomTable(rows) {
+  const body = h("tbody");
+  if (rows.length === 0) {
+    body.append(h("tr", { class: "empty" },
+      h("td", { colspan: 5, text: "No headroom figures yet: the advisor needs a few passes of data first." })));
+  }
+  for (const row of [...rows].sort(urgency)) {
+    const level = row.utilization >= 0.9 ? "critical" : row.utilization >= 0.7 ? "warning" : "ok";
+    const trend = Number.isFinite(row.trend_per_day) && row.limit > 0
+      ? `${row.trend_per_day >= 0 ? "+" : ""}${number((row.trend_per_day / row.limit) * 100)}%`
+      : "flat";
+    const etaTitle = row.eta_ms ? `${localTime(row.eta_ms)} (earliest ${localTime(row.eta_earliest_ms)})` : null;
+    body.append(h("tr", { "data-resource": row.resource },
+      h("th", { scope: "row", text: row.resource }),
+      h("td", { class: `util ${level}`, title: `${number(row.current)} of ${number(row.limit)}` },
+        h("span", { class: "bar" }, h("span", { class: "fill", style: null, "data-width": Math.min(100, Math.round(row.utilization * 100)) })),
+        h("span", { text: percent(row.utilization) })),
+      h("td", { text: trend, title: Number.isFinite(row.trend_per_day) ? `${number(row.trend_per_day)} per day` : "no significant trend" }),
+      h("td", { text: eta(row.eta_ms), title: etaTitle }),
+      h("td", { text: percent(row.confidence) })));
+  }
+  const table = h("table", { id: "headroom" },
+    h("thead", {}, h("tr", {},
+      h("th", { scope: "col", text: "Resource" }),
+      h("th", { scope: "col", text: "Utilization" }),
+      h("th", { scope: "col", text: "Trend / day" }),
+      h("th", { scope: "col", text: "ETA" }),
+      h("th", { scope: "col", text: "Confidence" }))),
+    body);
+  // Bar widths: set through the CSSOM (allowed by the CSP, unlike style="").
+  for (const fill of table.querySelectorAll(".fill")) fill.style.width = `${fill.dataset.width}%`;
+  return table;
+}
+
+function recommendationList(recs) {
+  const box = h("div", { id: "recommendations" });
+  if (recs.length === 0) {
+    box.append(h("p", { class: "muted empty", text: "No recommendations yet. The advisor opens one after it has seen the same finding in a few passes." }));
+    return box;
+  }
+  for (const severity of SEVERITIES) {
+    const group = recs.filter((r) => r.severity === severity);
+    if (group.length === 0) continue;
+    box.append(h("section", { class: `group ${severity}` },
+      h("h3", { text: `${severity[0].toUpperCase()}${severity.slice(1)} (${group.length})` }),
+      h("ul", { class: "recs" }, group.map((rec) => h("li", {},
+        h("a", {
+          class: "rec", href: `#/rec/${encodeURIComponent(rec.id)}`,
+          "data-id": rec.id, "data-kind": rec.kind, "data-severity": rec.severity, "data-state": rec.state,
+        },
+          h("span", { class: `badge ${rec.severity}`, text: rec.severity }),
+          h("span", { class: "title", text: rec.title }),
+          h("span", { class: "meta", text: `${rec.kind} · ${rec.state}${rec.state === "snoozed" && rec.snoozed_until ? ` until ${localTime(rec.snoozed_until)}` : ""} · confidence ${percent(rec.confidence)}` })))))));
+  }
+  return box;
+}
+
+async function renderOverview(current) {
+  const [headroom, active] = await Promise.all([
+    getJson("/api/v1/headroom"),
+    getJson("/api/v1/recommendations?state=open,acknowledged,snoozed&limit=500"),
+  ]);
+  const recs = active.recommendations;
+  const computed = headroom.computed_at ? `Computed ${localTime(headroom.computed_at)}.` : "";
+  show(current,
+    h("section", { class: "panel summary" },
+      h("h2", { text: "Overview" }),
+      h("p", { id: "tier", class: "tier", text: volumeTier(recs) })),
+    h("section", { class: "panel" },
+      h("h2", { text: "Headroom" }),
+      h("p", { class: "muted", text: `Most urgent first. Trend is per day, as a share of the limit. ${computed}` }),
+      tableWrap(headroomTable(headroom.headroom || []))),
+    h("section", { class: "panel" },
+      h("h2", { text: "Recommendations" }),
+      recommendationList(recs)));
+}
+
+// ---------------------------------------------------------------- recommendation
+
+const ACTIONS = [
+  ["acknowledge", "Acknowledge", (s) => ["open", "snoozed"].includes(s)],
+  ["snooze", "Snooze", (s) => ["open", "acknowledged", "snoozed"].includes(s)],
+  ["resolve", "Resolve", (s) => s !== "resolved"],
+  ["reopen", "Reopen", (s) => s !== "open" && s !== "pending"],
+];
+
+function copyButton(pre) {
+  const status = h("span", { class: "copy-status", role: "status" });
+  const button = h("button", { id: "copy-action", type: "button", text: "Copy" });
+  button.onclick = async () => {
+    try {
+      await navigator.clipboard.writeText(pre.textContent);
+      status.textContent = "Copied";
+    } catch (_) {
+      const range = document.createRange();
+      range.selectNodeContents(pre);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      status.textContent = "Selected: press Ctrl+C (⌘C) to copy";
+    }
+    setTimeout(() => { status.textContent = ""; }, 3000);
+  };
+  return [button, status];
+}
+
+function actionPanel(rec, reload) {
+  const error = h("p", { id: "action-error", class: "error", role: "alert" });
+  const who = h("input", { id: "actor", type: "text", value: actor(), autocomplete: "name", maxlength: 100 });
+  who.onchange = () => setActor(who.value);
+  const until = h("input", { id: "snooze-until", type: "datetime-local", value: datetimeLocal(Date.now() + DAY_MS) });
+  const buttons = ACTIONS.filter(([, , allowed]) => allowed(rec.state)).map(([verb, label]) => {
+    const button = h("button", { type: "button", "data-action": verb, text: label, class: verb === "acknowledge" ? "primary" : null });
+    button.onclick = async () => {
+      error.textContent = "";
+      const body = { by: who.value.trim() || actor() };
+      if (verb === "snooze") {
+        const when = new Date(until.value);
+        if (!until.value || Number.isNaN(when.getTime())) {
+          error.textContent = "Pick a date and time to snooze until.";
+          return;
+        }
+        body.until = when.toISOString();
+      }
+      setActor(who.value);
+      for (const b of document.querySelectorAll("button[data-action]")) b.disabled = true;
+      try {
+        await postJson(`/api/v1/recommendations/${encodeURIComponent(rec.id)}/${verb}`, body);
+        await reload();
+      } catch (failure) {
+        if (failure.status === 401) {
+          route();
+          return;
+        }
+        error.textContent = failure.message;
+        for (const b of document.querySelectorAll("button[data-action]")) b.disabled = false;
+      }
+    };
+    return verb === "snooze" ? h("span", { class: "snooze" }, h("label", { for: "snooze-until", text: "until" }), until, button) : button;
+  });
+  return h("section", { class: "panel actions" },
+    h("h3", { text: "Act on it" }),
+    h("div", { class: "field" }, h("label", { for: "actor", text: "Your name (recorded in the history)" }), who),
+    h("div", { class: "buttons" }, buttons),
+    error);
+}
+
+function evidenceRange() {
+  try {
+    const stored = localStorage.getItem(EVIDENCE_RANGE_KEY);
+    return RANGES[stored] ? stored : EVIDENCE_RANGE;
+  } catch (_) {
+    return EVIDENCE_RANGE;
+  }
+}
+
+/** Loads every evidence chart of `rec` over `range` into its figure. */
+async function loadEvidenceCharts(section, rec, range) {
+  const boxes = section.querySelectorAll("figure.evidence-chart .chart-box");
+  await Promise.all((rec.evidence.series || []).map((s, i) => loadChart(boxes[i], chartUrl(s, range, s.threshold))));
+}
+
+function evidenceSection(rec) {
+  const facts = rec.evidence.facts || [];
+  const body = h("tbody", {}, facts.map((f) => h("tr", {},
+    h("th", { scope: "row", text: f.name }),
+    h("td", { class: "num", text: `${number(f.value)} ${f.unit}`.trim() }),
+    h("td", { class: "num", text: f.threshold === undefined ? "—" : `${number(f.threshold)} ${f.unit}`.trim() }))));
+  const figures = (rec.evidence.series || []).map((series) => h("figure", { class: "evidence-chart" },
+    h("div", { class: "chart-box" }, h("p", { class: "muted", text: "Loading chart…" })),
+    h("figcaption", {}, h("span", { text: seriesLabel(series) }),
+      series.threshold === undefined ? "" : h("span", { class: "muted", text: ` · threshold ${number(series.threshold)}` }),
+      h("span", { class: "muted", text: " · shaded: 80% forecast band" }))));
+  const range = h("select", { id: "evidence-range" },
+    Object.keys(RANGES).map((r) => h("option", { value: r, selected: r === evidenceRange(), text: r })));
+  const section = h("section", { class: "panel" },
+    h("div", { class: "panel-head" },
+      h("h3", { text: "Evidence" }),
+      figures.length ? h("label", { class: "small muted" }, "Charts over the last ", range) : ""),
+    h("div", { id: "rec-evidence" },
+      facts.length ? tableWrap(h("table", { class: "facts" },
+        h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Fact" }), h("th", { scope: "col", text: "Value" }), h("th", { scope: "col", text: "Threshold" }))),
+        body)) : h("p", { class: "muted", text: "No figures recorded." }),
+      (rec.evidence.notes || []).length ? h("ul", { class: "notes" }, rec.evidence.notes.map((n) => h("li", { text: n }))) : ""),
+    h("div", { class: "charts" }, figures));
+  range.onchange = async () => {
+    try {
+      localStorage.setItem(EVIDENCE_RANGE_KEY, range.value);
+    } catch (_) {
+      // Storage disabled: the choice lasts for this page only.
+    }
+    document.body.dataset.ready = "false";
+    await loadEvidenceCharts(section, rec, range.value).catch(() => route());
+    document.body.dataset.ready = "true";
+  };
+  return section;
+}
+
+async function renderRecommendation(current, id) {
+  const rec = await getJson(`/api/v1/recommendations/${encodeURIComponent(id)}`);
+  const reload = async () => {
+    const next = begin("recommendation");
+    await renderRecommendation(next, id);
+    done(next);
+  };
+  const action = h("pre", { id: "rec-action", text: rec.action });
+  const history = h("ol", { id: "rec-history" }, (rec.history || []).map((e) => h("li", {},
+    h("time", { datetime: new Date(e.at).toISOString(), text: localTime(e.at) }),
+    " ", h("strong", { text: e.state }), ` by ${e.actor}`, e.note ? ` — ${e.note}` : "")));
+  const evidence = evidenceSection(rec);
+  const snoozed = rec.state === "snoozed" && rec.snoozed_until ? ` until ${localTime(rec.snoozed_until)}` : "";
+  const shown = show(current,
+    h("p", { class: "crumbs" }, h("a", { href: "#/", text: "← Overview" })),
+    h("section", { class: `panel rec-head ${rec.severity}` },
+      h("h2", { id: "rec-title", text: rec.title }),
+      h("p", { class: "meta" },
+        h("span", { class: `badge ${rec.severity}`, text: rec.severity }), " ",
+        h("span", { class: "kind", text: rec.kind }), " · state ",
+        h("strong", { id: "rec-state", text: rec.state }), snoozed, " · ",
+        h("span", { id: "rec-confidence", text: `confidence ${percent(rec.confidence)}` })),
+      h("p", { id: "rec-summary", text: rec.summary }),
+      h("p", { class: "muted", text: `First seen ${localTime(rec.first_seen)}, last seen ${localTime(rec.last_seen)}.` })),
+    h("section", { class: "panel" },
+      h("h3", { text: "What to do" }),
+      action,
+      h("div", { class: "buttons" }, copyButton(action))),
+    session.can_act ? actionPanel(rec, reload) : h("p", { class: "muted", text: "Your session may read but not act." }),
+    evidence,
+    h("section", { class: "panel" }, h("h3", { text: "History" }), history));
+  if (shown) await loadEvidenceCharts(evidence, rec, evidenceRange());
+}
+
+// ---------------------------------------------------------------- agents
+
+/** Up when the last batch is more recent than 3 scrape intervals (≥ 1 min). */
+function agentUp(agent) {
+  const intervals = (Array.isArray(agent.sources) ? agent.sources : []).map((s) => Number(s.interval_ms) || 0);
+  const window = Math.max(60000, 3 * Math.max(0, ...intervals));
+  return Date.now() - agent.last_seen <= window;
+}
+
+async function renderAgents(current) {
+  const { agents } = await getJson("/api/v1/agents");
+  const body = h("tbody");
+  if (agents.length === 0) {
+    body.append(h("tr", { class: "empty" }, h("td", { colspan: 6, text: "No agent has connected yet." })));
+  }
+  for (const agent of agents) {
+    const up = agentUp(agent);
+    const drops = agent.dropped || {};
+    const total = Object.values(drops).reduce((sum, n) => sum + (Number(n) || 0), 0);
+    const detail = Object.entries(drops).filter(([, n]) => n > 0).map(([k, n]) => `${k.replaceAll("_", " ")}: ${n}`);
+    const sources = (Array.isArray(agent.sources) ? agent.sources : []).map((s) => `${s.name} (${s.type})`);
+    body.append(h("tr", { "data-agent": agent.id },
+      h("th", { scope: "row" }, h("span", { text: agent.id }), h("span", { class: "muted small", text: ` ${agent.hostname} · v${agent.version}` })),
+      h("td", {}, h("time", { datetime: new Date(agent.last_seen).toISOString(), title: localTime(agent.last_seen), text: ago(agent.last_seen) })),
+      h("td", { class: `status ${up ? "up" : "down"}`, text: up ? "up" : "down" }),
+      h("td", { text: sources.length ? sources.join(", ") : "—" }),
+      h("td", { class: total > 0 ? "num warn" : "num", text: String(total), title: detail.join("; ") || "nothing dropped" }),
+      h("td", { class: "num", text: number(agent.points) })));
+  }
+  show(current, h("section", { class: "panel" },
+    h("h2", { text: "Agents and sources" }),
+    h("p", { class: "muted", text: "An agent is up when its last batch arrived within three scrape intervals (at least a minute). Drops are what the agent reported losing (full spool or queue, corrupt or rejected batches)." }),
+    tableWrap(h("table", { id: "agents" },
+      h("thead", {}, h("tr", {},
+        h("th", { scope: "col", text: "Agent" }),
+        h("th", { scope: "col", text: "Last seen" }),
+        h("th", { scope: "col", text: "Up/down" }),
+        h("th", { scope: "col", text: "Sources" }),
+        h("th", { scope: "col", text: "Drops reported" }),
+        h("th", { scope: "col", text: "Points" }))),
+      body))));
+}
+
+// ---------------------------------------------------------------- explorer
+
+function seriesKey(series) {
+  return JSON.stringify([series.name, series.labels || {}]);
+}
+
+async function renderExplore(current, params) {
+  const { series } = await getJson("/api/v1/series");
+  const range = RANGES[params.get("range")] ? params.get("range") : "24h";
+  const chosen = series.find((s) => seriesKey(s) === params.get("series")) || series[0];
+  const navigate = (key, r) => {
+    location.hash = `#/explore?${new URLSearchParams({ series: key, range: r })}`;
+  };
+  const select = h("select", { id: "series-select", disabled: series.length === 0 },
+    series.map((s) => h("option", { value: seriesKey(s), selected: s === chosen, text: seriesLabel(s) })));
+  const rangeSelect = h("select", { id: "range" },
+    Object.keys(RANGES).map((r) => h("option", { value: r, selected: r === range, text: r })));
+  select.onchange = () => navigate(select.value, rangeSelect.value);
+  rangeSelect.onchange = () => navigate(select.value, rangeSelect.value);
+  const chart = h("div", { id: "explore-chart", class: "chart-box" });
+  if (!chosen) chart.append(h("p", { class: "muted empty", text: "No series stored yet: connect an agent or run the demo." }));
+  const shown = show(current, h("section", { class: "panel" },
+    h("h2", { text: "Explore series" }),
+    h("div", { class: "controls" },
+      h("label", { for: "series-select", text: "Series" }), select,
+      h("label", { for: "range", text: "Range" }), rangeSelect),
+    chart,
+    chosen ? h("p", { class: "muted small", text: `${chosen.kind}${chosen.kind === "counter" ? " (drawn as a rate per second)" : ""} · ${number(chosen.points)} points stored · shaded: 80% forecast band` }) : ""));
+  if (shown && chosen) await loadChart(chart, chartUrl(chosen, range));
+}
+
+// ---------------------------------------------------------------- start
+
+window.addEventListener("hashchange", route);
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("logout").onclick = logout;
+  route();
+});

@@ -1,0 +1,293 @@
+//! The dashboard in a real headless Chromium (Debian's chromium and
+//! chromium-driver, driven over WebDriver): on the demo, the overview loads,
+//! a recommendation opens with a chart that has data, acknowledging it
+//! changes its state and the change survives a reload; the pages fit a phone
+//! screen; with a dashboard token, the browser must log in first.
+//! Screenshots are saved under target/test-artifacts/dashboard/.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use headroom_tests::webdriver::Browser;
+use headroom_tests::{Collector, CollectorOptions, wait_for};
+use serde_json::Value;
+
+/// Where the screenshots go (kept by CI as artifacts).
+fn artifacts() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/dashboard")
+}
+
+/// The demo collector, once its advisor has opened recommendations of
+/// several kinds (the demo's own test checks which).
+async fn demo() -> Collector {
+    let started = Instant::now();
+    let collector = Collector::start(CollectorOptions {
+        demo: true,
+        analysis_interval: Some("3s".into()),
+        ..CollectorOptions::default()
+    })
+    .await;
+    wait_for(
+        Duration::from_secs(90),
+        "open recommendations on the demo",
+        || async {
+            let (_, body) = collector.get("/api/v1/recommendations?state=open").await;
+            let open = body["recommendations"].as_array()?;
+            let charted = open.iter().any(|rec| {
+                rec["evidence"]["series"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty())
+            });
+            (open.len() >= 3 && charted).then_some(())
+        },
+    )
+    .await;
+    println!(
+        "demo: open recommendations after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    collector
+}
+
+/// `text` percent-encoded for a query string.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An open recommendation whose first evidence series has points over the
+/// last 7 days (the chart's default range).
+async fn charted_recommendation(collector: &Collector) -> Value {
+    let (_, body) = collector.get("/api/v1/recommendations?state=open").await;
+    for rec in body["recommendations"].as_array().unwrap() {
+        let Some(series) = rec["evidence"]["series"].get(0) else {
+            continue;
+        };
+        let mut path = format!(
+            "/api/v1/series?name={}&from={}",
+            series["name"].as_str().unwrap(),
+            headroom_collector::store::now_ms() - 7 * 86_400_000
+        );
+        for (key, value) in series["labels"].as_object().unwrap() {
+            path.push_str(&format!("&{key}={}", encode(value.as_str().unwrap())));
+        }
+        let (_, points) = collector.get(&path).await;
+        if points["series"][0]["points"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+        {
+            return rec.clone();
+        }
+    }
+    panic!("no open recommendation charts a stored series: {body}");
+}
+
+/// Waits until the page `page` has rendered its data.
+async fn ready(browser: &Browser, page: &str) {
+    browser
+        .wait_until(
+            &format!("the {page} page"),
+            &format!(
+                "return document.body.dataset.page === '{page}' && document.body.dataset.ready === 'true';"
+            ),
+        )
+        .await;
+}
+
+/// The state the API holds for recommendation `id`.
+async fn api_state(collector: &Collector, id: &str) -> String {
+    let (status, body) = collector
+        .get(&format!("/api/v1/recommendations/{id}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["state"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_demo_a_recommendation_opens_with_a_chart_and_acknowledging_it_survives_a_reload() {
+    let collector = demo().await;
+    let base = format!("http://{}", collector.http);
+    let browser = Browser::start(1280, 900, &artifacts()).await;
+
+    // The overview: tier, headroom table, open recommendations by severity.
+    browser.goto(&format!("{base}/#/")).await;
+    ready(&browser, "overview").await;
+    let tier = browser.text(&browser.find("#tier").await).await;
+    assert!(!tier.trim().is_empty(), "the volume tier is shown");
+    let resources = browser.find_all("table#headroom tr[data-resource]").await;
+    assert!(!resources.is_empty(), "the headroom table has rows");
+    let listed = browser.find_all("#recommendations a.rec").await;
+    assert!(listed.len() >= 3, "{} recommendations listed", listed.len());
+    browser.screenshot("overview").await;
+
+    // Open a recommendation whose evidence charts a stored series.
+    let charted = charted_recommendation(&collector).await;
+    let id = charted["id"].as_str().unwrap().to_owned();
+    let link = browser.find(&format!("a.rec[data-id=\"{id}\"]")).await;
+    assert_eq!(
+        browser.attribute(&link, "data-state").await.as_deref(),
+        Some("open")
+    );
+    browser.click(&link).await;
+    ready(&browser, "recommendation").await;
+    let title = browser.text(&browser.find("#rec-title").await).await;
+    assert_eq!(title, charted["title"].as_str().unwrap());
+    assert_eq!(
+        browser.text(&browser.find("#rec-state").await).await,
+        "open"
+    );
+    let points = browser
+        .wait_until(
+            "a charted evidence series",
+            "const svg = document.querySelector('figure.evidence-chart svg.chart');\
+             return svg ? Number(svg.dataset.points) : 0;",
+        )
+        .await;
+    assert!(
+        points.as_f64().unwrap() > 0.0,
+        "the chart has data: {points}"
+    );
+    assert!(
+        !browser.find_all("ol#rec-history > li").await.is_empty(),
+        "the history lists the opening"
+    );
+    browser.screenshot("recommendation").await;
+    browser
+        .script(
+            "document.querySelector('figure.evidence-chart').scrollIntoView();",
+            Vec::new(),
+        )
+        .await;
+    browser.screenshot("recommendation-chart").await;
+
+    // Acknowledge it: the page and the API agree, and a reload keeps it.
+    let acknowledge = browser.find("button[data-action=\"acknowledge\"]").await;
+    browser.click(&acknowledge).await;
+    browser
+        .wait_until(
+            "the acknowledged state",
+            "const s = document.querySelector('#rec-state');\
+             return document.body.dataset.ready === 'true' && s && s.textContent === 'acknowledged';",
+        )
+        .await;
+    assert_eq!(api_state(&collector, &id).await, "acknowledged");
+    browser.refresh().await;
+    ready(&browser, "recommendation").await;
+    assert_eq!(
+        browser.text(&browser.find("#rec-state").await).await,
+        "acknowledged"
+    );
+    let history = browser.find_all("ol#rec-history > li").await;
+    assert!(history.len() >= 2, "the acknowledgement is in the history");
+    browser.screenshot("recommendation-acknowledged").await;
+
+    // Agents: the demo's agents are up.
+    browser.goto(&format!("{base}/#/agents")).await;
+    ready(&browser, "agents").await;
+    let statuses = browser
+        .script(
+            "return [...document.querySelectorAll('table#agents tr[data-agent] td.status')]\
+             .map(td => td.textContent.trim());",
+            Vec::new(),
+        )
+        .await;
+    let statuses: Vec<&str> = statuses
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(statuses.contains(&"up"), "agents: {statuses:?}");
+    browser.screenshot("agents").await;
+
+    // The explorer: pick a series, see its chart.
+    browser.goto(&format!("{base}/#/explore")).await;
+    ready(&browser, "explore").await;
+    let options = browser.find_all("select#series-select option").await;
+    assert!(options.len() > 1, "the explorer lists series");
+    let explored = browser
+        .wait_until(
+            "an explorer chart with data",
+            "const svg = document.querySelector('#explore-chart svg.chart');\
+             return svg ? Number(svg.dataset.points) : 0;",
+        )
+        .await;
+    assert!(explored.as_f64().unwrap() > 0.0);
+    browser.screenshot("explore").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_phone_screen_the_pages_fit_without_sideways_scrolling() {
+    let collector = demo().await;
+    let base = format!("http://{}", collector.http);
+    let browser = Browser::start(390, 844, &artifacts()).await;
+    let (_, body) = collector.get("/api/v1/recommendations?state=open").await;
+    let id = body["recommendations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (fragment, page, shot) in [
+        ("#/".to_owned(), "overview", "phone-overview"),
+        (
+            format!("#/rec/{id}"),
+            "recommendation",
+            "phone-recommendation",
+        ),
+    ] {
+        browser.goto(&format!("{base}/{fragment}")).await;
+        ready(&browser, page).await;
+        let overflow = browser
+            .script(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                Vec::new(),
+            )
+            .await;
+        browser.screenshot(shot).await;
+        assert!(
+            overflow.as_f64().unwrap() <= 1.0,
+            "{page}: the page is {overflow} px wider than the screen"
+        );
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_dashboard_token_the_browser_logs_in_before_it_sees_data() {
+    let collector = Collector::start(CollectorOptions {
+        dashboard_token: "s3cret-dashboard-token".into(),
+        ..CollectorOptions::default()
+    })
+    .await;
+    let base = format!("http://{}", collector.http);
+    let browser = Browser::start(1280, 900, &artifacts()).await;
+    browser.goto(&format!("{base}/#/")).await;
+    ready(&browser, "login").await;
+
+    let input = browser.find("input#token-input").await;
+    browser.type_text(&input, "wrong").await;
+    browser.click(&browser.find("button#login").await).await;
+    browser
+        .wait_until(
+            "the login error",
+            "const e = document.querySelector('#login-error');\
+             return e && e.textContent.trim().length > 0;",
+        )
+        .await;
+    browser.screenshot("login-refused").await;
+
+    let input = browser.find("input#token-input").await;
+    browser.clear(&input).await;
+    browser.type_text(&input, "s3cret-dashboard-token").await;
+    browser.click(&browser.find("button#login").await).await;
+    ready(&browser, "overview").await;
+    browser.screenshot("logged-in").await;
+    browser.close().await;
+}
