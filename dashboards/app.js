@@ -387,13 +387,15 @@ async function renderOverview(current) {
   ]);
   const recs = active.recommendations;
   const computed = headroom.computed_at ? `Computed ${localTime(headroom.computed_at)}.` : "";
+  const shown = (headroom.headroom || []).length;
+  const more = headroom.total > shown ? ` Showing the ${shown} most urgent of ${headroom.total}.` : "";
   show(current,
     h("section", { class: "panel summary" },
       h("h2", { text: "Overview" }),
       h("p", { id: "tier", class: "tier", text: volumeTier(recs) })),
     h("section", { class: "panel" },
       h("h2", { text: "Headroom" }),
-      h("p", { class: "muted", text: `Most urgent first. Trend is per day, as a share of the limit. ${computed}` }),
+      h("p", { class: "muted", text: `Most urgent first. Trend is per day, as a share of the limit. ${computed}${more}` }),
       tableWrap(headroomTable(headroom.headroom || []))),
     h("section", { class: "panel" },
       h("h2", { text: "Recommendations" }),

@@ -26,6 +26,26 @@ impl Store {
             .await
     }
 
+    /// How many recommendations are open, per kind and severity (for
+    /// `/metrics`, without reading their evidence).
+    pub async fn open_counts(&self) -> Result<Vec<(RecKind, Severity, i64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = on_pool!(&self.read, pool => {
+            sqlx::query_as(
+                "SELECT kind, severity, COUNT(*) FROM recommendations \
+                 WHERE state = 'open' GROUP BY kind, severity",
+            )
+            .fetch_all(pool)
+            .await
+            .context("counting open recommendations")?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, severity, count)| {
+                Some((RecKind::parse(&kind)?, Severity::parse(&severity)?, count))
+            })
+            .collect())
+    }
+
     /// One recommendation by id.
     pub async fn recommendation(&self, id: &str) -> Result<Option<Recommendation>, StoreError> {
         Ok(self

@@ -44,6 +44,16 @@ impl Store {
             .collect())
     }
 
+    /// How many series are stored.
+    pub async fn series_count(&self) -> Result<i64, StoreError> {
+        on_pool!(&self.read, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM series")
+                .fetch_one(pool)
+                .await
+                .context("counting series")
+        })
+    }
+
     /// Points with `from <= t <= to` of the series in `wanted` (id → kind)
     /// at `resolution`, sorted, bucketed by `step` when given.
     pub async fn scan_points(

@@ -208,7 +208,42 @@ pub(super) async fn act(
     Ok(Json(serde_json::to_value(&next).unwrap_or_default()))
 }
 
-pub(super) async fn headroom(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// Most resources one page of `GET /api/v1/headroom` may hold, and its default.
+pub const MAX_HEADROOM_LIMIT: usize = 1000;
+pub const DEFAULT_HEADROOM_LIMIT: usize = 100;
+
+/// `limit` (1–[`MAX_HEADROOM_LIMIT`]) and `offset` of a headroom page.
+pub fn headroom_page(params: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+    for key in params.keys() {
+        if !["limit", "offset"].contains(&key.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "unknown parameter `{key}`; use limit, offset"
+            )));
+        }
+    }
+    let number = |key: &str, default: usize| -> Result<usize, ApiError> {
+        params.get(key).map_or(Ok(default), |text| {
+            text.parse::<usize>().map_err(|_| {
+                ApiError::bad_request(format!("`{key}` must be a whole number, not `{text}`"))
+            })
+        })
+    };
+    let limit = number("limit", DEFAULT_HEADROOM_LIMIT)?;
+    if limit == 0 || limit > MAX_HEADROOM_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be between 1 and {MAX_HEADROOM_LIMIT}, not {limit}"
+        )));
+    }
+    Ok((limit, number("offset", 0)?))
+}
+
+/// The headroom table, most urgent first, one page at a time (`total` counts
+/// every resource).
+pub(super) async fn headroom(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (limit, offset) = headroom_page(&params)?;
     let mut rows = state.store.headroom().await?;
     let computed_at = rows.iter().map(|(_, at)| *at).max();
     rows.sort_by(|(a, _), (b, _)| {
@@ -218,15 +253,18 @@ pub(super) async fn headroom(State(state): State<AppState>) -> Result<impl IntoR
             .cmp(&eta(b))
             .then(utilization(b).total_cmp(&utilization(a)))
     });
+    let total = rows.len();
     let resources: Vec<serde_json::Value> = rows
         .into_iter()
+        .skip(offset)
+        .take(limit)
         .map(|(mut v, _)| {
             v["eta"] = v["eta_ms"].clone();
             v
         })
         .collect();
     Ok(Json(
-        json!({ "headroom": resources, "computed_at": computed_at }),
+        json!({ "headroom": resources, "computed_at": computed_at, "total": total, "limit": limit, "offset": offset }),
     ))
 }
 
@@ -239,6 +277,26 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn a_headroom_page_defaults_to_the_first_hundred_and_refuses_bad_values() {
+        assert_eq!(
+            headroom_page(&params(&[])).unwrap(),
+            (DEFAULT_HEADROOM_LIMIT, 0)
+        );
+        assert_eq!(
+            headroom_page(&params(&[("limit", "5"), ("offset", "10")])).unwrap(),
+            (5, 10)
+        );
+        for bad in [
+            &[("limit", "0")][..],
+            &[("limit", "1001")][..],
+            &[("offset", "-1")][..],
+            &[("sort", "eta")][..],
+        ] {
+            assert!(headroom_page(&params(bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -294,15 +294,23 @@ fn paths() -> Value {
         "/api/v1/headroom": {
             "get": {
                 "summary": "Headroom per resource, soonest ETA first",
+                "parameters": [
+                    query("limit", "Page size (1–1000, default 100).", false, json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+                    query("offset", "Resources to skip.", false, json!({"type": "integer", "minimum": 0})),
+                ],
                 "responses": with_auth(json!({
-                    "200": json_response("The headroom table.", json!({
+                    "200": json_response("One page of the headroom table.", json!({
                         "type": "object",
-                        "required": ["headroom", "computed_at"],
+                        "required": ["headroom", "computed_at", "total", "limit", "offset"],
                         "properties": {
                             "headroom": {"type": "array", "items": schema_ref("Headroom")},
                             "computed_at": {"type": ["integer", "null"], "description": "When the advisor computed it."},
+                            "total": {"type": "integer", "description": "Resources in the whole table."},
+                            "limit": {"type": "integer"},
+                            "offset": {"type": "integer"},
                         },
                     })),
+                    "400": error_response("A bad `limit` or `offset`, or an unknown parameter."),
                 })),
             },
         },

@@ -10,7 +10,6 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::{ApiError, AppState};
-use crate::advisor::lifecycle::State as RecState;
 use crate::advisor::{RecKind, Severity};
 use crate::metrics::IngestSnapshot;
 use crate::store::now_ms;
@@ -46,8 +45,8 @@ pub struct Figures {
     pub series: usize,
     pub agents: Vec<AgentFigure>,
     pub resources: Vec<ResourceFigure>,
-    /// Kind and severity of every recommendation in state `open`.
-    pub open: Vec<(RecKind, Severity)>,
+    /// How many recommendations are in state `open`, per kind and severity.
+    pub open: Vec<(RecKind, Severity, u64)>,
     /// When the advisor last saved its headroom table.
     pub last_pass_ms: Option<i64>,
 }
@@ -178,8 +177,8 @@ pub fn render(figures: &Figures) -> String {
                 .map(|severity| ((kind, severity), 0))
         })
         .collect();
-    for key in &figures.open {
-        *open.entry(*key).or_default() += 1;
+    for &(kind, severity, count) in &figures.open {
+        *open.entry((kind, severity)).or_default() += count;
     }
     out.family(
         "headroom_recommendations_open",
@@ -292,17 +291,16 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
         })
         .collect();
     let open = store
-        .recommendations()
+        .open_counts()
         .await?
         .into_iter()
-        .filter(|rec| rec.state == RecState::Open)
-        .map(|rec| (rec.kind, rec.severity))
+        .map(|(kind, severity, count)| (kind, severity, count.max(0) as u64))
         .collect();
     let figures = Figures {
         now_ms: now_ms(),
         ingest: state.counters.snapshot(),
         storage_bytes: store.size_bytes().await?,
-        series: store.series_meta().await?.len(),
+        series: store.series_count().await?.max(0) as usize,
         agents,
         resources,
         open,
@@ -351,10 +349,7 @@ mod tests {
                     eta_ms: None,
                 },
             ],
-            open: vec![
-                (RecKind::Index, Severity::Warning),
-                (RecKind::Index, Severity::Warning),
-            ],
+            open: vec![(RecKind::Index, Severity::Warning, 2)],
             last_pass_ms: Some(990_000),
         }
     }
