@@ -606,26 +606,39 @@ function seriesKey(series) {
   return JSON.stringify([series.name, series.labels || {}]);
 }
 
+/** Most series the explorer's picker lists; a name prefix narrows the rest. */
+const MAX_PICKER_SERIES = 500;
+
 async function renderExplore(current, params) {
-  const { series } = await getJson("/api/v1/series");
+  const prefix = params.get("prefix") || "";
+  const { series } = await getJson(`/api/v1/series?${new URLSearchParams({ prefix })}`);
   const range = RANGES[params.get("range")] ? params.get("range") : "24h";
-  const chosen = series.find((s) => seriesKey(s) === params.get("series")) || series[0];
-  const navigate = (key, r) => {
-    location.hash = `#/explore?${new URLSearchParams({ series: key, range: r })}`;
+  const listed = series.slice(0, MAX_PICKER_SERIES);
+  const chosen = series.find((s) => seriesKey(s) === params.get("series")) || listed[0];
+  if (chosen && !listed.includes(chosen)) listed.unshift(chosen);
+  const navigate = (key, r, p) => {
+    location.hash = `#/explore?${new URLSearchParams({ series: key, range: r, prefix: p })}`;
   };
+  const prefixInput = h("input", { id: "series-prefix", type: "search", value: prefix, placeholder: "name prefix, e.g. pg_" });
   const select = h("select", { id: "series-select", disabled: series.length === 0 },
-    series.map((s) => h("option", { value: seriesKey(s), selected: s === chosen, text: seriesLabel(s) })));
+    listed.map((s) => h("option", { value: seriesKey(s), selected: s === chosen, text: seriesLabel(s) })));
+  const cut = series.length > listed.length
+    ? h("p", { class: "muted small", text: `Listing ${listed.length} of ${number(series.length)} series: type a name prefix to narrow them.` })
+    : "";
   const rangeSelect = h("select", { id: "range" },
     Object.keys(RANGES).map((r) => h("option", { value: r, selected: r === range, text: r })));
-  select.onchange = () => navigate(select.value, rangeSelect.value);
-  rangeSelect.onchange = () => navigate(select.value, rangeSelect.value);
+  select.onchange = () => navigate(select.value, rangeSelect.value, prefixInput.value);
+  rangeSelect.onchange = () => navigate(select.value, rangeSelect.value, prefixInput.value);
+  prefixInput.onchange = () => navigate("", rangeSelect.value, prefixInput.value.trim());
   const chart = h("div", { id: "explore-chart", class: "chart-box" });
   if (!chosen) chart.append(h("p", { class: "muted empty", text: "No series stored yet: connect an agent or run the demo." }));
   const shown = show(current, h("section", { class: "panel" },
     h("h2", { text: "Explore series" }),
     h("div", { class: "controls" },
+      h("label", { for: "series-prefix", text: "Filter" }), prefixInput,
       h("label", { for: "series-select", text: "Series" }), select,
       h("label", { for: "range", text: "Range" }), rangeSelect),
+    cut,
     chart,
     chosen ? h("p", { class: "muted small", text: `${chosen.kind}${chosen.kind === "counter" ? " (drawn as a rate per second)" : ""} · ${number(chosen.points)} points stored · shaded: 80% forecast band` }) : ""));
   if (shown && chosen) await loadChart(chart, chartUrl(chosen, range));

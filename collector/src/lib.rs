@@ -149,6 +149,7 @@ pub async fn serve_with_advisor_gate(
         retention,
         counters,
         auth: web::auth::WebAuth::new(&config.auth),
+        headroom: web::HeadroomCache::default(),
     };
     let mut http_stop = stop_rx;
     let http = axum::serve(http_listener, web::router(state)).with_graceful_shutdown(async move {

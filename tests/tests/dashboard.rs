@@ -221,6 +221,17 @@ async fn on_the_demo_a_recommendation_opens_with_a_chart_and_acknowledging_it_su
         .await;
     assert!(explored.as_f64().unwrap() > 0.0);
     browser.screenshot("explore").await;
+    // A name prefix narrows the picker (Enter commits the filter).
+    let filter = browser.find("input#series-prefix").await;
+    browser.type_text(&filter, "redis_\u{E007}").await;
+    browser
+        .wait_until(
+            "the picker narrowed to redis_ series",
+            "const o = [...document.querySelectorAll('select#series-select option')];\
+             return document.body.dataset.ready === 'true' && o.length > 0 &&\
+             o.every(x => x.textContent.startsWith('redis_'));",
+        )
+        .await;
     browser.close().await;
 }
 

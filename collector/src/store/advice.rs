@@ -208,6 +208,17 @@ impl Store {
         })
     }
 
+    /// Rows of the headroom table and when it was last written: changes
+    /// whenever the advisor saves a new table (a cheap check before a re-read).
+    pub async fn headroom_version(&self) -> Result<(i64, Option<i64>), StoreError> {
+        on_pool!(&self.read, pool => {
+            sqlx::query_as("SELECT COUNT(*), MAX(updated_ms) FROM headroom")
+                .fetch_one(pool)
+                .await
+                .context("reading headroom")
+        })
+    }
+
     /// The latest headroom table, as JSON objects, with when it was computed.
     pub async fn headroom(&self) -> Result<Vec<(serde_json::Value, i64)>, StoreError> {
         on_pool!(&self.read, pool => {

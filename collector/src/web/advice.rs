@@ -3,6 +3,7 @@
 //! and `GET /api/v1/headroom`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -13,7 +14,8 @@ use serde_json::json;
 use super::{ApiError, AppState, parse_time};
 use crate::advisor::lifecycle::{self, Action, State as RecState};
 use crate::advisor::{RecKind, Severity};
-use crate::store::now_ms;
+use crate::store::{Store, now_ms};
+use tokio::sync::Mutex;
 
 /// Most recommendations one page may hold.
 pub const MAX_LIMIT: usize = 500;
@@ -208,6 +210,52 @@ pub(super) async fn act(
     Ok(Json(serde_json::to_value(&next).unwrap_or_default()))
 }
 
+/// The headroom table as the API shows it, sorted most urgent first, kept
+/// between requests and re-read only when its version (rows, last write)
+/// changes: at thousands of resources, parsing it is most of a request.
+#[derive(Debug, Clone, Default)]
+pub struct HeadroomCache {
+    table: Arc<Mutex<Arc<HeadroomTable>>>,
+}
+
+/// One version of the headroom table.
+#[derive(Debug, Default)]
+pub struct HeadroomTable {
+    version: (i64, Option<i64>),
+    rows: Vec<serde_json::Value>,
+}
+
+impl HeadroomCache {
+    /// The current table, re-read from `store` when the advisor saved a new one.
+    pub async fn get(&self, store: &Store) -> Result<Arc<HeadroomTable>, ApiError> {
+        let version = store.headroom_version().await?;
+        let cached = Arc::clone(&*self.table.lock().await);
+        if cached.version == version && version.1.is_some() {
+            return Ok(cached);
+        }
+        let mut rows = store.headroom().await?;
+        rows.sort_by(|(a, _), (b, _)| {
+            let eta = |v: &serde_json::Value| v["eta_ms"].as_i64().unwrap_or(i64::MAX);
+            let utilization = |v: &serde_json::Value| v["utilization"].as_f64().unwrap_or(0.0);
+            eta(a)
+                .cmp(&eta(b))
+                .then(utilization(b).total_cmp(&utilization(a)))
+        });
+        let fresh = Arc::new(HeadroomTable {
+            version,
+            rows: rows
+                .into_iter()
+                .map(|(mut v, _)| {
+                    v["eta"] = v["eta_ms"].clone();
+                    v
+                })
+                .collect(),
+        });
+        *self.table.lock().await = Arc::clone(&fresh);
+        Ok(fresh)
+    }
+}
+
 /// Most resources one page of `GET /api/v1/headroom` may hold, and its default.
 pub const MAX_HEADROOM_LIMIT: usize = 1000;
 pub const DEFAULT_HEADROOM_LIMIT: usize = 100;
@@ -244,25 +292,10 @@ pub(super) async fn headroom(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (limit, offset) = headroom_page(&params)?;
-    let mut rows = state.store.headroom().await?;
-    let computed_at = rows.iter().map(|(_, at)| *at).max();
-    rows.sort_by(|(a, _), (b, _)| {
-        let eta = |v: &serde_json::Value| v["eta_ms"].as_i64().unwrap_or(i64::MAX);
-        let utilization = |v: &serde_json::Value| v["utilization"].as_f64().unwrap_or(0.0);
-        eta(a)
-            .cmp(&eta(b))
-            .then(utilization(b).total_cmp(&utilization(a)))
-    });
-    let total = rows.len();
-    let resources: Vec<serde_json::Value> = rows
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|(mut v, _)| {
-            v["eta"] = v["eta_ms"].clone();
-            v
-        })
-        .collect();
+    let table = state.headroom.get(&state.store).await?;
+    let computed_at = table.version.1;
+    let total = table.rows.len();
+    let resources: Vec<&serde_json::Value> = table.rows.iter().skip(offset).take(limit).collect();
     Ok(Json(
         json!({ "headroom": resources, "computed_at": computed_at, "total": total, "limit": limit, "offset": offset }),
     ))

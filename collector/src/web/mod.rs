@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+pub use advice::HeadroomCache;
 pub use error::ApiError;
 
 use crate::metrics::IngestCounters;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub retention: Retention,
     pub counters: IngestCounters,
     pub auth: auth::WebAuth,
+    /// The sorted headroom table, re-read only when the advisor saves a new one.
+    pub headroom: advice::HeadroomCache,
 }
 
 /// The router with every route.
