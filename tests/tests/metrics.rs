@@ -43,6 +43,14 @@ fn sample(text: &str, prefix: &str) -> Option<f64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// The `headroom_…` metric names a PromQL expression reads.
+fn metric_names(expr: &str) -> Vec<String> {
+    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("headroom_"))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Pipes `text` to `promtool check metrics`; its complaints on failure.
 fn promtool_check(text: &str) -> Result<(), String> {
     let mut child = Command::new(PROMTOOL)
@@ -133,6 +141,33 @@ async fn metrics_show_ingest_agents_and_advice_and_promtool_accepts_them() {
             "{family} is missing:\n{text}"
         );
     }
+    // Every series the Grafana dashboard queries is one /metrics exposes.
+    let grafana: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../dashboards/grafana/headroom.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut queried = 0;
+    for panel in grafana["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap();
+            for name in metric_names(expr) {
+                queried += 1;
+                assert!(
+                    text.contains(&format!("# TYPE {name} ")),
+                    "the Grafana panel `{}` queries {name}, which /metrics does not expose",
+                    panel["title"]
+                );
+            }
+        }
+    }
+    assert!(
+        queried >= 10,
+        "the Grafana dashboard queries {queried} series"
+    );
     assert!(sample(&text, "headroom_ingest_points_total").unwrap() > 0.0);
     assert!(sample(&text, "headroom_storage_size_bytes").unwrap() > 0.0);
     assert!(sample(&text, "headroom_series").unwrap() > 0.0);
