@@ -13,8 +13,8 @@ use prost::Message;
 use rand::Rng;
 use tokio::sync::{Notify, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
-use tonic::{Code, Request};
 
 use crate::collect::{OtherDrops, SharedSpool};
 use crate::config::CollectorSection;
@@ -145,15 +145,8 @@ pub async fn open_stream(
         kind: Some(agent_message::Kind::Hello(hello)),
     };
     sender.send(hello).await.map_err(|_| ShipError::Closed)?;
-    let mut request = Request::new(ReceiverStream::new(receiver));
-    if !token.is_empty() {
-        let value = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| ShipError::BadToken)?;
-        request
-            .metadata_mut()
-            .insert(headroom_proto::AUTHORIZATION, value);
-    }
+    let request = headroom_proto::bearer_request(ReceiverStream::new(receiver), token)
+        .ok_or(ShipError::BadToken)?;
     let inbound = client
         .stream(request)
         .await

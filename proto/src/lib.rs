@@ -14,6 +14,18 @@ pub mod v1 {
 /// The gRPC metadata key that carries an agent's bearer token.
 pub const AUTHORIZATION: &str = "authorization";
 
+/// `message` as a gRPC request carrying `authorization: Bearer <token>`
+/// when `token` is not empty; `None` when the token cannot be metadata
+/// (it must be printable ASCII).
+pub fn bearer_request<T>(message: T, token: &str) -> Option<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    if !token.is_empty() {
+        let value = format!("Bearer {token}").parse().ok()?;
+        request.metadata_mut().insert(AUTHORIZATION, value);
+    }
+    Some(request)
+}
+
 /// Default maximum size of one encoded message on the wire (16 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
@@ -98,3 +110,22 @@ pub mod latency;
 pub mod otlp;
 pub mod process;
 pub mod samples;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bearer_request_carries_the_token_only_when_there_is_one() {
+        let with = bearer_request((), "s3cret").expect("printable");
+        assert_eq!(
+            with.metadata()
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer s3cret")
+        );
+        let without = bearer_request((), "").expect("empty");
+        assert!(without.metadata().get(AUTHORIZATION).is_none());
+        assert!(bearer_request((), "bad\ntoken").is_none());
+    }
+}

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use headroom_tests::{Collector, CollectorOptions, wait_for};
+use headroom_tests::{Collector, CollectorOptions, PgDatabase, wait_for};
 use serde_json::{Value, json};
 
 async fn list(collector: &Collector, query: &str) -> Value {
@@ -20,9 +20,21 @@ async fn list(collector: &Collector, query: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn recommendations_can_be_listed_read_and_acted_on_and_bad_requests_are_refused() {
+    listed_read_and_acted_on(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recommendations_can_be_listed_read_and_acted_on_on_postgresql() {
+    let database = PgDatabase::create();
+    listed_read_and_acted_on(Some(database.url.clone())).await;
+}
+
+/// The whole scenario on SQLite (`None`) or the PostgreSQL at `database_url`.
+async fn listed_read_and_acted_on(database_url: Option<String>) {
     let mut collector = Collector::start(CollectorOptions {
         analysis_interval: Some("1s".into()),
         extra_toml: "[advisor]\nopen_after = 2\n".into(),
+        database_url,
         ..CollectorOptions::default()
     })
     .await;

@@ -89,6 +89,19 @@ async fn charted_recommendation(collector: &Collector) -> Value {
     panic!("no open recommendation charts a stored series: {body}");
 }
 
+/// The points plotted by the first chart inside `container`, once it has some.
+async fn chart_points(browser: &Browser, container: &str) -> Value {
+    browser
+        .wait_until(
+            &format!("a chart with data in {container}"),
+            &format!(
+                "const svg = document.querySelector(\"{container} svg.chart\");\
+                 return svg ? Number(svg.dataset.points) : 0;"
+            ),
+        )
+        .await
+}
+
 /// Waits until the page `page` has rendered its data.
 async fn ready(browser: &Browser, page: &str) {
     browser
@@ -143,13 +156,7 @@ async fn on_the_demo_a_recommendation_opens_with_a_chart_and_acknowledging_it_su
         browser.text(&browser.find("#rec-state").await).await,
         "open"
     );
-    let points = browser
-        .wait_until(
-            "a charted evidence series",
-            "const svg = document.querySelector('figure.evidence-chart svg.chart');\
-             return svg ? Number(svg.dataset.points) : 0;",
-        )
-        .await;
+    let points = chart_points(&browser, "figure.evidence-chart").await;
     assert!(
         points.as_f64().unwrap() > 0.0,
         "the chart has data: {points}"
@@ -212,13 +219,7 @@ async fn on_the_demo_a_recommendation_opens_with_a_chart_and_acknowledging_it_su
     ready(&browser, "explore").await;
     let options = browser.find_all("select#series-select option").await;
     assert!(options.len() > 1, "the explorer lists series");
-    let explored = browser
-        .wait_until(
-            "an explorer chart with data",
-            "const svg = document.querySelector('#explore-chart svg.chart');\
-             return svg ? Number(svg.dataset.points) : 0;",
-        )
-        .await;
+    let explored = chart_points(&browser, "#explore-chart").await;
     assert!(explored.as_f64().unwrap() > 0.0);
     browser.screenshot("explore").await;
     // A name prefix narrows the picker (Enter commits the filter).

@@ -2,6 +2,7 @@
 //! headroom, run the rules, step the lifecycle, save. A failed pass is
 //! logged and the next tick tries again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,7 @@ pub async fn pass(
     let snapshot = load::snapshot(store, config, history, now).await?;
     let load_ms = started.elapsed().as_millis();
     let stored = store.recommendations().await?;
+    let read: HashMap<String, State> = stored.iter().map(|r| (r.id.clone(), r.state)).collect();
     let analysed = Instant::now();
     let config_for_task = Arc::clone(config);
     let (report, headroom, changed, events) = tokio::task::spawn_blocking(move || {
@@ -71,9 +73,15 @@ pub async fn pass(
     .await
     .map_err(|error| PassError::Task(error.to_string()))?;
     let analysis_ms = analysed.elapsed().as_millis();
-    store.save_recommendations(&changed, &events).await?;
+    let skipped = store.save_recommendations(&changed, &events, &read).await?;
     store.save_headroom(&headroom, now).await?;
-    for event in &events {
+    for id in &skipped {
+        tracing::info!(id = %id, "recommendation changed during the pass (an action); its new state is kept");
+    }
+    for event in events
+        .iter()
+        .filter(|e| !skipped.contains(&e.recommendation_id))
+    {
         if let Some(rec) = changed.iter().find(|r| r.id == event.recommendation_id) {
             tracing::info!(
                 id = %rec.id,

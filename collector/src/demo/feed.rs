@@ -8,7 +8,6 @@ use std::time::Duration;
 use headroom_proto::v1::{self, agent_message, collector_message, ingest_client::IngestClient};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::Request;
 use tonic::transport::{Channel, Endpoint};
 
 /// Batches sent ahead of their acks.
@@ -80,15 +79,8 @@ impl AgentStream {
             })
             .await
             .map_err(|_| closed(&agent_id))?;
-        let mut request = Request::new(ReceiverStream::new(receiver));
-        if !token.is_empty() {
-            let value = format!("Bearer {token}")
-                .parse()
-                .map_err(|_| FeedError::BadToken)?;
-            request
-                .metadata_mut()
-                .insert(headroom_proto::AUTHORIZATION, value);
-        }
+        let request = headroom_proto::bearer_request(ReceiverStream::new(receiver), token)
+            .ok_or(FeedError::BadToken)?;
         let inbound = client
             .stream(request)
             .await

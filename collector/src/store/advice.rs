@@ -1,6 +1,8 @@
 //! The advisor's tables: recommendations (one row per kind and key, kept
 //! after resolving), their events (history), and the latest headroom table.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use super::{Context, Store, StoreError, on_pool};
@@ -99,19 +101,26 @@ impl Store {
     }
 
     /// Writes changed recommendations and their events in one transaction.
+    /// A change to a stored recommendation applies only while its stored
+    /// state is still the one in `read` (the state the change was computed
+    /// from), so an advisor pass never overwrites an acknowledgement made
+    /// while it ran, nor one action another. Returns the ids left as they
+    /// were; their events are not written.
     pub async fn save_recommendations(
         &self,
         changed: &[Recommendation],
         events: &[Event],
-    ) -> Result<(), StoreError> {
+        read: &HashMap<String, State>,
+    ) -> Result<Vec<String>, StoreError> {
         if changed.is_empty() && events.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         on_pool!(&self.write, pool => {
             let mut tx = pool.begin().await.context("saving recommendations")?;
+            let mut skipped = Vec::new();
             for rec in changed {
                 let evidence = serde_json::to_string(&rec.evidence).unwrap_or_else(|_| "{}".into());
-                sqlx::query(
+                let written = sqlx::query(
                     "INSERT INTO recommendations (id, kind, key, severity, title, summary, action, evidence, \
                      confidence, state, snoozed_until_ms, first_seen_ms, last_seen_ms, resolved_ms, seen_passes, missed_passes) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
@@ -119,7 +128,8 @@ impl Store {
                      summary = excluded.summary, action = excluded.action, evidence = excluded.evidence, \
                      confidence = excluded.confidence, state = excluded.state, snoozed_until_ms = excluded.snoozed_until_ms, \
                      last_seen_ms = excluded.last_seen_ms, resolved_ms = excluded.resolved_ms, \
-                     seen_passes = excluded.seen_passes, missed_passes = excluded.missed_passes",
+                     seen_passes = excluded.seen_passes, missed_passes = excluded.missed_passes \
+                     WHERE recommendations.state = COALESCE($17, recommendations.state)",
                 )
                 .bind(&rec.id)
                 .bind(rec.kind.as_str())
@@ -137,11 +147,15 @@ impl Store {
                 .bind(rec.resolved_at)
                 .bind(rec.seen_passes)
                 .bind(rec.missed_passes)
+                .bind(read.get(&rec.id).map(|state| state.as_str()))
                 .execute(&mut *tx)
                 .await
                 .context("saving a recommendation")?;
+                if written.rows_affected() == 0 {
+                    skipped.push(rec.id.clone());
+                }
             }
-            for event in events {
+            for event in events.iter().filter(|e| !skipped.contains(&e.recommendation_id)) {
                 sqlx::query(
                     "INSERT INTO recommendation_events (recommendation_id, at_ms, state, actor, note) \
                      VALUES ($1, $2, $3, $4, $5)",
@@ -155,7 +169,8 @@ impl Store {
                 .await
                 .context("saving a recommendation event")?;
             }
-            tx.commit().await.context("saving recommendations")
+            tx.commit().await.context("saving recommendations")?;
+            Ok(skipped)
         })
     }
 

@@ -203,10 +203,20 @@ pub(super) async fn act(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no recommendation `{id}`")))?;
     let (next, event) = lifecycle::act(&rec, action, &by, now).map_err(ApiError::conflict)?;
-    state
+    let read = HashMap::from([(rec.id.clone(), rec.state)]);
+    let skipped = state
         .store
-        .save_recommendations(std::slice::from_ref(&next), std::slice::from_ref(&event))
+        .save_recommendations(
+            std::slice::from_ref(&next),
+            std::slice::from_ref(&event),
+            &read,
+        )
         .await?;
+    if !skipped.is_empty() {
+        return Err(ApiError::conflict(format!(
+            "recommendation `{id}` changed while this action was applied; read it again and retry"
+        )));
+    }
     Ok(Json(serde_json::to_value(&next).unwrap_or_default()))
 }
 
