@@ -275,7 +275,7 @@ async fn a_pass_computed_before_an_acknowledgement_does_not_overwrite_it() {
         note: String::new(),
     };
     let skipped = store
-        .save_recommendations(&[open.clone()], &[opened], &HashMap::new())
+        .save_recommendations(std::slice::from_ref(&open), &[opened], &HashMap::new())
         .await
         .expect("save");
     assert!(skipped.is_empty());
