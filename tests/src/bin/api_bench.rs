@@ -9,7 +9,7 @@
 //! advisor benchmark's generator (hourly rollups plus a raw tail, see
 //! `headroom_tests::synthetic`), runs three advisor passes so recommendations
 //! (opened after two) and the headroom table exist, starts the release `headroom-collector` on that
-//! store, and runs `wrk --latency` against each path the dashboard's overview
+//! store, waits for its first advisor pass, and runs `wrk --latency` against each path the dashboard's overview
 //! and recommendation pages read, plus `/metrics`. It prints, per path,
 //! requests per second and the p50, p90 and p99 latency wrk measured.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -131,6 +131,8 @@ async fn main() {
         .with_file_name("headroom-collector");
     let http = format!("127.0.0.1:{}", free_port());
     let grpc = format!("127.0.0.1:{}", free_port());
+    // Its first pass is stamped with the time it starts, after this.
+    let started_ms = now_ms();
     let mut collector = Command::new(&binary)
         .args([
             "--database-url",
@@ -158,6 +160,26 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // The collector's first advisor pass (the whole look-back) runs at
+    // start: measure after it, as a collector that has been running would be.
+    loop {
+        let headroom: serde_json::Value = client
+            .get(format!("http://{http}/api/v1/headroom?limit=1"))
+            .send()
+            .await
+            .expect("headroom")
+            .json()
+            .await
+            .expect("json");
+        if headroom["computed_at"].as_i64().unwrap_or(0) >= started_ms {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(60),
+            "the first advisor pass did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let recs: serde_json::Value = client
         .get(format!("http://{http}/api/v1/recommendations?limit=1"))
         .send()
@@ -189,22 +211,30 @@ async fn main() {
         "/metrics".to_owned(),
     ];
     println!(
-        "machine: {} cores, {}; wrk -t2 -c{} -d{}s --latency, one path at a time",
+        "machine: {} cores, {}; wrk -t{} -c{} -d{}s --latency, one path at a time",
         command_output("nproc", &[]),
         command_output("uname", &["-sr"]),
+        args.connections.clamp(1, 2),
         args.connections,
         args.seconds
     );
     println!("| Path | req/s | p50 ms | p90 ms | p99 ms | non-2xx |");
     println!("|---|---:|---:|---:|---:|---:|");
     for path in paths {
+        // wrk needs at least one connection per thread.
+        let threads = args.connections.clamp(1, 2);
         let output = Command::new("wrk")
-            .args(["-t2", &format!("-c{}", args.connections)])
+            .args([format!("-t{threads}"), format!("-c{}", args.connections)])
             .arg(format!("-d{}s", args.seconds))
             .arg("--latency")
             .arg(format!("http://{http}{path}"))
             .output()
             .expect("wrk (Debian's wrk package; .ci/run installs it)");
+        assert!(
+            output.status.success(),
+            "wrk failed on {path}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let figures = parse_wrk(&String::from_utf8_lossy(&output.stdout));
         println!(
             "| `{path}` | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
