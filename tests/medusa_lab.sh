@@ -22,7 +22,8 @@
 # The advisor (issue 4): the agent also reads the lab's PostgreSQL; with the
 # checkouts done, the open recommendations must include the
 # instrumentation-overhead advice (Medusa's default one export per span) and
-# a `none` answer, and no index advice on Medusa's small tables.
+# a `none` answer, no index advice on Medusa's small tables, and nothing
+# critical (minutes of history on a tiny store).
 #
 # Headroom's p50: the collector's `http_route_latency_ms_bucket{le}` points
 # (cumulative over buckets, a delta per interval) are summed over time per
@@ -288,6 +289,11 @@ if not none:
     print("FAIL: no 'none' advice (no action needed / not enough data yet)"); ok = False
 if index:
     print(f"FAIL: index advice on Medusa's small tables: {[r['action'] for r in index]}"); ok = False
+# The lab is a tiny store with minutes of history: nothing about its
+# resources is critical (a forecast from a warm-up ramp is not growth).
+critical = [r for r in recs if r["severity"] == "critical"]
+if critical:
+    print(f"FAIL: critical advice on a tiny store with minutes of history: {[r['title'] for r in critical]}"); ok = False
 sys.exit(0 if ok else 1)
 EOF
 log "advisor: OK"

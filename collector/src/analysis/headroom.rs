@@ -28,6 +28,18 @@ pub struct Headroom {
     pub history_ms: i64,
 }
 
+/// Below this [`confidence`] a forecast is shown but not acted on: an ETA
+/// drawn from minutes of history (a store warming up) is noise, not growth.
+pub const MIN_FORECAST_CONFIDENCE: f64 = 0.2;
+
+impl Headroom {
+    /// The ETA when the forecast behind it is confident enough to act on.
+    pub fn credible_eta_ms(&self) -> Option<i64> {
+        self.eta_ms
+            .filter(|_| self.confidence >= MIN_FORECAST_CONFIDENCE)
+    }
+}
+
 /// The headroom of `resource` given its `analysis` and upper `limit`.
 pub fn headroom(resource: &str, analysis: &Analysis, limit: f64) -> Headroom {
     let usable = limit.is_finite() && limit > 0.0;

@@ -126,7 +126,7 @@ fn checkout_slo(ctx: &Context) -> Option<Finding> {
         return None;
     }
     let horizon_ms = (config.checkout_eta_days * DAY_MS as f64) as i64;
-    let soon = h.eta_ms.filter(|&eta| eta - now <= horizon_ms);
+    let soon = h.credible_eta_ms().filter(|&eta| eta - now <= horizon_ms);
     let over = h.current > h.limit;
     if !over && soon.is_none() && h.utilization < config.checkout_warn_utilization {
         return None;

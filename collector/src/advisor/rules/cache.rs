@@ -263,7 +263,7 @@ fn memory(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|h| h.resource.starts_with("redis memory"))
     {
-        let Some(eta) = h.eta_ms.filter(|&eta| eta <= horizon) else {
+        let Some(eta) = h.credible_eta_ms().filter(|&eta| eta <= horizon) else {
             continue;
         };
         let days = (eta - now).max(0) as f64 / DAY_MS as f64;

@@ -124,7 +124,7 @@ fn connections(ctx: &Context, out: &mut Vec<Finding>) {
         .iter()
         .filter(|h| h.resource.starts_with("postgres connections"))
     {
-        let eta_days = h.eta_ms.map(|eta| days_until(now, eta));
+        let eta_days = h.credible_eta_ms().map(|eta| days_until(now, eta));
         let soon = |days: f64| eta_days.is_some_and(|d| d <= days);
         let severity = if h.utilization >= config.connections_critical_utilization
             || soon(config.connections_critical_eta_days)
@@ -138,7 +138,7 @@ fn connections(ctx: &Context, out: &mut Vec<Finding>) {
             continue;
         };
         let agent = agent_of(&h.resource);
-        let when = match h.eta_ms {
+        let when = match h.credible_eta_ms() {
             Some(eta) => format!("at this growth they run out {}", describe_eta(now, eta)),
             None => "a traffic peak or one more app process can exhaust them".to_owned(),
         };
@@ -356,7 +356,9 @@ fn disk(ctx: &Context, out: &mut Vec<Finding>) {
         if !(pg_agents.contains(agent) || lone_host) {
             continue;
         }
-        let Some(eta) = h.eta_ms else { continue };
+        let Some(eta) = h.credible_eta_ms() else {
+            continue;
+        };
         let days = days_until(now, eta);
         let severity = if days <= config.disk_critical_eta_days {
             Severity::Critical
@@ -696,6 +698,20 @@ mod tests {
             connections(0.5, Some(14.0))[0]
                 .summary
                 .contains("in 14 days")
+        );
+    }
+
+    #[test]
+    fn an_eta_from_too_little_history_is_not_acted_on() {
+        // The real store after two minutes: 2% in use, an ETA in 4 hours
+        // from a warm-up ramp, and no confidence behind it.
+        let mut h = resource("postgres connections (pg)", 0.02, Some(4.0 / 24.0));
+        h.confidence = 0.0;
+        assert!(run(&Snapshot::at(NOW), &[h.clone()]).is_empty());
+        h.confidence = crate::analysis::headroom::MIN_FORECAST_CONFIDENCE;
+        assert_eq!(
+            run(&Snapshot::at(NOW), &[h])[0].severity,
+            Severity::Critical
         );
     }
 

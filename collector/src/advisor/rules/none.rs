@@ -7,7 +7,7 @@
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
 
 /// Below this confidence a headroom figure is "not enough data yet".
-pub const MIN_CONFIDENCE: f64 = 0.2;
+pub const MIN_CONFIDENCE: f64 = crate::analysis::headroom::MIN_FORECAST_CONFIDENCE;
 /// At or above this utilization a resource needs attention.
 pub const BUSY_UTILIZATION: f64 = 0.8;
 /// A resource reaching its limit within this many days needs attention.
