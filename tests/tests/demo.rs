@@ -25,32 +25,58 @@ struct Demo {
 }
 
 impl Demo {
-    /// `headroom-collector demo --data-dir … --http-listen … --grpc-listen …`.
-    fn start() -> Self {
+    /// `headroom-collector demo --data-dir … --http-listen … --grpc-listen …`,
+    /// once it answers `/healthz`. `free_port` gives ports another test may
+    /// take first: a start that fails on an address in use is retried.
+    async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("demo.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let http = format!("127.0.0.1:{}", free_port());
-        let grpc = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(bin("headroom-collector"))
-            .arg("demo")
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args(["--http-listen", &http, "--grpc-listen", &grpc])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Self {
-            child,
-            http,
-            log,
-            client: reqwest::Client::new(),
-            _dir: dir,
+        for attempt in 1..=5 {
+            let out = std::fs::File::create(&log).unwrap();
+            let http = format!("127.0.0.1:{}", free_port());
+            let grpc = format!("127.0.0.1:{}", free_port());
+            let mut child = Command::new(bin("headroom-collector"))
+                .arg("demo")
+                .arg("--data-dir")
+                .arg(dir.path().join("data"))
+                .args(["--http-listen", &http, "--grpc-listen", &grpc])
+                .env("RUST_LOG", "info")
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .unwrap();
+            let client = reqwest::Client::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let healthy = client
+                    .get(format!("http://{http}/healthz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                if healthy {
+                    return Self {
+                        child,
+                        http,
+                        log,
+                        client,
+                        _dir: dir,
+                    };
+                }
+                if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                    terminate(&mut child);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let text = tail(&log, 30);
+            assert!(
+                attempt < 5 && text.contains("in use"),
+                "the demo did not start:\n{text}"
+            );
         }
+        unreachable!("the loop returns or panics")
     }
 
     /// GET `path` as JSON; None while the server is not up.
@@ -76,8 +102,8 @@ impl Drop for Demo {
 
 #[tokio::test]
 async fn the_demo_shows_index_cache_and_cdn_advice_and_60_days_of_history_within_a_minute() {
-    let demo = Demo::start();
     let started = Instant::now();
+    let demo = Demo::start().await;
     let first_seen: Mutex<BTreeMap<String, f64>> = Mutex::new(BTreeMap::new());
     let open = wait_for(
         Duration::from_secs(60),
