@@ -147,13 +147,7 @@ impl Tick {
             (&mut self.redis, other.redis),
             (&mut self.web, other.web),
         ] {
-            into.samples.extend(from.samples);
-            into.pg_statements.extend(from.pg_statements);
-            into.pg_tables.extend(from.pg_tables);
-            into.pg_indexes.extend(from.pg_indexes);
-            into.index_candidates.extend(from.index_candidates);
-            into.redis.extend(from.redis);
-            into.http_routes.extend(from.http_routes);
+            into.extend(from);
         }
     }
 }
