@@ -22,7 +22,7 @@ use clap::Parser;
 use headroom_collector::advisor::{AdvisorConfig, engine, load};
 use headroom_collector::store::{Store, now_ms};
 use headroom_tests::synthetic::{DAY, build, specs};
-use headroom_tests::{free_port, terminate};
+use headroom_tests::{free_port, terminate, wait_for};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -149,37 +149,31 @@ async fn main() {
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client
-        .get(format!("http://{http}/healthz"))
-        .send()
-        .await
-        .map_or(true, |r| !r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "the collector did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
+    wait_for(
+        Duration::from_secs(60),
+        "the collector's /healthz",
+        || async {
+            let response = client.get(format!("http://{http}/healthz")).send().await;
+            response.ok()?.status().is_success().then_some(())
+        },
+    )
+    .await;
     // The collector's first advisor pass (the whole look-back) runs at
     // start: measure after it, as a collector that has been running would be.
-    loop {
-        let headroom: serde_json::Value = client
-            .get(format!("http://{http}/api/v1/headroom?limit=1"))
-            .send()
-            .await
-            .expect("headroom")
-            .json()
-            .await
-            .expect("json");
-        if headroom["computed_at"].as_i64().unwrap_or(0) >= started_ms {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(60),
-            "the first advisor pass did not finish"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for(
+        Duration::from_secs(120),
+        "the first advisor pass",
+        || async {
+            let response = client
+                .get(format!("http://{http}/api/v1/headroom?limit=1"))
+                .send()
+                .await
+                .ok()?;
+            let headroom: serde_json::Value = response.json().await.ok()?;
+            (headroom["computed_at"].as_i64()? >= started_ms).then_some(())
+        },
+    )
+    .await;
     let recs: serde_json::Value = client
         .get(format!("http://{http}/api/v1/recommendations?limit=1"))
         .send()
