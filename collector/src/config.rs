@@ -9,6 +9,7 @@ use headroom_proto::config::{ByteSize, ConfigErrors, HumanDuration, Sections, re
 use serde::{Deserialize, Serialize};
 
 pub use crate::advisor::AdvisorConfig;
+pub use crate::alerts::{AlertingConfig, ReceiverConfig};
 
 /// Default directory for the embedded database.
 pub const DEFAULT_DATA_DIR: &str = "./headroom-data";
@@ -34,6 +35,9 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub log: LogConfig,
     pub advisor: AdvisorConfig,
+    /// `[[alerts]]`: where notifications go.
+    pub alerts: Vec<ReceiverConfig>,
+    pub alerting: AlertingConfig,
 }
 
 impl Default for Config {
@@ -50,6 +54,8 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             log: LogConfig::default(),
             advisor: AdvisorConfig::default(),
+            alerts: Vec::new(),
+            alerting: AlertingConfig::default(),
         }
     }
 }
@@ -229,6 +235,8 @@ impl Config {
             retention: sections.take("retention"),
             log: sections.take("log"),
             advisor: sections.take("advisor"),
+            alerts: sections.take_list("alerts"),
+            alerting: sections.take("alerting"),
         };
         let mut errors = sections.finish();
 
@@ -294,6 +302,7 @@ impl Config {
             ));
         }
         self.validate_web_auth(errors);
+        crate::alerts::config::validate(&self.alerts, &self.alerting, errors);
         if self.tls.cert_file.is_empty() != self.tls.key_file.is_empty() {
             errors.push("`tls`: set both `cert_file` and `key_file`, or neither".to_owned());
         }
@@ -365,6 +374,16 @@ impl Config {
                     "`{key}`: may hold only letters, digits and - . _ ~ + / = (it travels in a cookie)"
                 ));
             }
+        }
+    }
+
+    /// The dashboard's address in alerts: `[alerting] external_url`, else
+    /// `http://<http_listen>`.
+    pub fn dashboard_url(&self) -> String {
+        if self.alerting.external_url.is_empty() {
+            format!("http://{}", self.http_listen)
+        } else {
+            self.alerting.external_url.trim_end_matches('/').to_owned()
         }
     }
 

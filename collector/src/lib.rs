@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod advisor;
+pub mod alerts;
 pub mod analysis;
 pub mod config;
 pub mod demo;
@@ -41,6 +42,8 @@ pub enum ServeError {
     Tls(String),
     #[error("the gRPC server failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Alerts(#[from] alerts::deliver::ClientError),
     #[error("the HTTP server failed: {0}")]
     Http(std::io::Error),
 }
@@ -94,6 +97,14 @@ pub async fn serve_with_advisor_gate(
             advisor::engine::run(store, advisor, interval).await;
         }
     });
+
+    let alert_tasks = alerts::dispatch::spawn(
+        store.clone(),
+        alerts::dispatch::Settings::new(&config.alerts, &config.alerting, config.dashboard_url()),
+    )?;
+    if !config.alerts.is_empty() {
+        tracing::info!(receivers = config.alerts.len(), "alerts enabled");
+    }
 
     let grpc_listener = bind(config.grpc_listen, "gRPC").await?;
     let http_listener = bind(config.http_listen, "HTTP").await?;
@@ -150,6 +161,7 @@ pub async fn serve_with_advisor_gate(
         counters,
         auth: web::auth::WebAuth::new(&config.auth),
         headroom: web::HeadroomCache::default(),
+        receivers: std::sync::Arc::new(config.alerts.clone()),
     };
     let mut http_stop = stop_rx;
     let http = axum::serve(http_listener, web::router(state)).with_graceful_shutdown(async move {
@@ -159,6 +171,9 @@ pub async fn serve_with_advisor_gate(
     maintenance.abort();
     advisor.abort();
     otlp_flush.abort();
+    for task in alert_tasks {
+        task.abort();
+    }
     grpc?;
     http?;
     tracing::info!("stopped");

@@ -36,6 +36,22 @@ enum Command {
         #[command(flatten)]
         overrides: Box<Overrides>,
     },
+    /// Alerts to chat.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsCommand {
+    /// Send a test message to one `[[alerts]]` receiver and report the
+    /// platform's answer (exit 0 when it accepted the message).
+    Test {
+        /// The receiver's `name`.
+        #[arg(long)]
+        receiver: String,
+    },
 }
 
 /// The command line's overrides: a subcommand's (`demo --data-dir …`) win
@@ -86,6 +102,55 @@ fn main() -> ExitCode {
         }
         Command::Serve => run(headroom_collector::serve(config, shutdown_signal())),
         Command::Demo { .. } => run(headroom_collector::demo::run(config, shutdown_signal())),
+        Command::Alerts {
+            command: AlertsCommand::Test { receiver },
+        } => alerts_test(&config, &receiver),
+    }
+}
+
+/// `alerts test --receiver NAME`: prints the platform's answer.
+fn alerts_test(config: &Config, receiver: &str) -> ExitCode {
+    use headroom_collector::alerts::{probe, retry::Answer};
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("headroom-collector: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(probe::send_test(config, receiver)) {
+        Err(error @ probe::ProbeError::UnknownReceiver { .. }) => {
+            eprintln!("headroom-collector: {error}");
+            ExitCode::from(EXIT_BAD_CONFIG as u8)
+        }
+        Err(error) => {
+            eprintln!("headroom-collector: {error}");
+            ExitCode::FAILURE
+        }
+        Ok((kind, Answer::Http { status, body, .. })) => {
+            let body = body.trim();
+            let verdict = if (200..300).contains(&status) {
+                "accepted"
+            } else {
+                "refused"
+            };
+            println!("{receiver} ({kind}): {verdict}: HTTP {status}");
+            if !body.is_empty() {
+                println!("{body}");
+            }
+            if (200..300).contains(&status) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Ok((kind, Answer::Network(error))) => {
+            println!("{receiver} ({kind}): not sent: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

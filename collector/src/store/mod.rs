@@ -6,6 +6,7 @@
 //! and expires blocks.
 
 mod advice;
+mod alerts;
 pub mod codec;
 pub mod import;
 mod maintenance;

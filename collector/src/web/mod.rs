@@ -3,6 +3,7 @@
 //! front of them (auth.rs).
 
 mod advice;
+mod alerts;
 pub mod auth;
 mod chart;
 mod dashboard;
@@ -15,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -40,6 +41,9 @@ pub struct AppState {
     pub auth: auth::WebAuth,
     /// The sorted headroom table, re-read only when the advisor saves a new one.
     pub headroom: advice::HeadroomCache,
+    /// `[[alerts]]` receivers (the API shows their names and routes, never
+    /// their URLs or secrets).
+    pub receivers: std::sync::Arc<Vec<crate::alerts::ReceiverConfig>>,
 }
 
 /// The router with every route.
@@ -61,6 +65,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/recommendations/{id}/{action}", post(advice::act))
         .route("/api/v1/headroom", get(advice::headroom))
         .route("/api/v1/chart", get(chart::chart))
+        .route("/api/v1/alerts/receivers", get(alerts::receivers))
+        .route("/api/v1/alerts/deliveries", get(alerts::deliveries))
+        .route(
+            "/api/v1/silences",
+            get(alerts::silences).post(alerts::create_silence),
+        )
+        .route("/api/v1/silences/{id}", delete(alerts::expire_silence))
         .route("/", get(dashboard::index))
         .route("/assets/{file}", get(dashboard::file))
         .fallback(|| async { ApiError::not_found("no such endpoint; the API lives under /api/v1") })

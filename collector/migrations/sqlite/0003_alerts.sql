@@ -1,0 +1,44 @@
+-- Alerts: the state of each (receiver, group) between notifications, the
+-- outbox of decided notifications (kept after delivery as the notification
+-- log), and silences.
+CREATE TABLE alert_groups (
+    receiver TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    pending_since_ms INTEGER,
+    last_notified_ms INTEGER,
+    -- JSON object: recommendation id -> severity last notified as firing.
+    notified TEXT NOT NULL,
+    PRIMARY KEY (receiver, group_key)
+);
+
+CREATE TABLE alert_outbox (
+    id TEXT PRIMARY KEY,
+    receiver TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    notification TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    last_attempt_ms INTEGER,
+    delivered_ms INTEGER,
+    last_status INTEGER,
+    last_error TEXT NOT NULL,
+    platform_ref TEXT
+);
+CREATE INDEX alert_outbox_by_status ON alert_outbox (status, next_attempt_ms);
+CREATE INDEX alert_outbox_by_receiver ON alert_outbox (receiver, created_ms);
+
+CREATE TABLE silences (
+    id TEXT PRIMARY KEY,
+    kind TEXT,
+    severity TEXT,
+    recommendation_id TEXT,
+    receiver TEXT,
+    comment TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    starts_ms INTEGER NOT NULL,
+    ends_ms INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL
+);

@@ -1,0 +1,367 @@
+//! The alerts' tables: group states, the outbox (the notification log) and
+//! silences. A decision's notifications and group states are written in one
+//! transaction, so a notification is decided exactly once.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::{Context, Store, StoreError, on_pool};
+use crate::advisor::{RecKind, Severity};
+use crate::alerts::Notification;
+use crate::alerts::outbox::{Delivery, DeliveryStatus, DeliveryUpdate};
+use crate::alerts::policy::GroupState;
+use crate::alerts::silence::{Matchers, Silence};
+
+macro_rules! select_outbox {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, receiver, group_key, status, attempts, created_ms, next_attempt_ms, ",
+            "last_attempt_ms, delivered_ms, last_status, last_error, platform_ref, notification ",
+            "FROM alert_outbox ",
+            $rest
+        )
+    };
+}
+
+fn delivery(row: &impl RowLike) -> Result<Delivery, sqlx::Error> {
+    row.delivery()
+}
+
+/// Reads an outbox row from either backend's row type.
+trait RowLike {
+    fn delivery(&self) -> Result<Delivery, sqlx::Error>;
+}
+
+macro_rules! impl_row_like {
+    ($row:ty) => {
+        impl RowLike for $row {
+            fn delivery(&self) -> Result<Delivery, sqlx::Error> {
+                let status: String = self.try_get("status")?;
+                let notification: String = self.try_get("notification")?;
+                Ok(Delivery {
+                    id: self.try_get("id")?,
+                    receiver: self.try_get("receiver")?,
+                    group_key: self.try_get("group_key")?,
+                    status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending),
+                    attempts: self.try_get("attempts")?,
+                    created_at: self.try_get("created_ms")?,
+                    next_attempt_at: self.try_get("next_attempt_ms")?,
+                    last_attempt_at: self.try_get("last_attempt_ms")?,
+                    delivered_at: self.try_get("delivered_ms")?,
+                    last_status: self.try_get("last_status")?,
+                    last_error: self.try_get("last_error")?,
+                    platform_ref: self.try_get("platform_ref")?,
+                    notification: serde_json::from_str::<Notification>(&notification)
+                        .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+                })
+            }
+        }
+    };
+}
+impl_row_like!(sqlx::sqlite::SqliteRow);
+impl_row_like!(sqlx::postgres::PgRow);
+
+fn silence_of(
+    id: String,
+    kind: Option<String>,
+    severity: Option<String>,
+    recommendation_id: Option<String>,
+    receiver: Option<String>,
+    text: (String, String),
+    times: (i64, i64, i64),
+) -> Silence {
+    Silence {
+        id,
+        matchers: Matchers {
+            kind: kind.as_deref().and_then(RecKind::parse),
+            severity: severity.as_deref().and_then(Severity::parse),
+            recommendation_id,
+            receiver,
+        },
+        comment: text.0,
+        created_by: text.1,
+        starts_at: times.0,
+        ends_at: times.1,
+        created_at: times.2,
+    }
+}
+
+type SilenceRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+);
+
+impl Store {
+    /// Every stored group state.
+    pub async fn alert_groups(&self) -> Result<Vec<GroupState>, StoreError> {
+        let rows: Vec<(String, String, Option<i64>, Option<i64>, String)> =
+            on_pool!(&self.read, pool => {
+                sqlx::query_as(
+                    "SELECT receiver, group_key, pending_since_ms, last_notified_ms, notified FROM alert_groups",
+                )
+                .fetch_all(pool)
+                .await
+                .context("reading alert groups")?
+            });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(receiver, group_key, pending_since, last_notified, notified)| GroupState {
+                    receiver,
+                    group_key,
+                    pending_since,
+                    last_notified,
+                    notified: serde_json::from_str(&notified).unwrap_or_default(),
+                },
+            )
+            .collect())
+    }
+
+    /// Saves a decision: the changed group states and the new notifications
+    /// (pending, due at once), in one transaction.
+    pub async fn record_decision(
+        &self,
+        groups: &[GroupState],
+        notifications: &[Notification],
+    ) -> Result<(), StoreError> {
+        if groups.is_empty() && notifications.is_empty() {
+            return Ok(());
+        }
+        on_pool!(&self.write, pool => {
+            let mut tx = pool.begin().await.context("saving an alert decision")?;
+            for group in groups {
+                let notified =
+                    serde_json::to_string(&group.notified).unwrap_or_else(|_| "{}".into());
+                sqlx::query(
+                    "INSERT INTO alert_groups (receiver, group_key, pending_since_ms, last_notified_ms, notified) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (receiver, group_key) DO UPDATE SET \
+                     pending_since_ms = excluded.pending_since_ms, last_notified_ms = excluded.last_notified_ms, \
+                     notified = excluded.notified",
+                )
+                .bind(&group.receiver)
+                .bind(&group.group_key)
+                .bind(group.pending_since)
+                .bind(group.last_notified)
+                .bind(notified)
+                .execute(&mut *tx)
+                .await
+                .context("saving an alert group")?;
+            }
+            for notification in notifications {
+                let body = serde_json::to_string(notification).unwrap_or_else(|_| "{}".into());
+                sqlx::query(
+                    "INSERT INTO alert_outbox (id, receiver, group_key, reason, created_ms, notification, \
+                     status, attempts, next_attempt_ms, last_error) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $5, '') ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&notification.id)
+                .bind(&notification.receiver)
+                .bind(&notification.group_key)
+                .bind(notification.reason.as_str())
+                .bind(notification.created_at)
+                .bind(body)
+                .execute(&mut *tx)
+                .await
+                .context("adding a notification to the outbox")?;
+            }
+            tx.commit().await.context("saving an alert decision")
+        })
+    }
+
+    /// Every pending delivery, oldest first.
+    pub async fn pending_deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        on_pool!(&self.read, pool => {
+            sqlx::query(select_outbox!("WHERE status = 'pending' ORDER BY created_ms, id"))
+                .fetch_all(pool)
+                .await
+                .context("reading the outbox")?
+                .iter()
+                .map(delivery)
+                .collect::<Result<Vec<_>, _>>()
+                .context("reading the outbox")
+        })
+    }
+
+    /// One delivery by id.
+    pub async fn delivery(&self, id: &str) -> Result<Option<Delivery>, StoreError> {
+        on_pool!(&self.read, pool => {
+            sqlx::query(select_outbox!("WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .context("reading the outbox")?
+                .as_ref()
+                .map(delivery)
+                .transpose()
+                .context("reading the outbox")
+        })
+    }
+
+    /// Deliveries newest first, optionally of one receiver and one status.
+    pub async fn deliveries(
+        &self,
+        receiver: Option<&str>,
+        status: Option<DeliveryStatus>,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        on_pool!(&self.read, pool => {
+            sqlx::query(select_outbox!(
+                "WHERE (CAST($1 AS TEXT) IS NULL OR receiver = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
+                 ORDER BY created_ms DESC, id DESC LIMIT $3"
+            ))
+            .bind(receiver)
+            .bind(status.map(DeliveryStatus::as_str))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .context("reading the outbox")?
+            .iter()
+            .map(delivery)
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading the outbox")
+        })
+    }
+
+    /// Records an attempt's outcome.
+    pub async fn update_delivery(&self, id: &str, update: &DeliveryUpdate) -> Result<(), StoreError> {
+        on_pool!(&self.write, pool => {
+            sqlx::query(
+                "UPDATE alert_outbox SET status = $2, attempts = $3, next_attempt_ms = $4, \
+                 last_attempt_ms = $5, delivered_ms = $6, last_status = $7, last_error = $8, \
+                 platform_ref = $9 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(update.status.as_str())
+            .bind(update.attempts)
+            .bind(update.next_attempt_at)
+            .bind(update.last_attempt_at)
+            .bind(update.delivered_at)
+            .bind(update.last_status)
+            .bind(&update.last_error)
+            .bind(&update.platform_ref)
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .context("recording a delivery attempt")
+        })
+    }
+
+    /// Notifications decided since `since_ms`, per receiver (the rate limit).
+    pub async fn notifications_since(&self, since_ms: i64) -> Result<HashMap<String, u32>, StoreError> {
+        let rows: Vec<(String, i64)> = on_pool!(&self.read, pool => {
+            sqlx::query_as(
+                "SELECT receiver, COUNT(*) FROM alert_outbox WHERE created_ms >= $1 GROUP BY receiver",
+            )
+            .bind(since_ms)
+            .fetch_all(pool)
+            .await
+            .context("counting recent notifications")?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(receiver, count)| (receiver, u32::try_from(count).unwrap_or(u32::MAX)))
+            .collect())
+    }
+
+    /// The platform's id of the last delivered message of a group (Discord
+    /// edits it when the group resolves).
+    pub async fn last_platform_ref(
+        &self,
+        receiver: &str,
+        group_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        on_pool!(&self.read, pool => {
+            sqlx::query_scalar(
+                "SELECT platform_ref FROM alert_outbox WHERE receiver = $1 AND group_key = $2 \
+                 AND status = 'delivered' AND platform_ref IS NOT NULL ORDER BY created_ms DESC LIMIT 1",
+            )
+            .bind(receiver)
+            .bind(group_key)
+            .fetch_optional(pool)
+            .await
+            .context("reading the outbox")
+        })
+    }
+
+    /// How many deliveries each receiver has per status.
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryStatus, i64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = on_pool!(&self.read, pool => {
+            sqlx::query_as("SELECT receiver, status, COUNT(*) FROM alert_outbox GROUP BY receiver, status")
+                .fetch_all(pool)
+                .await
+                .context("counting deliveries")?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(receiver, status, count)| {
+                Some((receiver, DeliveryStatus::parse(&status)?, count))
+            })
+            .collect())
+    }
+
+    /// Every silence, newest first.
+    pub async fn silences(&self) -> Result<Vec<Silence>, StoreError> {
+        let rows: Vec<SilenceRow> = on_pool!(&self.read, pool => {
+            sqlx::query_as(
+                "SELECT id, kind, severity, recommendation_id, receiver, comment, created_by, \
+                 starts_ms, ends_ms, created_ms FROM silences ORDER BY created_ms DESC, id",
+            )
+            .fetch_all(pool)
+            .await
+            .context("reading silences")?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, severity, rec, receiver, comment, by, starts, ends, created)| {
+                silence_of(id, kind, severity, rec, receiver, (comment, by), (starts, ends, created))
+            })
+            .collect())
+    }
+
+    /// Stores a new silence.
+    pub async fn insert_silence(&self, silence: &Silence) -> Result<(), StoreError> {
+        let m = &silence.matchers;
+        on_pool!(&self.write, pool => {
+            sqlx::query(
+                "INSERT INTO silences (id, kind, severity, recommendation_id, receiver, comment, \
+                 created_by, starts_ms, ends_ms, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&silence.id)
+            .bind(m.kind.map(RecKind::as_str))
+            .bind(m.severity.map(Severity::as_str))
+            .bind(&m.recommendation_id)
+            .bind(&m.receiver)
+            .bind(&silence.comment)
+            .bind(&silence.created_by)
+            .bind(silence.starts_at)
+            .bind(silence.ends_at)
+            .bind(silence.created_at)
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .context("saving a silence")
+        })
+    }
+
+    /// Ends a silence at `now` (if it ends later). Returns whether it exists.
+    pub async fn expire_silence(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        on_pool!(&self.write, pool => {
+            sqlx::query("UPDATE silences SET ends_ms = CASE WHEN ends_ms > $2 THEN $2 ELSE ends_ms END WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected() > 0)
+                .context("expiring a silence")
+        })
+    }
+}
