@@ -184,10 +184,9 @@ pub fn validate(receivers: &[ReceiverConfig], alerting: &AlertingConfig, errors:
             errors.push(format!("{at}: `max_per_hour` must be at least 1"));
         }
     }
-    if !alerting.external_url.is_empty()
-        && !(alerting.external_url.starts_with("http://")
-            || alerting.external_url.starts_with("https://"))
-    {
+    let external = &alerting.external_url;
+    let is_http = external.starts_with("http://") || external.starts_with("https://");
+    if !external.is_empty() && !is_http {
         errors.push("`alerting.external_url`: must start with http:// or https://".to_owned());
     }
     for (key, value) in [

@@ -134,8 +134,13 @@ async fn send(request: reqwest::RequestBuilder) -> Answer {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = match response.bytes().await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_ANSWER_BYTES)]).into_owned(),
-        Err(error) => format!("(the answer's body could not be read: {})", describe(&error)),
+        Ok(bytes) => {
+            String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_ANSWER_BYTES)]).into_owned()
+        }
+        Err(error) => format!(
+            "(the answer's body could not be read: {})",
+            describe(&error)
+        ),
     };
     // Discord (`?wait=true`) answers with the message, whose id allows an edit.
     let platform_ref = serde_json::from_str::<serde_json::Value>(&body)
@@ -166,7 +171,9 @@ pub async fn deliver_due(
         if seen.insert((delivery.receiver.clone(), delivery.group_key.clone()))
             && delivery.next_attempt_at <= now
         {
-            due.entry(delivery.receiver.clone()).or_default().push(delivery);
+            due.entry(delivery.receiver.clone())
+                .or_default()
+                .push(delivery);
         }
     }
     let per_receiver = due.into_iter().map(|(name, deliveries)| async move {
@@ -239,7 +246,10 @@ mod tests {
 
     #[test]
     fn discord_urls_keep_their_query() {
-        assert_eq!(with_wait("https://d/api/webhooks/1/t"), "https://d/api/webhooks/1/t?wait=true");
+        assert_eq!(
+            with_wait("https://d/api/webhooks/1/t"),
+            "https://d/api/webhooks/1/t?wait=true"
+        );
         assert_eq!(
             with_wait("https://d/api/webhooks/1/t?thread_id=9"),
             "https://d/api/webhooks/1/t?thread_id=9&wait=true"

@@ -28,7 +28,11 @@ pub struct Settings {
 
 impl Settings {
     /// From `[[alerts]]` and `[alerting]`.
-    pub fn new(receivers: &[ReceiverConfig], alerting: &AlertingConfig, dashboard_url: String) -> Self {
+    pub fn new(
+        receivers: &[ReceiverConfig],
+        alerting: &AlertingConfig,
+        dashboard_url: String,
+    ) -> Self {
         let ms = |d: &headroom_proto::config::HumanDuration| d.0.as_millis() as i64;
         Self {
             receivers: receivers.to_vec(),
@@ -95,7 +99,10 @@ pub async fn dispatch_once(
 
 /// Starts the dispatcher and the deliverer; both run until aborted. Does
 /// nothing without receivers.
-pub fn spawn(store: Store, settings: Settings) -> Result<Vec<tokio::task::JoinHandle<()>>, deliver::ClientError> {
+pub fn spawn(
+    store: Store,
+    settings: Settings,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, deliver::ClientError> {
     if settings.receivers.is_empty() {
         return Ok(Vec::new());
     }

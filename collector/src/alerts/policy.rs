@@ -118,9 +118,10 @@ pub fn decide(inputs: &Inputs<'_>) -> Decision {
         .collect();
     for receiver in inputs.receivers {
         let silenced = |rec: &Recommendation| {
-            inputs.silences.iter().any(|s| {
-                s.silences(inputs.now, &receiver.name, &rec.id, rec.kind, rec.severity)
-            })
+            inputs
+                .silences
+                .iter()
+                .any(|s| s.silences(inputs.now, &receiver.name, &rec.id, rec.kind, rec.severity))
         };
         // Firing alerts this receiver routes, by group.
         let mut firing: BTreeMap<String, Vec<&Recommendation>> = BTreeMap::new();

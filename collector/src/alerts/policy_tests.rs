@@ -137,7 +137,12 @@ fn a_new_group_waits_group_wait_then_sends_its_alerts_together_once() {
 
 #[test]
 fn an_unchanged_firing_group_is_repeated_every_repeat_interval() {
-    let mut world = World::new(vec![rec("c1", RecKind::Cache, Severity::Warning, State::Open)]);
+    let mut world = World::new(vec![rec(
+        "c1",
+        RecKind::Cache,
+        Severity::Warning,
+        State::Open,
+    )]);
     world.tick(0);
     let first = world.tick(30_000);
     assert_eq!(first.len(), 1);
@@ -150,12 +155,20 @@ fn an_unchanged_firing_group_is_repeated_every_repeat_interval() {
 
 #[test]
 fn a_new_alert_in_a_notified_group_waits_group_interval() {
-    let mut world = World::new(vec![rec("i1", RecKind::Index, Severity::Warning, State::Open)]);
+    let mut world = World::new(vec![rec(
+        "i1",
+        RecKind::Index,
+        Severity::Warning,
+        State::Open,
+    )]);
     world.run(0, 30_000);
     world
         .recs
         .push(rec("i2", RecKind::Index, Severity::Warning, State::Open));
-    assert!(world.run(31_000, 329_000).is_empty(), "within group_interval");
+    assert!(
+        world.run(31_000, 329_000).is_empty(),
+        "within group_interval"
+    );
     let changed = world.tick(330_000);
     assert_eq!(changed.len(), 1);
     assert_eq!(changed[0].reason, Reason::Changed);
@@ -164,7 +177,12 @@ fn a_new_alert_in_a_notified_group_waits_group_interval() {
 
 #[test]
 fn an_escalation_is_a_change() {
-    let mut world = World::new(vec![rec("d1", RecKind::Database, Severity::Warning, State::Open)]);
+    let mut world = World::new(vec![rec(
+        "d1",
+        RecKind::Database,
+        Severity::Warning,
+        State::Open,
+    )]);
     world.run(0, 30_000);
     world.recs[0].severity = Severity::Critical;
     let sent = world.run(31_000, 330_000);
@@ -175,7 +193,12 @@ fn an_escalation_is_a_change() {
 
 #[test]
 fn resolving_sends_a_resolved_notification_and_the_group_starts_over() {
-    let mut world = World::new(vec![rec("i1", RecKind::Index, Severity::Warning, State::Open)]);
+    let mut world = World::new(vec![rec(
+        "i1",
+        RecKind::Index,
+        Severity::Warning,
+        State::Open,
+    )]);
     world.run(0, 30_000);
     world.set_state("i1", State::Resolved);
     let sent = world.run(31_000, 400_000);
@@ -207,7 +230,12 @@ fn routing_follows_min_severity_and_kinds() {
 
 #[test]
 fn each_receiver_has_its_own_groups() {
-    let mut world = World::new(vec![rec("i1", RecKind::Index, Severity::Critical, State::Open)]);
+    let mut world = World::new(vec![rec(
+        "i1",
+        RecKind::Index,
+        Severity::Critical,
+        State::Open,
+    )]);
     world.receivers.push(receiver("chat"));
     let sent = world.run(0, 60_000);
     let mut receivers: Vec<&str> = sent.iter().map(|n| n.receiver.as_str()).collect();
@@ -244,7 +272,12 @@ fn a_silence_suppresses_matching_alerts_until_it_expires() {
 
 #[test]
 fn acknowledged_alerts_get_no_reminders_but_their_resolution_is_sent() {
-    let mut world = World::new(vec![rec("a1", RecKind::App, Severity::Warning, State::Open)]);
+    let mut world = World::new(vec![rec(
+        "a1",
+        RecKind::App,
+        Severity::Warning,
+        State::Open,
+    )]);
     world.run(0, 30_000);
     world.set_state("a1", State::Acknowledged);
     assert!(

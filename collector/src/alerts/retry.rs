@@ -58,7 +58,12 @@ pub fn http_date_after(now_ms: i64, delay: Duration) -> String {
 }
 
 /// The delivery's new state after `answer` at `now`.
-pub fn apply(delivery: &Delivery, answer: &Answer, now: i64, policy: &RetryPolicy) -> DeliveryUpdate {
+pub fn apply(
+    delivery: &Delivery,
+    answer: &Answer,
+    now: i64,
+    policy: &RetryPolicy,
+) -> DeliveryUpdate {
     let attempts = delivery.attempts + 1;
     let base = DeliveryUpdate {
         status: DeliveryStatus::Pending,
@@ -97,13 +102,20 @@ pub fn apply(delivery: &Delivery, answer: &Answer, now: i64, policy: &RetryPolic
             (
                 Some(429),
                 Some(wait),
-                format!("429 Too Many Requests: retrying in {} ms as asked{}", wait, detail(body)),
+                format!(
+                    "429 Too Many Requests: retrying in {} ms as asked{}",
+                    wait,
+                    detail(body)
+                ),
             )
         }
         Answer::Http { status, body, .. } if (400..500).contains(status) => (
             Some(*status),
             None,
-            format!("{status}: refused by the platform, not retried{}", detail(body)),
+            format!(
+                "{status}: refused by the platform, not retried{}",
+                detail(body)
+            ),
         ),
         Answer::Http { status, body, .. } => (
             Some(*status),
@@ -232,7 +244,12 @@ mod tests {
         assert_eq!(seconds.next_attempt_at, 8_000);
         let now = 1_700_000_000_000;
         let date = http_date_after(now, Duration::from_secs(30));
-        let dated = apply(&delivery(0), &http(429, Some(&date), ""), now, &POLICY);
+        let recent = Delivery {
+            created_at: now,
+            ..delivery(0)
+        };
+        let dated = apply(&recent, &http(429, Some(&date), ""), now, &POLICY);
+        assert_eq!(dated.status, DeliveryStatus::Pending);
         assert!(
             (dated.next_attempt_at - (now + 30_000)).abs() <= 1_000,
             "{}",
@@ -244,10 +261,19 @@ mod tests {
 
     #[test]
     fn a_4xx_other_than_429_is_final_and_says_why() {
-        let update = apply(&delivery(0), &http(400, None, "invalid_payload"), 1, &POLICY);
+        let update = apply(
+            &delivery(0),
+            &http(400, None, "invalid_payload"),
+            1,
+            &POLICY,
+        );
         assert_eq!(update.status, DeliveryStatus::Failed);
         assert_eq!(update.last_status, Some(400));
-        assert!(update.last_error.contains("invalid_payload"), "{}", update.last_error);
+        assert!(
+            update.last_error.contains("invalid_payload"),
+            "{}",
+            update.last_error
+        );
         assert!(update.last_error.contains("not retried"));
     }
 
@@ -258,7 +284,11 @@ mod tests {
         assert_eq!(early.status, DeliveryStatus::Pending);
         let late = apply(&delivery(40), &error, 3_590_000, &POLICY);
         assert_eq!(late.status, DeliveryStatus::Failed);
-        assert!(late.last_error.starts_with("gave up after 41 attempts"), "{}", late.last_error);
+        assert!(
+            late.last_error.starts_with("gave up after 41 attempts"),
+            "{}",
+            late.last_error
+        );
         assert!(late.last_error.contains("connection refused"));
     }
 

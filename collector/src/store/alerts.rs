@@ -100,18 +100,20 @@ type SilenceRow = (
     i64,
 );
 
+/// receiver, group_key, pending_since_ms, last_notified_ms, notified.
+type GroupRow = (String, String, Option<i64>, Option<i64>, String);
+
 impl Store {
     /// Every stored group state.
     pub async fn alert_groups(&self) -> Result<Vec<GroupState>, StoreError> {
-        let rows: Vec<(String, String, Option<i64>, Option<i64>, String)> =
-            on_pool!(&self.read, pool => {
-                sqlx::query_as(
-                    "SELECT receiver, group_key, pending_since_ms, last_notified_ms, notified FROM alert_groups",
-                )
-                .fetch_all(pool)
-                .await
-                .context("reading alert groups")?
-            });
+        let rows: Vec<GroupRow> = on_pool!(&self.read, pool => {
+            sqlx::query_as(
+                "SELECT receiver, group_key, pending_since_ms, last_notified_ms, notified FROM alert_groups",
+            )
+            .fetch_all(pool)
+            .await
+            .context("reading alert groups")?
+        });
         Ok(rows
             .into_iter()
             .map(
@@ -232,7 +234,11 @@ impl Store {
     }
 
     /// Records an attempt's outcome.
-    pub async fn update_delivery(&self, id: &str, update: &DeliveryUpdate) -> Result<(), StoreError> {
+    pub async fn update_delivery(
+        &self,
+        id: &str,
+        update: &DeliveryUpdate,
+    ) -> Result<(), StoreError> {
         on_pool!(&self.write, pool => {
             sqlx::query(
                 "UPDATE alert_outbox SET status = $2, attempts = $3, next_attempt_ms = $4, \
@@ -256,7 +262,10 @@ impl Store {
     }
 
     /// Notifications decided since `since_ms`, per receiver (the rate limit).
-    pub async fn notifications_since(&self, since_ms: i64) -> Result<HashMap<String, u32>, StoreError> {
+    pub async fn notifications_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<HashMap<String, u32>, StoreError> {
         let rows: Vec<(String, i64)> = on_pool!(&self.read, pool => {
             sqlx::query_as(
                 "SELECT receiver, COUNT(*) FROM alert_outbox WHERE created_ms >= $1 GROUP BY receiver",
@@ -321,9 +330,19 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, kind, severity, rec, receiver, comment, by, starts, ends, created)| {
-                silence_of(id, kind, severity, rec, receiver, (comment, by), (starts, ends, created))
-            })
+            .map(
+                |(id, kind, severity, rec, receiver, comment, by, starts, ends, created)| {
+                    silence_of(
+                        id,
+                        kind,
+                        severity,
+                        rec,
+                        receiver,
+                        (comment, by),
+                        (starts, ends, created),
+                    )
+                },
+            )
             .collect())
     }
 
