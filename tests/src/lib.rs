@@ -6,6 +6,7 @@
 
 pub mod load;
 pub mod pgcluster;
+pub mod receiver;
 pub mod synthetic;
 pub mod webdriver;
 
@@ -37,6 +38,14 @@ pub fn bin(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// An HTTP client. reqwest is built with `rustls-no-provider` for the
+/// collector's alerts, so a provider must be installed before any client is
+/// built (`reqwest::Client::new()` alone panics): build clients here.
+pub fn http_client() -> reqwest::Client {
+    headroom_collector::alerts::deliver::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// A TCP port nobody listens on right now.
@@ -256,7 +265,7 @@ impl Collector {
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             dir,
             log,
-            client: reqwest::Client::new(),
+            client: http_client(),
         };
         for attempt in 1..=5 {
             let (grpc, http) = two_free_ports();

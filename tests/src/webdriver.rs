@@ -52,7 +52,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
+        let client = crate::http_client();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let ready = match client.get(format!("{base}/status")).send().await {

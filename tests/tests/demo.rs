@@ -47,7 +47,7 @@ impl Demo {
                 .stderr(out)
                 .spawn()
                 .unwrap();
-            let client = reqwest::Client::new();
+            let client = headroom_tests::http_client();
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
                 let healthy = client

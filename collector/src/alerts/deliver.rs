@@ -25,8 +25,7 @@ pub struct ClientError(String);
 /// The HTTP client for every receiver: rustls with the ring provider (the
 /// one tonic already uses), the platform verifier's roots, `timeout` per request.
 pub fn client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
-    // Installing twice is refused harmlessly; the first provider stays.
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    install_crypto_provider();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
@@ -34,6 +33,14 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
         .user_agent(concat!("headroom-collector/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|error| ClientError(describe(&error)))
+}
+
+/// Installs ring as the process's rustls provider, which reqwest (built
+/// with `rustls-no-provider`, so that aws-lc is not built beside the ring
+/// tonic uses) needs before any client is built. Installing twice is
+/// refused harmlessly: the first provider stays.
+pub fn install_crypto_provider() {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
 }
 
 /// A reqwest error without its URL (a webhook URL is a secret), with its causes.

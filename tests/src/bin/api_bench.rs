@@ -148,7 +148,7 @@ async fn main() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
-    let client = reqwest::Client::new();
+    let client = headroom_tests::http_client();
     wait_for(
         Duration::from_secs(60),
         "the collector's /healthz",
