@@ -478,6 +478,101 @@ mod tests {
         }
     }
 
+    const RECEIVERS: &str = "[[alerts]]\nname = \"ops\"\ntype = \"slack\"\n\
+        url = \"https://hooks.slack.com/services/T0/B0/SECRETPATH\"\nkinds = [\"index\"]\n\
+        [[alerts]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"https://h.example/x\"\n\
+        secret = \"0123456789abcdef\"\nmin_severity = \"critical\"\n";
+
+    #[test]
+    fn receivers_parse_with_their_defaults() {
+        let config = Config::from_toml(RECEIVERS, "t.toml", &Overrides::default()).expect("valid");
+        assert_eq!(config.alerts.len(), 2);
+        let ops = &config.alerts[0];
+        assert_eq!(ops.kind, crate::alerts::ReceiverType::Slack);
+        assert_eq!(ops.min_severity, crate::advisor::Severity::Warning);
+        assert_eq!(ops.kinds, vec![crate::advisor::RecKind::Index]);
+        assert_eq!(ops.max_per_hour, 30);
+        assert_eq!(
+            config.alerts[1].min_severity,
+            crate::advisor::Severity::Critical
+        );
+        assert_eq!(config.dashboard_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn receiver_urls_and_secrets_are_masked_when_shown() {
+        let config = Config::from_toml(RECEIVERS, "t.toml", &Overrides::default()).expect("valid");
+        let shown = format!("{config:?}\n{}", toml::to_string(&config).expect("toml"));
+        assert!(!shown.contains("SECRETPATH"), "{shown}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn bad_receivers_are_refused_with_the_reason_and_without_the_url() {
+        for (receiver, needle) in [
+            (
+                "name = \"a\"\ntype = \"email\"\nurl = \"https://x/SECRETPATH\"",
+                "unknown variant `email`",
+            ),
+            (
+                "name = \"a\"\ntype = \"webhook\"\nurl = \"https://x/SECRETPATH\"",
+                "`secret` is required",
+            ),
+            (
+                "name = \"a\"\ntype = \"slack\"\nurl = \"https://x/SECRETPATH\"\nsecret = \"0123456789abcdef\"",
+                "applies only to type = \"webhook\"",
+            ),
+            (
+                "name = \"a\"\ntype = \"slack\"\nurl = \"ftp://x/SECRETPATH\"",
+                "must start with https://",
+            ),
+            (
+                "name = \"\"\ntype = \"slack\"\nurl = \"https://x/SECRETPATH\"",
+                "`name` must not be empty",
+            ),
+            (
+                "name = \"a\"\ntype = \"slack\"\nurl = \"https://x/SECRETPATH\"\nmax_per_hour = 0",
+                "`max_per_hour`",
+            ),
+            (
+                "name = \"a\"\ntype = \"slack\"\nurl = \"https://x/SECRETPATH\"\ncolour = 1",
+                "unknown field `colour`",
+            ),
+        ] {
+            let text = format!("[[alerts]]\n{receiver}\n");
+            let error = Config::from_toml(&text, "t.toml", &Overrides::default())
+                .expect_err("refused")
+                .errors
+                .join("\n");
+            assert!(error.contains(needle), "{receiver}: {error}");
+            assert!(!error.contains("SECRETPATH"), "{error}");");
+            }
+        }
+        let twice = format!(
+            "{RECEIVERS}[[alerts]]\nname = \"ops\"\ntype = \"teams\"\nurl = \"https://t/x\"\n"
+        );
+        let error =
+            Config::from_toml(&twice, "t.toml", &Overrides::default()).expect_err("refused");
+        assert!(error.to_string().contains("`ops` is used twice"), "{error}");
+    }
+
+    #[test]
+    fn alerting_timers_are_checked() {
+        let text = "[alerting]\ngroup_interval = \"0s\"\nretry_backoff = \"10s\"\nretry_max_backoff = \"1s\"\nexternal_url = \"dash\"\n";
+        let error = Config::from_toml(text, "t.toml", &Overrides::default())
+            .expect_err("refused")
+            .errors
+            .join("\n");
+        for needle in [
+            "`alerting.group_interval`",
+            "`alerting.retry_max_backoff`",
+            "`alerting.external_url`",
+        ] {
+            assert!(error.contains(needle), "{needle}: {error}");
+        }
+    }
+
     #[test]
     fn overrides_win_over_the_file() {
         let overrides = Overrides {
