@@ -546,8 +546,7 @@ mod tests {
                 .errors
                 .join("\n");
             assert!(error.contains(needle), "{receiver}: {error}");
-            assert!(!error.contains("SECRETPATH"), "{error}");");
-            }
+            assert!(!error.contains("SECRETPATH"), "{error}");
         }
         let twice = format!(
             "{RECEIVERS}[[alerts]]\nname = \"ops\"\ntype = \"teams\"\nurl = \"https://t/x\"\n"
