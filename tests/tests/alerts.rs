@@ -43,19 +43,29 @@ fn receiver_toml(name: &str, kind: &str, url: &str) -> String {
 }
 
 async fn start(receivers: &str) -> Collector {
+    start_on(receivers, None).await
+}
+
+async fn start_on(receivers: &str, database_url: Option<String>) -> Collector {
     Collector::start(CollectorOptions {
         extra_toml: format!("{}{receivers}", alerting()),
         analysis_interval: Some("1h".into()),
+        database_url,
         ..CollectorOptions::default()
     })
     .await
 }
 
-async fn store_of(collector: &Collector) -> Store {
-    let path = collector.dir.path().join("data").join("headroom.db");
-    Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("open the collector's store")
+/// The collector's own store: its SQLite file, or `database_url`.
+async fn store_of(collector: &Collector, database_url: Option<&str>) -> Store {
+    let url = match database_url {
+        Some(url) => url.to_owned(),
+        None => {
+            let path = collector.dir.path().join("data").join("headroom.db");
+            format!("sqlite://{}", path.display())
+        }
+    };
+    Store::open(&url).await.expect("open the collector's store")
 }
 
 fn rec(key: &str, kind: RecKind, severity: Severity) -> Recommendation {
@@ -139,7 +149,7 @@ async fn each_platform_gets_its_documented_payload_and_a_resolved_update() {
     ]
     .concat();
     let collector = start(&receivers).await;
-    let store = store_of(&collector).await;
+    let store = store_of(&collector, None).await;
     let index = rec("handle", RecKind::Index, Severity::Critical);
     let link = format!("http://dash.example/#/rec/{}", index.id);
     advise(&store, std::slice::from_ref(&index)).await;
@@ -350,7 +360,7 @@ async fn retries_honour_retry_after_and_a_refusal_is_final_and_visible() {
     ]
     .concat();
     let collector = start(&receivers).await;
-    let store = store_of(&collector).await;
+    let store = store_of(&collector, None).await;
     advise(&store, &[rec("sku", RecKind::Index, Severity::Warning)]).await;
 
     // 500, then success: the same notification, accepted once.
@@ -442,16 +452,28 @@ async fn retries_honour_retry_after_and_a_refusal_is_final_and_visible() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_collector_killed_mid_delivery_delivers_once_after_restart() {
+    killed_mid_delivery(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgresql_a_collector_killed_mid_delivery_delivers_once_after_restart() {
+    let database = headroom_tests::PgDatabase::create();
+    killed_mid_delivery(Some(database.url.clone())).await;
+}
+
+/// Kills the collector while its first attempt hangs, restarts it, and
+/// checks the notification is accepted exactly once; then resolves.
+async fn killed_mid_delivery(database_url: Option<String>) {
     let rx = Receiver::start().await;
     rx.script("/slow", [Reply::Hang]);
     let receivers = receiver_toml("slow", "webhook", &rx.url("/slow/SLOWSECRET"));
-    let mut collector = start(&receivers).await;
-    let store = store_of(&collector).await;
-    advise(&store, &[rec("title", RecKind::Index, Severity::Critical)]).await;
+    let mut collector = start_on(&receivers, database_url.clone()).await;
+    let store = store_of(&collector, database_url.as_deref()).await;
+    let index = rec("title", RecKind::Index, Severity::Critical);
+    advise(&store, std::slice::from_ref(&index)).await;
     let first = rx.wait_for("/slow", 1, WAIT).await.remove(0);
     assert_eq!(first.answered, None, "the first attempt hangs");
     collector.kill();
-    drop(store);
     collector.restart().await;
 
     let second = rx.wait_for("/slow", 2, WAIT).await.remove(1);
@@ -469,13 +491,20 @@ async fn a_collector_killed_mid_delivery_delivers_once_after_restart() {
         "exactly once"
     );
     assert_eq!(all.len(), 2);
-    let (_, deliveries) = collector.get("/api/v1/alerts/deliveries").await;
+    let (_, deliveries) = collector
+        .get("/api/v1/alerts/deliveries?receiver=slow&status=delivered")
+        .await;
     let deliveries = deliveries["deliveries"]
         .as_array()
         .expect("deliveries")
         .clone();
     assert_eq!(deliveries.len(), 1, "{deliveries:?}");
     assert_eq!(deliveries[0]["status"], "delivered");
+
+    // The restarted collector still knows the group: resolving notifies.
+    advise(&store, &[resolved(index)]).await;
+    let done = rx.wait_for("/slow", 3, WAIT).await.remove(2);
+    assert_eq!(done.json()["status"], "resolved");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -483,7 +512,7 @@ async fn a_silence_holds_notifications_until_it_expires_and_resolving_notifies()
     let rx = Receiver::start().await;
     let receivers = receiver_toml("hook", "webhook", &rx.url("/hook/SILENCESECRET"));
     let collector = start(&receivers).await;
-    let store = store_of(&collector).await;
+    let store = store_of(&collector, None).await;
     let (status, silence) = collector
         .post(
             "/api/v1/silences",
