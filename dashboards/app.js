@@ -11,6 +11,8 @@ const EVIDENCE_RANGE = "7d";
 const EVIDENCE_RANGE_KEY = "headroom.evidence_range";
 const SEVERITIES = ["critical", "warning", "info"];
 const ACTOR_KEY = "headroom.actor";
+// Recommendation kinds, as the API names them (a silence may match one).
+const KINDS = ["index", "drop_index", "cache", "cdn", "database", "app", "staffing", "integrity", "none"];
 // Query parameters of /api/v1/chart that are not label matchers.
 const RESERVED = new Set(["name", "from", "to", "step", "prefix", "threshold", "forecast", "tz_offset"]);
 
@@ -227,6 +229,7 @@ async function route() {
   const page = path.startsWith("/rec/") ? "recommendation"
     : path === "/agents" ? "agents"
     : path === "/explore" ? "explore"
+    : path === "/alerts" ? "alerts"
     : path === "/login" ? "login"
     : "overview";
   const current = begin(page);
@@ -240,6 +243,7 @@ async function route() {
     if (page === "recommendation") await renderRecommendation(current, decodeURIComponent(path.slice(5)));
     else if (page === "agents") await renderAgents(current);
     else if (page === "explore") await renderExplore(current, params);
+    else if (page === "alerts") await renderAlerts(current, params);
     else await renderOverview(current);
   } catch (error) {
     if (error instanceof ApiFailure && error.status === 401) {
@@ -465,10 +469,16 @@ function actionPanel(rec, reload) {
     };
     return verb === "snooze" ? h("span", { class: "snooze" }, h("label", { for: "snooze-until", text: "until" }), until, button) : button;
   });
+  // Opens the Alerts page's silence form, prefilled with this recommendation.
+  const silence = h("button", { id: "silence-rec", type: "button", text: "Silence…", title: "Stop chat notifications about this recommendation for a while" });
+  silence.onclick = () => {
+    setActor(who.value);
+    location.hash = `#/alerts?${new URLSearchParams({ rec: rec.id })}`;
+  };
   return h("section", { class: "panel actions" },
     h("h3", { text: "Act on it" }),
     h("div", { class: "field" }, h("label", { for: "actor", text: "Your name (recorded in the history)" }), who),
-    h("div", { class: "buttons" }, buttons),
+    h("div", { class: "buttons" }, buttons, silence),
     error);
 }
 
@@ -642,6 +652,211 @@ async function renderExplore(current, params) {
     chart,
     chosen ? h("p", { class: "muted small", text: `${chosen.kind}${chosen.kind === "counter" ? " (drawn as a rate per second)" : ""} · ${number(chosen.points)} points stored · shaded: 80% forecast band` }) : ""));
   if (shown && chosen) await loadChart(chart, chartUrl(chosen, range));
+}
+
+// ---------------------------------------------------------------- alerts
+
+async function deleteJson(path) {
+  return (await request(path, { method: "DELETE" })).json();
+}
+
+/** A silence's matchers as `key=value` words ("—" when none). */
+function matcherText(matchers) {
+  const words = Object.entries(matchers || {}).map(([k, v]) => `${k}=${v}`);
+  return words.length ? words.join(" ") : "—";
+}
+
+function receiversTable(receivers) {
+  const body = h("tbody");
+  if (receivers.length === 0) {
+    body.append(h("tr", { class: "empty" },
+      h("td", { colspan: 8, text: "No receivers: add [[alerts]] entries to collector.toml to send recommendations to chat." })));
+  }
+  for (const r of receivers) {
+    const d = r.deliveries || {};
+    body.append(h("tr", { "data-receiver": r.name },
+      h("th", { scope: "row", text: r.name }),
+      h("td", { text: r.type }),
+      h("td", {}, h("span", { class: `badge ${r.min_severity}`, text: r.min_severity })),
+      h("td", { text: r.kinds.length ? r.kinds.join(", ") : "all kinds" }),
+      h("td", { class: "num", text: String(r.max_per_hour) }),
+      h("td", { class: "num", "data-count": "pending", text: String(d.pending || 0) }),
+      h("td", { class: "num", "data-count": "delivered", text: String(d.delivered || 0) }),
+      h("td", { class: d.failed > 0 ? "num warn" : "num", "data-count": "failed", text: String(d.failed || 0) })));
+  }
+  return h("table", { id: "receivers" },
+    h("thead", {}, h("tr", {},
+      ["Receiver", "Type", "Min severity", "Kinds", "Max / hour", "Pending", "Delivered", "Failed"]
+        .map((t) => h("th", { scope: "col", text: t })))),
+    body);
+}
+
+function deliveriesTable(deliveries) {
+  const body = h("tbody");
+  if (deliveries.length === 0) {
+    body.append(h("tr", { class: "empty" }, h("td", { colspan: 6, text: "No notifications yet." })));
+  }
+  for (const d of deliveries) {
+    const answer = d.last_status === null || d.last_status === undefined ? "—" : `HTTP ${d.last_status}`;
+    const when = d.delivered_at || d.last_attempt_at || d.created_at;
+    body.append(h("tr", { "data-delivery": d.id, "data-status": d.status, class: d.status === "failed" ? "failed" : null },
+      h("td", {}, h("time", { datetime: new Date(when).toISOString(), title: localTime(when), text: ago(when) })),
+      h("td", { text: d.receiver }),
+      h("td", { class: "headline" }, h("span", { text: d.headline }), h("span", { class: "muted small", text: ` · ${d.reason}` })),
+      h("td", { class: `delivery-status ${d.status}`, text: d.status }),
+      h("td", { class: "num", text: String(d.attempts) }),
+      h("td", { class: "last-answer" },
+        h("span", { class: "last-status", text: answer }),
+        d.last_error ? h("span", { class: "last-error", text: d.last_error }) : "",
+        d.status === "pending" && d.attempts > 0 ? h("span", { class: "muted small", text: `retry ${localTime(d.next_attempt_at)}` }) : "")));
+  }
+  return h("table", { id: "deliveries" },
+    h("thead", {}, h("tr", {},
+      ["When", "Receiver", "Notification", "Status", "Attempts", "Last answer"].map((t) => h("th", { scope: "col", text: t })))),
+    body);
+}
+
+function silencesTable(silences, id, canAct, expire) {
+  const body = h("tbody");
+  if (silences.length === 0) {
+    body.append(h("tr", { class: "empty" }, h("td", { colspan: 7, text: "No silences in effect." })));
+  }
+  for (const s of silences) {
+    let button = "";
+    if (canAct && s.state !== "expired") {
+      button = h("button", { type: "button", "data-expire": s.id, text: "Expire" });
+      button.onclick = () => expire(s, button);
+    }
+    body.append(h("tr", { "data-silence": s.id, "data-state": s.state, class: s.state },
+      h("td", { class: "matchers", text: matcherText(s.matchers) }),
+      h("td", { class: "silence-state", text: s.state }),
+      h("td", { text: localTime(s.starts_at) }),
+      h("td", { text: localTime(s.ends_at) }),
+      h("td", { text: s.created_by }),
+      h("td", { class: "comment", text: s.comment }),
+      h("td", {}, button)));
+  }
+  return h("table", { id, class: "silences" },
+    h("thead", {}, h("tr", {},
+      ["Matches", "State", "Starts", "Ends", "By", "Comment", ""].map((t) => h("th", { scope: "col", text: t })))),
+    body);
+}
+
+function silenceForm(receivers, params, reload) {
+  const select = (id, any, values) => h("select", { id },
+    h("option", { value: "", text: any }), values.map((v) => h("option", { value: v, text: v })));
+  const kind = select("silence-kind", "any kind", KINDS);
+  const severity = select("silence-severity", "any severity", SEVERITIES);
+  const receiver = select("silence-receiver", "every receiver", receivers.map((r) => r.name));
+  const rec = h("input", { id: "silence-rec", type: "text", value: params.get("rec") || "", placeholder: "e.g. index-3f2a…", autocomplete: "off" });
+  const duration = h("input", { id: "silence-duration", type: "text", value: "2h", required: true, placeholder: "2h, 30m, 1d" });
+  const comment = h("input", { id: "silence-comment", type: "text", required: true, maxlength: 500, placeholder: "why (e.g. migration tonight)" });
+  const by = h("input", { id: "silence-by", type: "text", required: true, maxlength: 500, value: actor(), autocomplete: "name" });
+  const error = h("p", { id: "silence-error", class: "error", role: "alert" });
+  const submit = h("button", { id: "silence-create", type: "submit", class: "primary", text: "Create silence" });
+  const field = (label, input) => h("div", { class: "field" }, h("label", { for: input.id, text: label }), input);
+  const form = h("form", { id: "silence-form", class: "silence-form" },
+    h("div", { class: "form-grid" },
+      field("Kind", kind), field("Severity", severity),
+      field("Recommendation id", rec), field("Receiver", receiver),
+      field("For how long", duration), field("Your name", by)),
+    field("Comment", comment),
+    h("div", { class: "buttons" }, submit),
+    error);
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const matchers = {};
+    if (kind.value) matchers.kind = kind.value;
+    if (severity.value) matchers.severity = severity.value;
+    if (rec.value.trim()) matchers.recommendation_id = rec.value.trim();
+    if (receiver.value) matchers.receiver = receiver.value;
+    if (Object.keys(matchers).length === 0) {
+      error.textContent = "Pick at least one thing to match: a kind, a severity, a recommendation or a receiver.";
+      return;
+    }
+    setActor(by.value);
+    submit.disabled = true;
+    try {
+      await postJson("/api/v1/silences", {
+        matchers,
+        comment: comment.value.trim(),
+        created_by: by.value.trim(),
+        duration: duration.value.trim(),
+      });
+      await reload();
+    } catch (failure) {
+      if (failure.status === 401) {
+        route();
+        return;
+      }
+      error.textContent = failure.message;
+      submit.disabled = false;
+    }
+  };
+  return form;
+}
+
+async function renderAlerts(current, params) {
+  const [{ receivers }, { deliveries }, { silences }] = await Promise.all([
+    getJson("/api/v1/alerts/receivers"),
+    getJson("/api/v1/alerts/deliveries?limit=50"),
+    getJson("/api/v1/silences"),
+  ]);
+  const reload = async () => {
+    // Drops a ?rec= prefill once it has been used.
+    const next = begin("alerts");
+    if (location.hash !== "#/alerts") history.replaceState(null, "", "#/alerts");
+    await renderAlerts(next, new URLSearchParams());
+    done(next);
+  };
+  const listError = h("p", { id: "silences-error", class: "error", role: "alert" });
+  const expire = async (silence, button) => {
+    listError.textContent = "";
+    button.disabled = true;
+    try {
+      await deleteJson(`/api/v1/silences/${encodeURIComponent(silence.id)}`);
+      await reload();
+    } catch (failure) {
+      if (failure.status === 401) {
+        route();
+        return;
+      }
+      listError.textContent = failure.message;
+      button.disabled = false;
+    }
+  };
+  const live = silences.filter((s) => s.state !== "expired");
+  const expired = silences.filter((s) => s.state === "expired");
+  const failed = deliveries.filter((d) => d.status === "failed").length;
+  const form = session.can_act
+    ? silenceForm(receivers, params, reload)
+    : h("p", { class: "muted", text: "Your session may read but not create or expire silences." });
+  const shown = show(current,
+    h("section", { class: "panel" },
+      h("h2", { text: "Alerts" }),
+      h("p", { class: "muted", text: "Recommendations go to these receivers by severity and kind. Webhook URLs and secrets stay in collector.toml and are never shown here." }),
+      tableWrap(receiversTable(receivers))),
+    h("section", { class: "panel" },
+      h("h3", { text: "Recent notifications" }),
+      h("p", { class: "muted small", text: failed ? `${failed} failed: the platform refused them or they could not be delivered in time.` : "The latest 50, newest first." }),
+      tableWrap(deliveriesTable(deliveries))),
+    h("section", { class: "panel" },
+      h("h3", { text: "Silences" }),
+      h("p", { class: "muted small", text: "A silence leaves matching alerts out of notifications until it ends. Every matcher set must match." }),
+      tableWrap(silencesTable(live, "silences", session.can_act, expire)),
+      listError,
+      expired.length ? h("details", { id: "expired-silences", class: "expired" },
+        h("summary", { text: `Expired (${expired.length})` }),
+        tableWrap(silencesTable(expired, "silences-expired", false, expire))) : ""),
+    h("section", { class: "panel", id: "new-silence" },
+      h("h3", { text: "New silence" }),
+      form));
+  if (shown && params.get("rec")) {
+    document.getElementById("new-silence").scrollIntoView();
+    const comment = document.getElementById("silence-comment");
+    if (comment) comment.focus();
+  }
 }
 
 // ---------------------------------------------------------------- start

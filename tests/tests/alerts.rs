@@ -12,6 +12,8 @@
 //! controls when one opens and resolves; the advisor itself is tested in
 //! advisor_api.rs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashMap;
 use std::time::Duration;
 

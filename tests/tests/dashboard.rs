@@ -2,7 +2,8 @@
 //! chromium-driver, driven over WebDriver): on the demo, the overview loads,
 //! a recommendation opens with a chart that has data, acknowledging it
 //! changes its state and the change survives a reload; the pages fit a phone
-//! screen; with a dashboard token, the browser must log in first.
+//! screen; with a dashboard token, the browser must log in first; on the
+//! Alerts page a silence is created with the form and expired with its button.
 //! Screenshots are saved under target/test-artifacts/dashboard/.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -253,6 +254,7 @@ async fn on_a_phone_screen_the_pages_fit_without_sideways_scrolling() {
             "recommendation",
             "phone-recommendation",
         ),
+        ("#/alerts".to_owned(), "alerts", "phone-alerts"),
     ] {
         browser.goto(&format!("{base}/{fragment}")).await;
         ready(&browser, page).await;
@@ -301,5 +303,126 @@ async fn with_a_dashboard_token_the_browser_logs_in_before_it_sees_data() {
     browser.click(&browser.find("button#login").await).await;
     ready(&browser, "overview").await;
     browser.screenshot("logged-in").await;
+    browser.close().await;
+}
+
+/// The silences the API holds.
+async fn api_silences(collector: &Collector) -> Vec<Value> {
+    let (status, body) = collector.get("/api/v1/silences").await;
+    assert_eq!(status, 200, "{body}");
+    body["silences"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_alerts_page_a_silence_is_created_with_the_form_and_expired_with_its_button() {
+    let collector = Collector::start(CollectorOptions {
+        extra_toml: "[[alerts]]\nname = \"team-slack\"\ntype = \"slack\"\n\
+                     url = \"http://127.0.0.1:9/services/T000/B000/XXXXSECRET\"\n"
+            .into(),
+        ..CollectorOptions::default()
+    })
+    .await;
+    let base = format!("http://{}", collector.http);
+    let browser = Browser::start(1280, 900, &artifacts()).await;
+
+    // Coming from a recommendation's "Silence…" button prefills its id.
+    browser
+        .goto(&format!("{base}/#/alerts?rec=index-0123456789abcdef"))
+        .await;
+    ready(&browser, "alerts").await;
+    let prefilled = browser
+        .script(
+            "return document.querySelector('#silence-rec').value;",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(prefilled, "index-0123456789abcdef");
+
+    browser.goto(&format!("{base}/#/alerts")).await;
+    browser.refresh().await;
+    ready(&browser, "alerts").await;
+    let row = browser
+        .find("table#receivers tr[data-receiver=\"team-slack\"]")
+        .await;
+    assert!(browser.text(&row).await.contains("slack"));
+    let page = browser
+        .script("return document.body.innerHTML;", Vec::new())
+        .await;
+    assert!(
+        !page.as_str().unwrap().contains("XXXXSECRET"),
+        "the page shows the webhook URL"
+    );
+    browser.screenshot("alerts").await;
+
+    // Create a silence through the form.
+    browser
+        .click(&browser.find("#silence-kind option[value=\"index\"]").await)
+        .await;
+    browser
+        .click(
+            &browser
+                .find("#silence-receiver option[value=\"team-slack\"]")
+                .await,
+        )
+        .await;
+    let duration = browser.find("input#silence-duration").await;
+    browser.clear(&duration).await;
+    browser.type_text(&duration, "90m").await;
+    let comment = browser.find("input#silence-comment").await;
+    browser
+        .type_text(&comment, "migrating the index tonight")
+        .await;
+    let by = browser.find("input#silence-by").await;
+    browser.clear(&by).await;
+    browser.type_text(&by, "dashboard-test").await;
+    browser
+        .click(&browser.find("button#silence-create").await)
+        .await;
+    browser
+        .wait_until(
+            "the new silence listed as active",
+            "return document.body.dataset.ready === 'true' &&\
+             document.querySelectorAll('table#silences tr[data-state=\"active\"]').length === 1;",
+        )
+        .await;
+    let silences = api_silences(&collector).await;
+    assert_eq!(silences.len(), 1, "{silences:?}");
+    let silence = &silences[0];
+    assert_eq!(silence["state"], "active");
+    assert_eq!(
+        silence["matchers"],
+        serde_json::json!({"kind": "index", "receiver": "team-slack"})
+    );
+    assert_eq!(silence["created_by"], "dashboard-test");
+    assert_eq!(silence["comment"], "migrating the index tonight");
+    assert_eq!(
+        silence["ends_at"].as_i64().unwrap() - silence["starts_at"].as_i64().unwrap(),
+        90 * 60_000
+    );
+    let id = silence["id"].as_str().unwrap().to_owned();
+    browser.screenshot("alerts-silence-active").await;
+
+    // Expire it with its button: it moves to the expired list, and the API agrees.
+    browser
+        .click(&browser.find(&format!("button[data-expire=\"{id}\"]")).await)
+        .await;
+    browser
+        .wait_until(
+            "the silence listed as expired",
+            &format!(
+                "return document.body.dataset.ready === 'true' &&\
+                 !document.querySelector('table#silences tr[data-silence=\"{id}\"]') &&\
+                 !!document.querySelector('table#silences-expired tr[data-silence=\"{id}\"][data-state=\"expired\"]');"
+            ),
+        )
+        .await;
+    assert_eq!(api_silences(&collector).await[0]["state"], "expired");
+    browser
+        .script(
+            "document.querySelector('details#expired-silences').open = true;",
+            Vec::new(),
+        )
+        .await;
+    browser.screenshot("alerts-silence-expired").await;
     browser.close().await;
 }

@@ -59,7 +59,7 @@ pub async fn dispatch_once(
     now: i64,
     rate_limited: &mut HashMap<String, i64>,
 ) -> Result<usize, StoreError> {
-    let recommendations = store.recommendations().await?;
+    let recommendations = store.recommendations_without_evidence().await?;
     let silences = store.silences().await?;
     let groups = store.alert_groups().await?;
     let sent_last_hour = store.notifications_since(now - 3_600_000).await?;

@@ -65,14 +65,15 @@ pub struct Silence {
 }
 
 impl Silence {
-    /// `pending`, `active` or `expired` at `now`.
+    /// `pending`, `active` or `expired` at `now`. A silence ended before it
+    /// started (a pending one expired early) is expired.
     pub fn state(&self, now: i64) -> &'static str {
-        if now < self.starts_at {
-            "pending"
-        } else if now < self.ends_at {
-            "active"
-        } else {
+        if self.ends_at <= self.starts_at || now >= self.ends_at {
             "expired"
+        } else if now < self.starts_at {
+            "pending"
+        } else {
+            "active"
         }
     }
 

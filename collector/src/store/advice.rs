@@ -28,6 +28,20 @@ impl Store {
             .await
     }
 
+    /// Every stored recommendation without its evidence (empty), for the
+    /// alerts' dispatcher, which reads them every tick and never shows evidence.
+    pub async fn recommendations_without_evidence(
+        &self,
+    ) -> Result<Vec<Recommendation>, StoreError> {
+        self.read_recommendations(
+            "SELECT id, kind, key, severity, title, summary, action, '{}' AS evidence, confidence, \
+             state, snoozed_until_ms, first_seen_ms, last_seen_ms, resolved_ms, seen_passes, \
+             missed_passes FROM recommendations WHERE state <> 'pending' ORDER BY first_seen_ms, id",
+            None,
+        )
+        .await
+    }
+
     /// How many recommendations are open, per kind and severity (for
     /// `/metrics`, without reading their evidence).
     pub async fn open_counts(&self) -> Result<Vec<(RecKind, Severity, i64)>, StoreError> {

@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 
 use crate::advisor::{RecKind, Severity};
 
+mod alerts;
+use alerts::{alert_paths, alert_schemas};
+
 /// `GET /api/v1/openapi.json`.
 pub(super) async fn openapi() -> impl IntoResponse {
     Json(document())
@@ -23,11 +26,13 @@ pub fn document() -> Value {
             "description": "Metrics stored from Headroom agents, the advisor's recommendations and \
                 the headroom per resource. When `[auth] dashboard_token` is set, every path under \
                 /api (except /api/v1/session) and /metrics needs the dashboard or admin token, as a \
-                bearer token or the session cookie; recommendation actions need the admin token when \
-                one is set. Times are unix milliseconds unless stated.",
+                bearer token or the session cookie; every other method (recommendation actions, \
+                creating and expiring silences) needs the admin token when one is set. Times are \
+                unix milliseconds unless stated. Alert receivers' webhook URLs and secrets are never \
+                returned.",
         },
         "security": [{"bearer": []}, {"session": []}],
-        "paths": paths(),
+        "paths": merged(paths(), alert_paths()),
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -42,12 +47,12 @@ pub fn document() -> Value {
                     "description": "Set by POST /api/v1/session.",
                 },
             },
-            "schemas": schemas(),
+            "schemas": merged(schemas(), alert_schemas()),
             "responses": {
                 "BadRequest": error_response("A parameter or the body is invalid; the message says which and why."),
                 "Unauthorized": error_response("No token, or not a valid one (with `WWW-Authenticate: Bearer`)."),
                 "Forbidden": error_response("The dashboard token may not act when an admin token is set."),
-                "NotFound": error_response("No such recommendation, action or endpoint."),
+                "NotFound": error_response("No such recommendation, action, silence or endpoint."),
                 "Unavailable": error_response("The store is unavailable; details are in the collector's log."),
             },
         },
@@ -506,6 +511,14 @@ fn schemas() -> Value {
             },
         },
     })
+}
+
+/// `a` with the keys of `b` added (both objects).
+fn merged(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
 }
 
 fn schema_ref(name: &str) -> Value {

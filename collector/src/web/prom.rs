@@ -1,5 +1,6 @@
 //! `GET /metrics`: Headroom's own health (ingest, storage, agents) and its
-//! advice (headroom per resource, open recommendations) in the Prometheus
+//! advice (headroom per resource, open recommendations) and its alerts
+//! (deliveries per receiver and status, active silences) in the Prometheus
 //! text exposition format 0.0.4. [`render`] is pure; the handler gathers.
 
 use std::collections::BTreeMap;
@@ -49,6 +50,11 @@ pub struct Figures {
     pub open: Vec<(RecKind, Severity, u64)>,
     /// When the advisor last saved its headroom table.
     pub last_pass_ms: Option<i64>,
+    /// Outbox rows per receiver and delivery status (0 for every configured
+    /// receiver and status).
+    pub alert_deliveries: Vec<(String, &'static str, i64)>,
+    /// Silences in effect now.
+    pub silences_active: usize,
 }
 
 /// Reads one figure of a resource at a time (unix ms).
@@ -204,6 +210,28 @@ pub fn render(figures: &Figures) -> String {
             at as f64 / 1000.0,
         );
     }
+    out.family(
+        "headroom_alert_deliveries",
+        "gauge",
+        "Notifications in the alert outbox, by receiver and delivery status (pending, delivered, failed).",
+    );
+    for (receiver, status, count) in &figures.alert_deliveries {
+        out.sample(
+            "headroom_alert_deliveries",
+            &[("receiver", receiver), ("status", status)],
+            *count as f64,
+        );
+    }
+    out.family(
+        "headroom_alert_silences_active",
+        "gauge",
+        "Alert silences in effect now.",
+    );
+    out.sample(
+        "headroom_alert_silences_active",
+        &[],
+        figures.silences_active as f64,
+    );
     out.text
 }
 
@@ -296,8 +324,15 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
         .into_iter()
         .map(|(kind, severity, count)| (kind, severity, count.max(0) as u64))
         .collect();
+    let now = now_ms();
+    let alert_deliveries =
+        super::alerts::delivery_gauges(&state.receivers, &store.delivery_counts().await?)
+            .into_iter()
+            .map(|((receiver, status), count)| (receiver, status, count))
+            .collect();
+    let silences_active = super::alerts::active_silences(&store.silences().await?, now);
     let figures = Figures {
-        now_ms: now_ms(),
+        now_ms: now,
         ingest: state.counters.snapshot(),
         storage_bytes: store.size_bytes().await?,
         series: store.series_count().await?.max(0) as usize,
@@ -305,6 +340,8 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
         resources,
         open,
         last_pass_ms,
+        alert_deliveries,
+        silences_active,
     };
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&figures)))
 }
@@ -351,6 +388,12 @@ mod tests {
             ],
             open: vec![(RecKind::Index, Severity::Warning, 2)],
             last_pass_ms: Some(990_000),
+            alert_deliveries: vec![
+                ("ops".into(), "delivered", 4),
+                ("ops".into(), "failed", 1),
+                ("ops".into(), "pending", 0),
+            ],
+            silences_active: 2,
         }
     }
 
@@ -440,6 +483,20 @@ mod tests {
         assert!(render(&figures).contains("headroom_advisor_last_pass_timestamp_seconds 990\n"));
         figures.last_pass_ms = None;
         assert!(!render(&figures).contains("headroom_advisor_last_pass"));
+    }
+
+    #[test]
+    fn alert_deliveries_by_receiver_and_status_and_active_silences_are_shown() {
+        let text = render(&figures());
+        for sample in [
+            "headroom_alert_deliveries{receiver=\"ops\",status=\"delivered\"} 4\n",
+            "headroom_alert_deliveries{receiver=\"ops\",status=\"failed\"} 1\n",
+            "headroom_alert_deliveries{receiver=\"ops\",status=\"pending\"} 0\n",
+            "headroom_alert_silences_active 2\n",
+        ] {
+            assert!(text.contains(sample), "{sample} missing from\n{text}");
+        }
+        assert!(text.contains("# TYPE headroom_alert_deliveries gauge\n"));
     }
 
     #[test]
