@@ -31,6 +31,8 @@
 //! the peak RSS of the process during the pass (VmHWM, reset before each
 //! pass) and its CPU time; and, separately, `analysis::analyze` alone over
 //! every loaded series (the statistics without I/O, rules or lifecycle).
+//! Last, the alerts' dispatcher decides over the recommendations left, for
+//! four receivers (decisions only, nothing is sent).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
@@ -38,7 +40,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Parser;
-use headroom_collector::advisor::{AdvisorConfig, engine, load};
+use std::collections::HashMap;
+
+use headroom_collector::advisor::{AdvisorConfig, Severity, engine, load};
+use headroom_collector::alerts::{AlertingConfig, ReceiverConfig, ReceiverType, Secret, dispatch};
 use headroom_collector::analysis;
 use headroom_collector::store::{Store, now_ms};
 use headroom_tests::synthetic::{DAY, MINUTE, build, specs};
@@ -231,6 +236,54 @@ async fn main() {
         analyze_ms * 1e3 / snapshot.series.len().max(1) as f64
     );
 
+    // The alerts' dispatcher over the recommendations the passes left:
+    // four receivers, every kind and severity; decisions only (nothing is
+    // delivered). The first starts every group's wait, the second (after
+    // group_wait) writes their notifications, the third finds nothing due.
+    let receivers: Vec<ReceiverConfig> = [
+        ReceiverType::Slack,
+        ReceiverType::Discord,
+        ReceiverType::Teams,
+        ReceiverType::Webhook,
+    ]
+    .into_iter()
+    .map(|kind| ReceiverConfig {
+        name: kind.as_str().to_owned(),
+        kind,
+        url: Secret::new("http://127.0.0.1:9/bench"),
+        secret: Secret::new("bench-secret-0123456789"),
+        min_severity: Severity::Info,
+        kinds: Vec::new(),
+        max_per_hour: 1_000,
+    })
+    .collect();
+    let settings = dispatch::Settings::new(
+        &receivers,
+        &AlertingConfig::default(),
+        "http://127.0.0.1:8080".into(),
+    );
+    let open = store
+        .recommendations()
+        .await
+        .expect("recommendations")
+        .iter()
+        .filter(|r| r.state.is_active())
+        .count();
+    let mut dispatches = Vec::new();
+    for (label, at) in [
+        ("first (groups start waiting)", now),
+        ("after group_wait (notifications written)", now + 31_000),
+        ("steady (nothing due)", now + 62_000),
+    ] {
+        let started = Instant::now();
+        let added = dispatch::dispatch_once(&store, &settings, at, &mut HashMap::new())
+            .await
+            .expect("dispatch");
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        println!("alerts dispatch, {label}: {ms:.1} ms, {added} notifications");
+        dispatches.push((label, ms, added));
+    }
+
     println!("\n## Summary (markdown for BENCHMARKS.md)\n");
     println!(
         "- Machine: {} CPUs ({}), Linux {}",
@@ -277,4 +330,12 @@ async fn main() {
         analyze_ms / 1e3,
         snapshot.series.len()
     );
+    println!(
+        "\nAlerts dispatch over {} stored recommendations ({open} active), 4 receivers:\n",
+        store.recommendations().await.map(|r| r.len()).unwrap_or(0)
+    );
+    println!("| Decision | Wall | Notifications |\n|---|---:|---:|");
+    for (label, ms, added) in dispatches {
+        println!("| {label} | {ms:.1} ms | {added} |");
+    }
 }
