@@ -309,6 +309,10 @@ async fn each_platform_gets_its_documented_payload_and_a_resolved_update() {
         0x2E_B67D,
         "green once resolved"
     );
+    assert!(
+        edit.json().get("username").is_none(),
+        "an edit does not rename the webhook"
+    );
     let slack = rx.wait_for("/slack", 2, WAIT).await.remove(1);
     assert!(
         slack.json()["text"]

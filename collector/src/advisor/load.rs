@@ -139,6 +139,11 @@ pub async fn snapshot(
                 last_seen_ms: row.last_seen,
             }));
     }
+    snapshot.alert_pages = Some(
+        store
+            .pages_by_group_since(now - super::snapshot::ALERT_PAGES_WINDOW_MS)
+            .await?,
+    );
     Ok(snapshot)
 }
 

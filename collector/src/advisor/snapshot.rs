@@ -119,7 +119,14 @@ pub struct Snapshot {
     pub now_ms: i64,
     pub series: Vec<Series>,
     pub texts: Vec<Text>,
+    /// Firing alert notifications sent in the last
+    /// [`ALERT_PAGES_WINDOW_MS`], per group (`kind=index`); `None` when not
+    /// loaded.
+    pub alert_pages: Option<Vec<(String, i64)>>,
 }
+
+/// The window alert pages are counted over: a week.
+pub const ALERT_PAGES_WINDOW_MS: i64 = 7 * 86_400_000;
 
 impl Snapshot {
     /// An empty snapshot at `now_ms`.

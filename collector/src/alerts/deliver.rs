@@ -82,6 +82,19 @@ fn discord_message_url(url: &str, id: &str) -> String {
     }
 }
 
+/// Discord's edit takes the message's content, embeds and mentions, not the
+/// webhook's `username` or `avatar_url`: those are dropped from the body.
+fn edit_body(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut message)) => {
+            message.remove("username");
+            message.remove("avatar_url");
+            serde_json::Value::Object(message).to_string().into_bytes()
+        }
+        _ => body.to_vec(),
+    }
+}
+
 /// One attempt to send `notification` to `receiver`. For Discord, a
 /// resolved group edits the group's last message (`edit`) when there is one.
 pub async fn attempt(
@@ -98,11 +111,16 @@ pub async fn attempt(
     );
     let url = receiver.url.expose();
     let request = |method: reqwest::Method, target: String| {
+        let body = if method == reqwest::Method::PATCH {
+            edit_body(&rendered.body)
+        } else {
+            rendered.body.clone()
+        };
         let mut request = client
             .request(method, target)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("X-Headroom-Notification", &notification.id)
-            .body(rendered.body.clone());
+            .body(body);
         for (name, value) in &rendered.headers {
             request = request.header(*name, value);
         }
@@ -264,6 +282,16 @@ mod tests {
         assert_eq!(
             discord_message_url("https://d/api/webhooks/1/t?thread_id=9", "42"),
             "https://d/api/webhooks/1/t/messages/42?thread_id=9"
+        );
+    }
+
+    #[test]
+    fn a_discord_edit_keeps_the_message_but_not_the_webhook_identity() {
+        let body = br#"{"username":"Headroom","content":"x","embeds":[{"title":"t"}]}"#;
+        let edited: serde_json::Value = serde_json::from_slice(&edit_body(body)).expect("json");
+        assert_eq!(
+            edited,
+            serde_json::json!({"content": "x", "embeds": [{"title": "t"}]})
         );
     }
 

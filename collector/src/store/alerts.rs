@@ -281,6 +281,24 @@ impl Store {
             .collect())
     }
 
+    /// Firing notifications (new, changed, repeated: what pages someone)
+    /// decided since `since_ms`, per group, most first.
+    pub async fn pages_by_group_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        on_pool!(&self.read, pool => {
+            sqlx::query_as(
+                "SELECT group_key, COUNT(*) AS pages FROM alert_outbox WHERE created_ms >= $1 \
+                 AND reason IN ('new', 'changed', 'repeat') GROUP BY group_key ORDER BY pages DESC, group_key",
+            )
+            .bind(since_ms)
+            .fetch_all(pool)
+            .await
+            .context("counting alert pages")
+        })
+    }
+
     /// The platform's id of the last delivered message of a group (Discord
     /// edits it when the group resolves).
     pub async fn last_platform_ref(

@@ -18,8 +18,10 @@
 //! (`medusa_order_value_per_minute{currency}`, in the currency's main unit):
 //! currencies are never added together.
 //!
-//! Left out: alert pages per week (the other rules' findings are not
-//! visible from here, so the pager load cannot be counted honestly).
+//! The tier finding also states the alert pages of the last week (firing
+//! notifications the alerts sent, by the kind of recommendation they were
+//! about), as evidence of the load an owner would carry; they do not move
+//! the tier.
 
 use std::collections::BTreeMap;
 
@@ -282,9 +284,7 @@ fn tier_finding(
         .note(window_note(history_ms, full))
         .note(format!("volume tier: {}", tier.name()));
     evidence = add_revenue(evidence, agent, revenue, None);
-    evidence = evidence.note(
-        "Alert pages per week are not counted: the other rules' findings are not visible to this rule.",
-    );
+    evidence = add_pages(evidence, ctx.snapshot.alert_pages.as_deref());
     Finding {
         kind: RecKind::Staffing,
         key: format!("{agent}/tier:{}", tier.name()),
@@ -295,6 +295,25 @@ fn tier_finding(
         evidence,
         confidence: confidence(history_ms),
     }
+}
+
+/// The last week's alert pages as a fact, and the kinds they were about.
+fn add_pages(evidence: Evidence, pages: Option<&[(String, i64)]>) -> Evidence {
+    let Some(pages) = pages else {
+        return evidence.note("Alert pages were not counted.");
+    };
+    let total: i64 = pages.iter().map(|(_, n)| n).sum();
+    let evidence = evidence.fact("alert pages in the last 7 days", total as f64, "pages");
+    if total == 0 {
+        return evidence.note(
+            "No alert paged anyone in the last 7 days (no receiver configured, or nothing to send).",
+        );
+    }
+    let by_kind: Vec<String> = pages
+        .iter()
+        .map(|(group, n)| format!("{} {n}", group.trim_start_matches("kind=")))
+        .collect();
+    evidence.note(format!("alert pages by kind: {}", by_kind.join(", ")))
 }
 
 fn on_call_finding(
@@ -581,5 +600,41 @@ mod tests {
             .find(|f| f.name == "average order value (usd)")
             .expect("aov");
         assert!((aov.value - 1_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_tier_states_last_weeks_alert_pages_by_kind() {
+        let mut snap = store(48, per_minute(3_000.0), &[]);
+        let tier = |snap: &Snapshot| run(snap).remove(0).evidence;
+        assert!(
+            tier(&snap)
+                .notes
+                .iter()
+                .any(|n| n == "Alert pages were not counted.")
+        );
+        snap.alert_pages = Some(Vec::new());
+        let none = tier(&snap);
+        let fact = |e: &Evidence| {
+            e.facts
+                .iter()
+                .find(|f| f.name == "alert pages in the last 7 days")
+                .map(|f| f.value)
+        };
+        assert_eq!(fact(&none), Some(0.0));
+        assert!(
+            none.notes
+                .iter()
+                .any(|n| n.starts_with("No alert paged anyone"))
+        );
+        snap.alert_pages = Some(vec![("kind=database".into(), 4), ("kind=index".into(), 2)]);
+        let some = tier(&snap);
+        assert_eq!(fact(&some), Some(6.0));
+        assert!(
+            some.notes
+                .iter()
+                .any(|n| n == "alert pages by kind: database 4, index 2"),
+            "{:?}",
+            some.notes
+        );
     }
 }
