@@ -111,15 +111,8 @@ fn main() -> ExitCode {
 /// `alerts test --receiver NAME`: prints the platform's answer.
 fn alerts_test(config: &Config, receiver: &str) -> ExitCode {
     use headroom_collector::alerts::{probe, retry::Answer};
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("headroom-collector: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(probe::send_test(config, receiver)) {
         Err(error @ probe::ProbeError::UnknownReceiver { .. }) => {
@@ -156,21 +149,25 @@ fn alerts_test(config: &Config, receiver: &str) -> ExitCode {
 
 /// Runs `server` (the collector, or the demo) on a multi-threaded runtime.
 fn run<E: std::fmt::Display>(server: impl Future<Output = Result<(), E>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("headroom-collector: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(server) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %error, "headroom-collector stopped");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds a runtime from `builder` with every driver; says why when it cannot.
+fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    match builder.enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            eprintln!("headroom-collector: cannot start the runtime: {error}");
+            None
         }
     }
 }

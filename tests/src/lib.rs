@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod load;
+pub mod openapi;
 pub mod pgcluster;
 pub mod receiver;
 pub mod synthetic;

@@ -5,6 +5,7 @@
 //! path or an HMAC secret. Nothing is delivered here (port 9 is discard).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use headroom_tests::openapi::documented;
 use headroom_tests::{Collector, CollectorOptions};
 use http::Method;
 use serde_json::{Value, json};
@@ -55,98 +56,6 @@ async fn call(
     let (status, _, text) = collector.request(method.clone(), path, &[], body).await;
     assert_no_secret(&format!("{method} {path}"), &text);
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-/// Checks `value` against `schema` as far as the document uses JSON Schema
-/// (`$ref`, `allOf`, `oneOf`, `enum`, `const`, `type`, `required`,
-/// `properties`, `items`; as tests/api.rs does).
-fn conforms(document: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-    if let Some(pointer) = schema["$ref"].as_str() {
-        let target = document
-            .pointer(pointer.trim_start_matches('#'))
-            .ok_or_else(|| format!("{at}: dangling {pointer}"))?;
-        return conforms(document, target, value, at);
-    }
-    for part in schema["allOf"].as_array().into_iter().flatten() {
-        conforms(document, part, value, at)?;
-    }
-    if let Some(any) = schema["oneOf"].as_array()
-        && !any.iter().any(|p| conforms(document, p, value, at).is_ok())
-    {
-        return Err(format!("{at}: {value} matches none of {schema}"));
-    }
-    if let Some(allowed) = schema["enum"].as_array()
-        && !allowed.contains(value)
-    {
-        return Err(format!("{at}: {value} is not one of {allowed:?}"));
-    }
-    if let Some(constant) = schema.get("const")
-        && constant != value
-    {
-        return Err(format!("{at}: {value} is not {constant}"));
-    }
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(one) => vec![one.as_str()],
-            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
-        let matches = |t: &str| match t {
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            "string" => value.is_string(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "number" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            "null" => value.is_null(),
-            _ => false,
-        };
-        if !types.iter().any(|t| matches(t)) {
-            return Err(format!("{at}: {value} is not of type {types:?}"));
-        }
-    }
-    for key in schema["required"].as_array().into_iter().flatten() {
-        let key = key.as_str().unwrap_or_default();
-        if value.get(key).is_none() {
-            return Err(format!("{at}: `{key}` is missing from {value}"));
-        }
-    }
-    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
-    {
-        for (key, inner) in object {
-            match properties.get(key) {
-                Some(property) => conforms(document, property, inner, &format!("{at}.{key}"))?,
-                None if schema["additionalProperties"] == json!(false) => {
-                    return Err(format!("{at}: `{key}` is not documented"));
-                }
-                None => {}
-            }
-        }
-    }
-    if let (Some(items), Some(values)) = (schema.get("items"), value.as_array()) {
-        for (i, inner) in values.iter().enumerate() {
-            conforms(document, items, inner, &format!("{at}[{i}]"))?;
-        }
-    }
-    Ok(())
-}
-
-/// Checks the JSON answer of `method` `template` with `status` against the document.
-fn documented(document: &Value, template: &str, method: &str, status: u16, body: &Value) {
-    let mut response = &document["paths"][template][method]["responses"][status.to_string()];
-    if let Some(pointer) = response["$ref"].as_str() {
-        response = document
-            .pointer(pointer.trim_start_matches('#'))
-            .expect("response");
-    }
-    let schema = &response["content"]["application/json"]["schema"];
-    assert!(
-        schema.is_object(),
-        "{method} {template} {status} is not documented"
-    );
-    if let Err(error) = conforms(document, schema, body, "body") {
-        panic!("{method} {template} {status}: {error}");
-    }
 }
 
 /// The value of the `/metrics` sample line starting with `prefix `.

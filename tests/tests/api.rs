@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use headroom_tests::openapi::{conforms, documented};
 use headroom_tests::{Collector, CollectorOptions, bin, free_port, wait_for};
 use http::Method;
 use serde_json::{Value, json};
@@ -28,100 +29,6 @@ async fn first_recommendation(collector: &Collector, token: &str) -> String {
         },
     )
     .await
-}
-
-/// Checks `value` against the JSON schema `schema` of `document`, as far as
-/// the document uses JSON Schema: `$ref`, `required`, `properties`, `items`,
-/// `allOf`, `oneOf`, `enum`, `const` and `type`.
-fn conforms(document: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-    if let Some(pointer) = schema["$ref"].as_str() {
-        let target = document
-            .pointer(pointer.trim_start_matches('#'))
-            .ok_or_else(|| format!("{at}: dangling {pointer}"))?;
-        return conforms(document, target, value, at);
-    }
-    if let Some(all) = schema["allOf"].as_array() {
-        for part in all {
-            conforms(document, part, value, at)?;
-        }
-    }
-    if let Some(any) = schema["oneOf"].as_array()
-        && !any
-            .iter()
-            .any(|part| conforms(document, part, value, at).is_ok())
-    {
-        return Err(format!("{at}: {value} matches none of {schema}"));
-    }
-    if let Some(allowed) = schema["enum"].as_array()
-        && !allowed.contains(value)
-    {
-        return Err(format!("{at}: {value} is not one of {allowed:?}"));
-    }
-    if let Some(constant) = schema.get("const")
-        && constant != value
-    {
-        return Err(format!("{at}: {value} is not {constant}"));
-    }
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(one) => vec![one.as_str()],
-            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
-        let matches = |t: &str| match t {
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            "string" => value.is_string(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "number" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            "null" => value.is_null(),
-            _ => false,
-        };
-        if !types.iter().any(|t| matches(t)) {
-            return Err(format!("{at}: {value} is not of type {types:?}"));
-        }
-    }
-    if let Some(required) = schema["required"].as_array() {
-        for key in required.iter().filter_map(Value::as_str) {
-            if value.get(key).is_none() {
-                return Err(format!("{at}: `{key}` is missing from {value}"));
-            }
-        }
-    }
-    if let Some(properties) = schema["properties"].as_object() {
-        for (key, property) in properties {
-            if let Some(inner) = value.get(key) {
-                conforms(document, property, inner, &format!("{at}.{key}"))?;
-            }
-        }
-    }
-    if let (Some(items), Some(values)) = (schema.get("items"), value.as_array()) {
-        for (i, inner) in values.iter().enumerate() {
-            conforms(document, items, inner, &format!("{at}[{i}]"))?;
-        }
-    }
-    Ok(())
-}
-
-/// Checks a JSON answer of `method` `path` (the OpenAPI path template)
-/// against the document's schema for `status`.
-fn documented(document: &Value, template: &str, method: &str, status: u16, body: &Value) {
-    let response = &document["paths"][template][method]["responses"][status.to_string()];
-    let response = match response["$ref"].as_str() {
-        Some(pointer) => document
-            .pointer(pointer.trim_start_matches('#'))
-            .expect("response"),
-        None => response,
-    };
-    let schema = &response["content"]["application/json"]["schema"];
-    assert!(
-        schema.is_object(),
-        "{method} {template} {status} is not documented"
-    );
-    if let Err(error) = conforms(document, schema, body, "body") {
-        panic!("{method} {template} {status}: {error}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
