@@ -25,6 +25,12 @@
 # a `none` answer, no index advice on Medusa's small tables, and nothing
 # critical (minutes of history on a tiny store).
 #
+# The alerts (issue 6): the collector has a `webhook` receiver pointed at a
+# small Python (standard library) endpoint; the instrumentation-overhead
+# warning must arrive there as a signed notification that verifies as
+# docs/alerts-payloads.md documents, and the collector's log must show
+# neither the URL's secret path nor the HMAC secret.
+#
 # Headroom's p50: the collector's `http_route_latency_ms_bucket{le}` points
 # (cumulative over buckets, a delta per interval) are summed over time per
 # `le`; the p50 is interpolated log-linearly inside the bucket that holds
@@ -66,6 +72,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 WORK=$(mktemp -d /tmp/headroom-medusa-lab.XXXXXX)
 COLLECTOR_PID=""
 AGENT_PID=""
+HOOK_PID=""
 LAB_STARTED=0
 LAB_RESTORE=()
 
@@ -91,6 +98,7 @@ cleanup() {
   fi
   stop_pid "$AGENT_PID"
   stop_pid "$COLLECTOR_PID"
+  stop_pid "$HOOK_PID"
   if [ "$rc" -ne 0 ]; then
     for f in collector.log agent.log; do
       [ -f "$WORK/$f" ] && { echo "--- last lines of $f"; tail -20 "$WORK/$f"; }
@@ -102,6 +110,29 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# --- A webhook receiver for the alerts (issue 6) -----------------------------
+# Python's standard library, as a store's own endpoint would be: it records
+# every request (path, headers, body) as a JSON line and answers 200.
+HOOK_PORT=$(free_port)
+HOOK_SECRET="lab-hmac-secret-0123456789"
+python3 - "$HOOK_PORT" "$WORK/hook.jsonl" <<'EOF' >"$WORK/hook.log" 2>&1 &
+import http.server, json, sys
+out = open(sys.argv[2], "a")
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        out.write(json.dumps({"path": self.path, "headers": headers, "body": body.decode()}) + "\n")
+        out.flush()
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
+EOF
+HOOK_PID=$!
+
 # --- The collector ----------------------------------------------------------
 GRPC_PORT=$(free_port)
 HTTP_PORT=$(free_port)
@@ -112,6 +143,15 @@ http_listen = "127.0.0.1:$HTTP_PORT"
 analysis_interval = "5s"
 [advisor]
 open_after = 1
+[alerting]
+group_wait = "2s"
+group_interval = "10s"
+[[alerts]]
+name = "lab-webhook"
+type = "webhook"
+url = "http://127.0.0.1:$HOOK_PORT/headroom/LABSECRETPATH"
+secret = "$HOOK_SECRET"
+min_severity = "warning"
 EOF
 "$COLLECTOR_BIN" --config "$WORK/collector.toml" >"$WORK/collector.log" 2>&1 &
 COLLECTOR_PID=$!
@@ -297,3 +337,52 @@ if critical:
 sys.exit(0 if ok else 1)
 EOF
 log "advisor: OK"
+
+# --- Alerts: the advice reached the store's webhook, signed ------------------
+# The instrumentation-overhead advice is a warning: it must arrive at the
+# webhook as a signed notification, verified the way docs/alerts-payloads.md
+# tells a receiver to (HMAC-SHA256 of "<timestamp>.<raw body>", constant-time
+# compare, at most 300 s old); neither the URL's secret path nor the HMAC
+# secret may appear in the collector's log.
+check_alerts() {
+  python3 - "$WORK/hook.jsonl" "$HOOK_SECRET" "$WORK/collector.log" <<'EOF'
+import hashlib, hmac, json, os, sys, time
+path, secret, log_path = sys.argv[1], sys.argv[2], sys.argv[3]
+lines = [json.loads(l) for l in open(path)] if os.path.exists(path) else []
+app = None
+for request in lines:
+    headers, body = request["headers"], request["body"].encode()
+    timestamp = headers.get("x-headroom-timestamp", "0")
+    signed = timestamp.encode() + b"." + body
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, headers.get("x-headroom-signature", "")):
+        print(f"FAIL: a notification's signature does not verify: {headers}"); sys.exit(1)
+    if abs(time.time() - int(timestamp)) > 300:
+        print("FAIL: a notification is older than 300 s"); sys.exit(1)
+    payload = json.loads(body)
+    if payload["id"] != headers.get("x-headroom-notification"):
+        print("FAIL: the payload's id is not its X-Headroom-Notification header"); sys.exit(1)
+    for alert in payload["alerts"]:
+        if alert["kind"] == "app" and "span" in (alert["title"] + alert["summary"]).lower():
+            app = (payload, alert)
+if app is None:
+    sys.exit(2)
+payload, alert = app
+print(f"{len(lines)} signed notification(s) received, every signature verified:")
+print(f"  [{payload['reason']}/{alert['severity']}] {alert['title']} -> {alert['url']}")
+log = open(log_path).read()
+for secret_text in ("LABSECRETPATH", secret):
+    if secret_text in log:
+        print(f"FAIL: the collector's log shows {secret_text}"); sys.exit(1)
+EOF
+}
+log "waiting for the alert notification"
+for _ in $(seq 30); do
+  rc=0
+  check_alerts >"$WORK/alerts-check.txt" 2>&1 || rc=$?
+  [ "$rc" -ne 2 ] && break
+  sleep 1
+done
+cat "$WORK/alerts-check.txt"
+[ "$rc" -eq 0 ] || fail "the advice did not reach the store's webhook as documented (rc $rc)"
+log "alerts: OK"
