@@ -254,9 +254,15 @@ pub async fn run(
     wake: Arc<tokio::sync::Notify>,
     poll: Duration,
 ) {
+    let mut throttle = super::dispatch::WarnThrottle::default();
     loop {
-        if let Err(error) = deliver_due(&store, &client, &receivers, &policy).await {
-            tracing::warn!(error = %error, "alert delivery pass failed; retrying");
+        match deliver_due(&store, &client, &receivers, &policy).await {
+            Ok(_) => throttle.succeeded(),
+            Err(error) => {
+                if let Some(suppressed) = throttle.failed() {
+                    tracing::warn!(error = %error, suppressed, "alert delivery pass failed; retrying every tick");
+                }
+            }
         }
         tokio::select! {
             () = wake.notified() => {}

@@ -16,6 +16,42 @@ use crate::store::{Store, StoreError, now_ms};
 /// How often the dispatcher decides and the deliverer looks for due retries.
 pub const TICK: Duration = Duration::from_millis(500);
 
+/// At most one warning per this long about the same failing loop (an
+/// unreachable database would otherwise warn twice a second).
+pub const WARN_EVERY: Duration = Duration::from_secs(60);
+
+/// Says whether a repeated failure should be logged now: the first one, then
+/// once per [`WARN_EVERY`]; a success re-arms it.
+#[derive(Debug, Default)]
+pub struct WarnThrottle {
+    last: Option<std::time::Instant>,
+    suppressed: u64,
+}
+
+impl WarnThrottle {
+    /// A failure happened: `Some(failures suppressed since the last warning)`
+    /// when it should be logged.
+    pub fn failed(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        match self.last {
+            Some(last) if now.duration_since(last) < WARN_EVERY => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+
+    /// A success: the next failure is logged at once.
+    pub fn succeeded(&mut self) {
+        self.last = None;
+        self.suppressed = 0;
+    }
+}
+
 /// Everything the dispatcher needs, from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -125,16 +161,39 @@ pub fn spawn(
         let mut ticker = tokio::time::interval(TICK);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rate_limited = HashMap::new();
+        let mut throttle = WarnThrottle::default();
         loop {
             ticker.tick().await;
             match dispatch_once(&store, &settings, now_ms(), &mut rate_limited).await {
-                Ok(0) => {}
-                Ok(_) => wake.notify_one(),
+                Ok(added) => {
+                    throttle.succeeded();
+                    if added > 0 {
+                        wake.notify_one();
+                    }
+                }
                 Err(error) => {
-                    tracing::warn!(error = %error, "alert dispatch failed; retrying at the next tick")
+                    if let Some(suppressed) = throttle.failed() {
+                        tracing::warn!(error = %error, suppressed, "alert dispatch failed; retrying every tick");
+                    }
                 }
             }
         }
     });
     Ok(vec![dispatcher, deliverer])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_failures_warn_once_until_a_success() {
+        let mut throttle = WarnThrottle::default();
+        assert_eq!(throttle.failed(), Some(0), "the first failure is logged");
+        assert_eq!(throttle.failed(), None);
+        assert_eq!(throttle.failed(), None);
+        throttle.succeeded();
+        assert_eq!(throttle.failed(), Some(0), "a success re-arms it");
+        assert_eq!(throttle.failed(), None);
+    }
 }
