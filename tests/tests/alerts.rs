@@ -1,6 +1,7 @@
 //! Alerts end to end: the real collector delivers to a real local HTTP
 //! receiver (tests/src/receiver.rs) in each platform's format, retries,
-//! honours Retry-After, records final failures, survives a kill without a
+//! honours Retry-After, records final failures (shown by the API and, in a
+//! real browser, the dashboard), survives a kill without a
 //! duplicate, respects silences, sends resolved notifications, and never
 //! shows its webhook URLs or HMAC secret.
 //!
@@ -15,12 +16,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use headroom_collector::advisor::lifecycle::{Recommendation, State, id_of};
 use headroom_collector::advisor::{Evidence, RecKind, Severity};
 use headroom_collector::store::{Store, now_ms};
 use headroom_tests::receiver::{Receiver, Reply};
+use headroom_tests::webdriver::Browser;
 use headroom_tests::{Collector, CollectorOptions, bin};
 use serde_json::{Value, json};
 
@@ -397,6 +400,37 @@ async fn retries_honour_retry_after_and_a_refusal_is_final_and_visible() {
             .expect("error")
             .contains("invalid_payload")
     );
+
+    // …and on the dashboard's Alerts page, in a real browser.
+    let browser = Browser::start(
+        1280,
+        900,
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/dashboard"),
+    )
+    .await;
+    browser
+        .goto(&format!("http://{}/#/alerts", collector.http))
+        .await;
+    browser
+        .wait_until(
+            "the alerts page",
+            "return document.body.dataset.page === 'alerts' && document.body.dataset.ready === 'true';",
+        )
+        .await;
+    let failed_row = browser
+        .find("table#deliveries tr[data-status=\"failed\"]")
+        .await;
+    let shown = browser.text(&failed_row).await;
+    assert!(
+        shown.contains("broken") && shown.contains("HTTP 400") && shown.contains("invalid_payload"),
+        "{shown}"
+    );
+    let failed_count = browser
+        .find("table#receivers tr[data-receiver=\"broken\"] td[data-count=\"failed\"]")
+        .await;
+    assert_eq!(browser.text(&failed_count).await, "1");
+    browser.screenshot("alerts-failed-delivery").await;
+    browser.close().await;
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(rx.requests_to("/broken").len(), 1, "a 400 is not retried");
