@@ -1,6 +1,7 @@
-//! The HTTP side: `/healthz`, the JSON API under `/api/v1`, `/metrics`,
-//! the dashboard (`/`, `/assets/*`, dashboard.rs) and the token check in
-//! front of them (auth.rs).
+//! The HTTP side: `/healthz`, the JSON API under `/api/v1` (advice.rs for
+//! recommendations and headroom, alerts.rs for receivers, deliveries and
+//! silences), `/metrics`, the dashboard (`/`, `/assets/*`, dashboard.rs) and
+//! the token check in front of them (auth.rs).
 
 mod advice;
 mod alerts;
