@@ -82,17 +82,7 @@ impl Backoff {
 /// An error and its sources, joined: transport errors keep the useful part
 /// (refused, certificate unknown) in their sources.
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    headroom_proto::with_sources(error.to_string(), error.source())
 }
 
 /// Opens a gRPC channel to the collector.

@@ -105,6 +105,21 @@ impl v1::IndexCandidate {
     pub const FIELDS: usize = 1;
 }
 
+/// `text` followed by each of `source`'s causes (`: cause`), skipping a
+/// cause already said: transport errors keep the useful part (refused,
+/// certificate unknown) in their sources.
+pub fn with_sources(mut text: String, mut source: Option<&dyn std::error::Error>) -> String {
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 pub mod config;
 pub mod latency;
 pub mod otlp;

@@ -52,17 +52,8 @@ pub fn describe(error: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut text = kind.to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    // The error's own text names the URL; its causes do not.
+    headroom_proto::with_sources(kind.to_owned(), std::error::Error::source(error))
 }
 
 /// `url` with `?wait=true` added (Discord then answers with the message).
