@@ -1,5 +1,5 @@
 //! What an attempt's answer means for a delivery, pure: 2xx delivers; 429
-//! waits its `Retry-After`; any other 4xx is final; 5xx and network errors
+//! waits its `Retry-After`; any other 4xx, and a redirect, is final; 5xx and network errors
 //! retry with exponential backoff; past `give_up_after` the delivery fails
 //! and says why.
 
@@ -109,6 +109,13 @@ pub fn apply(
                 ),
             )
         }
+        Answer::Http { status, .. } if (300..400).contains(status) => (
+            Some(*status),
+            None,
+            format!(
+                "{status}: the platform redirects (redirects are not followed): set `url` to the final address"
+            ),
+        ),
         Answer::Http { status, body, .. } if (400..500).contains(status) => (
             Some(*status),
             None,
@@ -275,6 +282,17 @@ mod tests {
             update.last_error
         );
         assert!(update.last_error.contains("not retried"));
+    }
+
+    #[test]
+    fn a_redirect_is_final_and_says_to_fix_the_url() {
+        let update = apply(&delivery(0), &http(301, None, ""), 1, &POLICY);
+        assert_eq!(update.status, DeliveryStatus::Failed);
+        assert!(
+            update.last_error.contains("final address"),
+            "{}",
+            update.last_error
+        );
     }
 
     #[test]
