@@ -29,6 +29,7 @@ CREATE TABLE alert_outbox (
 );
 CREATE INDEX alert_outbox_by_status ON alert_outbox (status, next_attempt_ms);
 CREATE INDEX alert_outbox_by_receiver ON alert_outbox (receiver, created_ms);
+CREATE INDEX alert_outbox_by_created ON alert_outbox (created_ms);
 
 CREATE TABLE silences (
     id TEXT PRIMARY KEY,

@@ -16,6 +16,13 @@ use crate::store::{Store, StoreError, now_ms};
 /// How often the dispatcher decides and the deliverer looks for due retries.
 pub const TICK: Duration = Duration::from_millis(500);
 
+/// How long delivered and failed notifications, and ended silences, are
+/// kept (the notification log; the staffing rule reads its last week).
+pub const KEEP_MS: i64 = 30 * 86_400_000;
+
+/// How often the dispatcher prunes what is older than [`KEEP_MS`].
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// At most one warning per this long about the same failing loop (an
 /// unreachable database would otherwise warn twice a second).
 pub const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -96,7 +103,8 @@ pub async fn dispatch_once(
     rate_limited: &mut HashMap<String, i64>,
 ) -> Result<usize, StoreError> {
     let recommendations = store.recommendations_without_evidence().await?;
-    let silences = store.silences().await?;
+    let mut silences = store.silences().await?;
+    silences.retain(|s| s.state(now) != "expired");
     let groups = store.alert_groups().await?;
     let sent_last_hour = store.notifications_since(now - 3_600_000).await?;
     let decision = policy::decide(&Inputs {
@@ -162,8 +170,21 @@ pub fn spawn(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rate_limited = HashMap::new();
         let mut throttle = WarnThrottle::default();
+        let mut pruned: Option<std::time::Instant> = None;
         loop {
             ticker.tick().await;
+            if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned = Some(std::time::Instant::now());
+                match store.prune_alerts(now_ms() - KEEP_MS).await {
+                    Ok((0, 0)) => {}
+                    Ok((notifications, silences)) => tracing::info!(
+                        notifications,
+                        silences,
+                        "alert log pruned (older than 30 days)"
+                    ),
+                    Err(error) => tracing::warn!(error = %error, "pruning the alert log failed"),
+                }
+            }
             match dispatch_once(&store, &settings, now_ms(), &mut rate_limited).await {
                 Ok(added) => {
                     throttle.succeeded();

@@ -335,6 +335,30 @@ impl Store {
             .collect())
     }
 
+    /// Deletes what the notification log no longer needs: delivered and
+    /// failed notifications decided before `before_ms` (pending ones stay
+    /// until they are delivered or fail) and silences that ended before it.
+    /// Returns how many notifications and silences went.
+    pub async fn prune_alerts(&self, before_ms: i64) -> Result<(u64, u64), StoreError> {
+        on_pool!(&self.write, pool => {
+            let notifications = sqlx::query(
+                "DELETE FROM alert_outbox WHERE status <> 'pending' AND created_ms < $1",
+            )
+            .bind(before_ms)
+            .execute(pool)
+            .await
+            .context("pruning the alert outbox")?
+            .rows_affected();
+            let silences = sqlx::query("DELETE FROM silences WHERE ends_ms < $1")
+                .bind(before_ms)
+                .execute(pool)
+                .await
+                .context("pruning silences")?
+                .rows_affected();
+            Ok((notifications, silences))
+        })
+    }
+
     /// Every silence, newest first.
     pub async fn silences(&self) -> Result<Vec<Silence>, StoreError> {
         let rows: Vec<SilenceRow> = on_pool!(&self.read, pool => {
