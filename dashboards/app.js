@@ -146,6 +146,25 @@ async function loadChart(box, url) {
   }
 }
 
+/**
+ * Runs `work` (a request that changes something), then `reload`. On failure
+ * a lost session goes back through the router (to the login page); anything
+ * else is shown in `error`, and `enable` re-arms the controls.
+ */
+async function actThenReload(work, reload, error, enable) {
+  try {
+    await work();
+    await reload();
+  } catch (failure) {
+    if (failure.status === 401) {
+      route();
+      return;
+    }
+    error.textContent = failure.message;
+    enable();
+  }
+}
+
 function actor() {
   try {
     return localStorage.getItem(ACTOR_KEY) || "dashboard";
@@ -455,17 +474,10 @@ function actionPanel(rec, reload) {
       }
       setActor(who.value);
       for (const b of document.querySelectorAll("button[data-action]")) b.disabled = true;
-      try {
-        await postJson(`/api/v1/recommendations/${encodeURIComponent(rec.id)}/${verb}`, body);
-        await reload();
-      } catch (failure) {
-        if (failure.status === 401) {
-          route();
-          return;
-        }
-        error.textContent = failure.message;
-        for (const b of document.querySelectorAll("button[data-action]")) b.disabled = false;
-      }
+      await actThenReload(
+        () => postJson(`/api/v1/recommendations/${encodeURIComponent(rec.id)}/${verb}`, body),
+        reload, error,
+        () => { for (const b of document.querySelectorAll("button[data-action]")) b.disabled = false; });
     };
     return verb === "snooze" ? h("span", { class: "snooze" }, h("label", { for: "snooze-until", text: "until" }), until, button) : button;
   });
@@ -777,22 +789,14 @@ function silenceForm(receivers, params, reload) {
     }
     setActor(by.value);
     submit.disabled = true;
-    try {
-      await postJson("/api/v1/silences", {
+    await actThenReload(
+      () => postJson("/api/v1/silences", {
         matchers,
         comment: comment.value.trim(),
         created_by: by.value.trim(),
         duration: duration.value.trim(),
-      });
-      await reload();
-    } catch (failure) {
-      if (failure.status === 401) {
-        route();
-        return;
-      }
-      error.textContent = failure.message;
-      submit.disabled = false;
-    }
+      }),
+      reload, error, () => { submit.disabled = false; });
   };
   return form;
 }
@@ -814,17 +818,9 @@ async function renderAlerts(current, params) {
   const expire = async (silence, button) => {
     listError.textContent = "";
     button.disabled = true;
-    try {
-      await deleteJson(`/api/v1/silences/${encodeURIComponent(silence.id)}`);
-      await reload();
-    } catch (failure) {
-      if (failure.status === 401) {
-        route();
-        return;
-      }
-      listError.textContent = failure.message;
-      button.disabled = false;
-    }
+    await actThenReload(
+      () => deleteJson(`/api/v1/silences/${encodeURIComponent(silence.id)}`),
+      reload, listError, () => { button.disabled = false; });
   };
   const live = silences.filter((s) => s.state !== "expired");
   const expired = silences.filter((s) => s.state === "expired");

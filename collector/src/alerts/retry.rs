@@ -3,7 +3,7 @@
 //! retry with exponential backoff; past `give_up_after` the delivery fails
 //! and says why.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use super::outbox::{Delivery, DeliveryStatus, DeliveryUpdate};
 
@@ -49,12 +49,6 @@ pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<i64> {
     let at = httpdate::parse_http_date(value).ok()?;
     let at_ms = at.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64;
     Some((at_ms - now_ms).max(0))
-}
-
-/// An HTTP date `delay` after `now_ms` (for tests and receivers).
-pub fn http_date_after(now_ms: i64, delay: Duration) -> String {
-    let at = UNIX_EPOCH + Duration::from_millis(now_ms.max(0) as u64) + delay;
-    httpdate::fmt_http_date(at.max(SystemTime::UNIX_EPOCH))
 }
 
 /// The delivery's new state after `answer` at `now`.
@@ -180,6 +174,11 @@ fn detail(body: &str) -> String {
 mod tests {
     use super::*;
     use crate::alerts::{AlertStatus, Notification, Reason};
+
+    /// An HTTP date `delay` after `now_ms`.
+    fn http_date_after(now_ms: i64, delay: Duration) -> String {
+        httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(now_ms as u64) + delay)
+    }
 
     const POLICY: RetryPolicy = RetryPolicy {
         backoff: 1_000,

@@ -24,10 +24,6 @@ macro_rules! select_outbox {
     };
 }
 
-fn delivery(row: &impl RowLike) -> Result<Delivery, sqlx::Error> {
-    row.delivery()
-}
-
 /// Reads an outbox row from either backend's row type.
 trait RowLike {
     fn delivery(&self) -> Result<Delivery, sqlx::Error>;
@@ -187,23 +183,8 @@ impl Store {
                 .await
                 .context("reading the outbox")?
                 .iter()
-                .map(delivery)
+                .map(RowLike::delivery)
                 .collect::<Result<Vec<_>, _>>()
-                .context("reading the outbox")
-        })
-    }
-
-    /// One delivery by id.
-    pub async fn delivery(&self, id: &str) -> Result<Option<Delivery>, StoreError> {
-        on_pool!(&self.read, pool => {
-            sqlx::query(select_outbox!("WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-                .context("reading the outbox")?
-                .as_ref()
-                .map(delivery)
-                .transpose()
                 .context("reading the outbox")
         })
     }
@@ -227,7 +208,7 @@ impl Store {
             .await
             .context("reading the outbox")?
             .iter()
-            .map(delivery)
+            .map(RowLike::delivery)
             .collect::<Result<Vec<_>, _>>()
             .context("reading the outbox")
         })

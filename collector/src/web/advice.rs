@@ -314,13 +314,7 @@ pub(super) async fn headroom(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::web::params;
 
     #[test]
     fn a_headroom_page_defaults_to_the_first_hundred_and_refuses_bad_values() {

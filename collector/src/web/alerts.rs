@@ -397,6 +397,7 @@ mod tests {
     use super::*;
     use crate::advisor::{RecKind, Severity};
     use crate::alerts::{ReceiverType, Secret};
+    use crate::web::params;
 
     const NOW: i64 = 1_700_000_000_000;
 
@@ -439,13 +440,6 @@ mod tests {
 
     fn refused(value: Value) -> String {
         message(new_silence(body(value), &receivers(), NOW, "sil-1".into()).expect_err("refused"))
-    }
-
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
     }
 
     #[test]

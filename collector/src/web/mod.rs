@@ -238,16 +238,18 @@ fn parse_step(text: &str) -> Result<i64, ApiError> {
     Ok(step)
 }
 
+/// A query string's parameters, as handlers receive them (for the web tests).
+#[cfg(test)]
+pub(crate) fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn other_parameters_are_label_matchers() {
