@@ -4,6 +4,9 @@
 
 pub mod config;
 pub mod engine;
+#[cfg(test)]
+mod false_alarms;
+pub mod fold;
 pub mod lifecycle;
 pub mod load;
 pub mod resources;
@@ -11,6 +14,7 @@ pub mod rules;
 #[cfg(test)]
 mod scenarios;
 pub mod snapshot;
+pub mod statements;
 
 use std::collections::BTreeMap;
 
@@ -215,6 +219,15 @@ impl Context<'_> {
             .is_some()
             && s.since(self.since()).len() >= MIN_RECENT_POINTS
     }
+}
+
+/// Confidence in a level measured now (not a forecast), from the points
+/// behind it: `n / (n + 10)`, at most 0.8. A headroom row's `confidence`
+/// grows with days of history because it rates a forecast; a level read
+/// from ninety fresh points is known well after fifteen minutes.
+pub fn level_confidence(samples: usize) -> f64 {
+    let n = samples as f64;
+    (n / (n + 10.0)).min(0.8)
 }
 
 /// Formats a duration in days for summaries ("in 12 days", "in 3 hours").

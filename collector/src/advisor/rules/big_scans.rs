@@ -19,6 +19,14 @@ use crate::advisor::snapshot::Series;
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
 use crate::analysis::{self, DAY_MS, forecast};
 
+/// The confidence floor: findings of this rule below it are not emitted
+/// (enforced in `rules::evaluate_all`). 0.35: a statement at `min_calls` with no usable table trend scores 0.36: below that, too few calls stand behind the mean.
+pub const MIN_CONFIDENCE: f64 = 0.35;
+
+/// Key prefix of this rule's findings (`big_scans/<shape>/<db>/<queryid>`):
+/// the fold reads them as causes.
+pub const KEY_PREFIX: &str = "big_scans/";
+
 /// Thresholds of the `big_scans` rule (`[advisor.big_scans]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -194,9 +202,10 @@ fn finding(
                 "Stop counting exactly on every list request: show an estimate from the \
                  planner (`SELECT reltuples::bigint FROM pg_class WHERE oid = 'public.\"{name}\"'::regclass`) \
                  when there is no filter, or a capped count (`SELECT count(*) FROM (SELECT 1 FROM \
-                 \"{name}\" WHERE … LIMIT 1001) t`, shown as \"1,000+\"). In Medusa, this is \
-                 the total of an admin list: fetch the list without its count where the UI \
-                 allows it."
+                 \"{name}\" WHERE … LIMIT 1001) t`, shown as \"1,000+\"). Find who issues it first \
+                 (`SELECT application_name, client_addr FROM pg_stat_activity WHERE query \
+                 ILIKE '%count(%'` while it runs): in Medusa, an admin list's total is the usual \
+                 caller; fetch the list without its count where the UI allows it."
             ),
         ),
         Shape::Offset => (
@@ -243,14 +252,14 @@ fn finding(
         (0.3 + 0.3 * calls_weight + 0.3 * analysis::headroom::confidence(&analysis)).min(0.9);
     Finding {
         kind: RecKind::Database,
-        key: format!("big_scans/{}/{database}/{queryid}", shape.as_str()),
+        key: format!("{KEY_PREFIX}{}/{database}/{queryid}", shape.as_str()),
         severity,
         title: format!("Query {what} over \"{name}\" ({live:.0} rows)"),
         summary: format!(
             "Query {queryid} on {database} {what} over \"{name}\" ({live:.0} live rows) and \
              takes {mean_ms:.0} ms per call on average (threshold {:.0} ms). Its time grows \
-             with the table. {outlook} If nothing is done, the admin list (or storefront page) \
-             behind it keeps slowing down, holding a connection for the whole scan.",
+             with the table. {outlook} If nothing is done, whatever issues it (Headroom does not \
+             see the caller) keeps slowing down, holding a connection for the whole scan.",
             config.min_mean_ms
         ),
         action,

@@ -22,6 +22,10 @@ use serde::{Deserialize, Serialize};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
 use crate::analysis::{self, DAY_MS, HOUR_MS};
 
+/// The confidence floor: findings of this rule below it are not emitted
+/// (enforced in `rules::evaluate_all`). 0.2: the in-memory-modules finding at its minimum order history (a day) scores about 0.28, a hit ratio at `min_lookups` 0.5; a forecast (Redis memory) is acted on from the headroom table's `MIN_FORECAST_CONFIDENCE` (0.2).
+pub const MIN_CONFIDENCE: f64 = 0.2;
+
 /// Thresholds of the `cache` rule (`[advisor.cache]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

@@ -19,6 +19,10 @@ use serde::{Deserialize, Serialize};
 use crate::advisor::snapshot::Series;
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity};
 
+/// The confidence floor: findings of this rule below it are not emitted
+/// (enforced in `rules::evaluate_all`). 0.5: every cdn finding needs `min_requests` or `min_probe_points` behind it, which scores 0.5.
+pub const MIN_CONFIDENCE: f64 = 0.5;
+
 /// Thresholds of the `cdn` rule (`[advisor.cdn]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

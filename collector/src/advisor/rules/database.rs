@@ -20,9 +20,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::snapshot::Series;
-use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
+use crate::advisor::{
+    Context, Evidence, Finding, RecKind, Severity, describe_eta, level_confidence,
+};
 use crate::analysis::DAY_MS;
 use crate::analysis::headroom::Headroom;
+
+/// The confidence floor: findings of this rule below it are not emitted
+/// (enforced in `rules::evaluate_all`). 0.2: forecasts (connections, disk) are acted on from the headroom table's `MIN_FORECAST_CONFIDENCE` (0.2); levels measured now score by the points behind them (see `level_confidence`).
+pub const MIN_CONFIDENCE: f64 = 0.2;
 
 /// Thresholds of the `database` rule (`[advisor.database]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -88,6 +94,12 @@ impl Default for Config {
         }
     }
 }
+
+/// Key prefix of the read-replica finding (`read_replica/<agent>`), a
+/// symptom the fold folds into an advised cause.
+pub const READ_REPLICA_KEY: &str = "read_replica/";
+/// Key prefix of the buffer-cache finding (`buffer_cache/<agent>/<db>`).
+pub const BUFFER_CACHE_KEY: &str = "buffer_cache/";
 
 /// Statements named in a temp-spill finding.
 const MAX_SPILLING_STATEMENTS: usize = 3;
@@ -169,6 +181,12 @@ fn connections(ctx: &Context, out: &mut Vec<Finding>) {
         {
             evidence = evidence.series("pg_connections_total", &s.labels, Some(h.limit));
         }
+        // A level at or over the warning is measured now; an ETA is a forecast.
+        let confidence = if h.utilization >= config.connections_warn_utilization {
+            h.confidence.max(level_confidence(h.samples))
+        } else {
+            h.confidence
+        };
         out.push(Finding {
             kind: RecKind::Database,
             key: format!("connections/{agent}"),
@@ -189,7 +207,7 @@ fn connections(ctx: &Context, out: &mut Vec<Finding>) {
                      `max_connections` only after that: each connection costs memory."
                 .to_owned(),
             evidence,
-            confidence: h.confidence,
+            confidence,
         });
     }
 }
@@ -221,7 +239,7 @@ fn buffer_cache(ctx: &Context, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             kind: RecKind::Database,
-            key: format!("buffer_cache/{agent}/{database}"),
+            key: format!("{BUFFER_CACHE_KEY}{agent}/{database}"),
             severity: Severity::Warning,
             title: format!("PostgreSQL reads {database} from disk"),
             summary: format!(
@@ -525,31 +543,65 @@ fn locks(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
+/// Rows read and rows written by `agent`'s databases in the recent window
+/// (`pg_stat_database`: returned + fetched; inserted + updated + deleted).
+pub fn rows_read(ctx: &Context, agent: &str) -> (f64, f64) {
+    rows_between(ctx, agent, ctx.since(), i64::MAX)
+}
+
+fn rows_between(ctx: &Context, agent: &str, from: i64, to: i64) -> (f64, f64) {
+    let total = |name: &str| -> f64 {
+        ctx.snapshot
+            .matching(name, &[("agent", agent)])
+            .filter(|s| ctx.usable(s))
+            .map(|s| {
+                // Counter growth between `from` and `to`.
+                let upto = s.points.partition_point(|&(t, _)| t <= to);
+                let mut head = s.clone();
+                head.points.truncate(upto);
+                head.sums.truncate(upto);
+                head.increase_since(from)
+            })
+            .sum()
+    };
+    let reads = total("pg_database_tup_returned") + total("pg_database_tup_fetched");
+    let writes = total("pg_database_tup_inserted")
+        + total("pg_database_tup_updated")
+        + total("pg_database_tup_deleted");
+    (reads, writes)
+}
+
+/// A read-dominated workload under CPU or connection pressure that persists
+/// (both halves of the recent window read-dominated). The fold removes it
+/// when an advised index or scan fix is measured to explain the reads.
 fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.database;
     let start = ctx.since();
+    let middle = start + ctx.config.recent_ms() / 2;
     let agents: BTreeSet<&str> = ctx
         .snapshot
         .named("pg_database_tup_returned")
         .map(|s| s.label("agent"))
         .collect();
     for agent in agents {
-        let total = |name: &str| -> f64 {
-            ctx.snapshot
-                .matching(name, &[("agent", agent)])
-                .filter(|s| ctx.usable(s))
-                .map(|s| s.increase_since(start))
-                .sum()
-        };
-        let reads = total("pg_database_tup_returned") + total("pg_database_tup_fetched");
-        let writes = total("pg_database_tup_inserted")
-            + total("pg_database_tup_updated")
-            + total("pg_database_tup_deleted");
+        let (reads, writes) = rows_read(ctx, agent);
         if reads < config.min_rows_read {
             continue;
         }
         let ratio = reads / writes.max(1.0);
         if ratio < config.read_write_ratio {
+            continue;
+        }
+        // Persistence: each half of the window on its own is read-dominated
+        // and busy, so one report or one batch job cannot make it.
+        let halves = [
+            rows_between(ctx, agent, start, middle),
+            rows_between(ctx, agent, middle, i64::MAX),
+        ];
+        let half_ratios: Vec<f64> = halves.iter().map(|(r, w)| r / w.max(1.0)).collect();
+        if halves.iter().zip(&half_ratios).any(|((r, _), ratio)| {
+            *r < config.min_rows_read / 2.0 || *ratio < config.read_write_ratio
+        }) {
             continue;
         }
         let pressure = ctx
@@ -571,6 +623,18 @@ fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
                 config.read_write_ratio,
             )
             .against(
+                "rows read per row written (first half of the window)",
+                half_ratios[0],
+                "ratio",
+                config.read_write_ratio,
+            )
+            .against(
+                "rows read per row written (second half of the window)",
+                half_ratios[1],
+                "ratio",
+                config.read_write_ratio,
+            )
+            .against(
                 "rows read (recent window)",
                 reads,
                 "rows",
@@ -581,7 +645,8 @@ fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
                 pressure.utilization,
                 "ratio",
                 config.pressure_utilization,
-            );
+            )
+            .note("No advised index or scan fix was measured to explain these reads (see the advice's evidence when one does).");
         for s in ctx
             .snapshot
             .matching("pg_database_tup_returned", &[("agent", agent)])
@@ -590,26 +655,30 @@ fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
         }
         out.push(Finding {
             kind: RecKind::Database,
-            key: format!("read_replica/{agent}"),
+            key: format!("{READ_REPLICA_KEY}{agent}"),
             severity: Severity::Info,
             title: "Reads dominate a busy PostgreSQL: consider a read replica".to_owned(),
             summary: format!(
                 "PostgreSQL ({agent}) read {ratio:.0} rows for every row written in the recent \
-                 window (threshold {:.0}) while {} is at {:.0}% (threshold {:.0}%). If nothing \
-                 is done, reads and checkout writes keep competing for the same CPU and \
-                 connections as traffic grows.",
+                 window (threshold {:.0}), in both halves of it, while {} is at {:.0}% \
+                 (threshold {:.0}%). If nothing is done, reads and checkout writes keep \
+                 competing for the same CPU and connections as traffic grows.",
                 config.read_write_ratio,
                 pressure.resource,
                 pressure.utilization * 100.0,
                 config.pressure_utilization * 100.0
             ),
-            action: "First cache the hottest reads (Medusa's caching module) and fix the \
-                     heaviest statements; then add a streaming read replica and send \
-                     read-only traffic (storefront catalog, admin lists, reports) to it, \
-                     keeping carts and checkout on the primary."
+            action: "First find what reads: the statements reading the most blocks \
+                     (`pg_stat_statements.shared_blks_hit + shared_blks_read`) and the tables \
+                     scanned sequentially (`pg_stat_user_tables.seq_tup_read`); an index or a \
+                     cache for those is cheaper than a replica. If the reads are spread over \
+                     many statements that are each already efficient, add a streaming read \
+                     replica and send read-only traffic (storefront catalog, admin lists, \
+                     reports) to it, keeping carts and checkout on the primary."
                 .to_owned(),
             evidence,
-            confidence: (0.5 * pressure.confidence + 0.3).min(0.8),
+            confidence: (0.5 * pressure.confidence.max(level_confidence(pressure.samples)) + 0.3)
+                .min(0.8),
         });
     }
 }

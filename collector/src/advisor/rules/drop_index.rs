@@ -18,6 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Series, Severity, Snapshot};
 use crate::analysis::DAY_MS;
 
+/// The confidence floor: findings of this rule below it are not emitted
+/// (enforced in `rules::evaluate_all`). 0.5: an index silent for exactly `unused_days` scores 0.5; duplicates, proven by their definitions, 0.8.
+pub const MIN_CONFIDENCE: f64 = 0.5;
+
 /// Thresholds of the `drop_index` rule (`[advisor.drop_index]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

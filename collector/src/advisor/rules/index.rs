@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity};
 use crate::analysis::HOUR_MS;
 
+/// The confidence floor: findings of this rule below it are not emitted
+/// (enforced in `rules::evaluate_all`). 0.3: the least an unverified candidate at `min_calls` scores (0.6 × 0.55); a hypopg-verified one starts at 0.45.
+pub const MIN_CONFIDENCE: f64 = 0.3;
+
 /// Thresholds of the `index` rule (`[advisor.index]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

@@ -13,6 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity};
 
+/// The confidence floor: findings of this rule below it are not emitted
+/// (enforced in `rules::evaluate_all`). 0.5: one reading of oversold levels scores 0.6; a count of zero never fires.
+pub const MIN_CONFIDENCE: f64 = 0.5;
+
 /// Thresholds of the `integrity` rule (`[advisor.integrity]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,5 +1,8 @@
 //! The rules: one per file, each a pure function of the pass's context
-//! returning its findings. `none` runs last, over what the others found.
+//! returning its findings, each with the confidence floor it declares
+//! (`MIN_CONFIDENCE` in its file). [`evaluate_all`] runs them, drops every
+//! finding below its rule's floor, folds symptoms into the causes already
+//! advised (`advisor::fold`), and runs `none` last over what is left.
 
 pub mod app;
 pub mod big_scans;
@@ -12,27 +15,167 @@ pub mod integrity;
 pub mod none;
 pub mod staffing;
 
-use super::{Context, Finding};
+use super::{Context, Finding, fold};
 
 /// A rule: the context in, findings out.
 pub type Rule = fn(&Context) -> Vec<Finding>;
 
-/// Every rule but `none`, by name.
-pub const RULES: &[(&str, Rule)] = &[
-    ("index", index::evaluate),
-    ("drop_index", drop_index::evaluate),
-    ("big_scans", big_scans::evaluate),
-    ("cache", cache::evaluate),
-    ("cdn", cdn::evaluate),
-    ("database", database::evaluate),
-    ("app", app::evaluate),
-    ("staffing", staffing::evaluate),
-    ("integrity", integrity::evaluate),
+/// A rule with its name and confidence floor.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleSpec {
+    pub name: &'static str,
+    pub evaluate: Rule,
+    /// Findings below this confidence are not emitted.
+    pub min_confidence: f64,
+}
+
+/// Every rule but `none`, causes first (the fold reads them as such).
+pub const RULES: &[RuleSpec] = &[
+    RuleSpec {
+        name: "index",
+        evaluate: index::evaluate,
+        min_confidence: index::MIN_CONFIDENCE,
+    },
+    RuleSpec {
+        name: "big_scans",
+        evaluate: big_scans::evaluate,
+        min_confidence: big_scans::MIN_CONFIDENCE,
+    },
+    RuleSpec {
+        name: "drop_index",
+        evaluate: drop_index::evaluate,
+        min_confidence: drop_index::MIN_CONFIDENCE,
+    },
+    RuleSpec {
+        name: "cache",
+        evaluate: cache::evaluate,
+        min_confidence: cache::MIN_CONFIDENCE,
+    },
+    RuleSpec {
+        name: "cdn",
+        evaluate: cdn::evaluate,
+        min_confidence: cdn::MIN_CONFIDENCE,
+    },
+    RuleSpec {
+        name: "database",
+        evaluate: database::evaluate,
+        min_confidence: database::MIN_CONFIDENCE,
+    },
+    RuleSpec {
+        name: "app",
+        evaluate: app::evaluate,
+        min_confidence: app::MIN_CONFIDENCE,
+    },
+    RuleSpec {
+        name: "staffing",
+        evaluate: staffing::evaluate,
+        min_confidence: staffing::MIN_CONFIDENCE,
+    },
+    RuleSpec {
+        name: "integrity",
+        evaluate: integrity::evaluate,
+        min_confidence: integrity::MIN_CONFIDENCE,
+    },
 ];
 
 /// Runs every rule, then `none` over their findings.
 pub fn evaluate_all(ctx: &Context) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = RULES.iter().flat_map(|(_, rule)| rule(ctx)).collect();
-    findings.extend(none::evaluate(ctx, &findings));
+    evaluate_rules(ctx, RULES)
+}
+
+/// Whether `finding` clears `floor` (a NaN confidence never does).
+fn clears(finding: &Finding, floor: f64) -> bool {
+    finding.confidence >= floor
+}
+
+/// [`evaluate_all`] over `rules`: gate, fold, then `none`.
+fn evaluate_rules(ctx: &Context, rules: &[RuleSpec]) -> Vec<Finding> {
+    let gated: Vec<Finding> = rules
+        .iter()
+        .flat_map(|rule| {
+            (rule.evaluate)(ctx)
+                .into_iter()
+                .filter(|f| clears(f, rule.min_confidence))
+        })
+        .collect();
+    let mut findings = fold::fold(ctx, gated);
+    findings.extend(
+        none::evaluate(ctx, &findings)
+            .into_iter()
+            .filter(|f| clears(f, none::MIN_CONFIDENCE)),
+    );
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advisor::{AdvisorConfig, Evidence, RecKind, Severity, Snapshot};
+
+    fn finding(key: &str, confidence: f64) -> Finding {
+        Finding {
+            kind: RecKind::App,
+            key: key.to_owned(),
+            severity: Severity::Warning,
+            title: key.to_owned(),
+            summary: String::new(),
+            action: String::new(),
+            evidence: Evidence::default(),
+            confidence,
+        }
+    }
+
+    fn unsure(_: &Context) -> Vec<Finding> {
+        vec![
+            finding("zero", 0.0),
+            finding("nan", f64::NAN),
+            finding("just below", 0.299),
+            finding("at", 0.3),
+            finding("above", 0.9),
+        ]
+    }
+
+    #[test]
+    fn no_finding_below_its_rules_floor_is_emitted() {
+        let config = AdvisorConfig::default();
+        let snapshot = Snapshot::at(0);
+        let ctx = Context {
+            snapshot: &snapshot,
+            headroom: &[],
+            config: &config,
+        };
+        let rules = [RuleSpec {
+            name: "unsure",
+            evaluate: unsure,
+            min_confidence: 0.3,
+        }];
+        let keys: Vec<String> = evaluate_rules(&ctx, &rules)
+            .into_iter()
+            .filter(|f| f.kind != RecKind::None)
+            .map(|f| f.key)
+            .collect();
+        assert_eq!(keys, ["at", "above"]);
+    }
+
+    #[test]
+    fn every_rule_declares_a_floor_in_0_1_and_the_readme_lists_it() {
+        let readme = include_str!("../../../../README.md");
+        let mut all: Vec<(&str, f64)> = RULES.iter().map(|r| (r.name, r.min_confidence)).collect();
+        all.push(("none", none::MIN_CONFIDENCE));
+        for (name, floor) in all {
+            assert!(
+                (0.0..=1.0).contains(&floor) && floor > 0.0,
+                "{name}: {floor}"
+            );
+            let row = format!("| `{name}` |");
+            let line = readme
+                .lines()
+                .find(|l| l.starts_with(&row))
+                .unwrap_or_else(|| panic!("README's advice table has no row {row}"));
+            assert!(
+                line.contains(&format!("| {floor:.2} |")),
+                "README's row for {name} does not state its floor {floor:.2}: {line}"
+            );
+        }
+    }
 }

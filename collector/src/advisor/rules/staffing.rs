@@ -30,6 +30,10 @@ use serde::{Deserialize, Serialize};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, Snapshot};
 use crate::analysis::{DAY_MS, HOUR_MS, MINUTE_MS};
 
+/// The confidence floor: findings of this rule below it are not emitted
+/// (enforced in `rules::evaluate_all`). 0.3: an hour of order history scores just above 0.3; a month 0.9.
+pub const MIN_CONFIDENCE: f64 = 0.3;
+
 /// Minutes in the 30-day month the tiers are counted in.
 const MINUTES_PER_MONTH: f64 = 43_200.0;
 
