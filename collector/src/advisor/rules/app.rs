@@ -600,7 +600,7 @@ fn span_export(ctx: &Context) -> Vec<Finding> {
             severity: Severity::Warning,
             title: "The app exports its traces one span at a time".to_owned(),
             summary: format!(
-                "The app sent {n:.0} trace exports carrying {per_export:.2} spans each in the last {:.0} minutes (threshold {:.1}): it uses a SimpleSpanProcessor, registerOtel's default, which sends every span as it ends. In the lab this added about 60% to request latency; it stays that way until the processor is changed.",
+                "The app sent {n:.0} trace exports carrying {per_export:.2} spans each in the last {:.0} minutes (threshold {:.1}): the pattern of a SimpleSpanProcessor, registerOtel's default, which sends every span as it ends. In the lab this added about 60% to request latency; it stays that way until the processor is changed.",
                 ctx.config.recent_ms() as f64 / MINUTE_MS as f64,
                 config.max_spans_per_export
             ),

@@ -172,8 +172,9 @@ fn hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
             title: format!("Low Redis hit ratio on {instance}"),
             summary: format!(
                 "Only {:.0}% of Redis lookups on {instance} hit in the recent window (threshold \
-                 {:.0}%){trend_text}. Every miss goes to PostgreSQL: if nothing is done the cache \
-                 keeps costing a round trip while the database carries the load it should spare.",
+                 {:.0}%){trend_text}. A cache miss sends the app to the data's source (usually \
+                 PostgreSQL): if nothing is done the cache keeps costing a round trip while the \
+                 source carries the load it should spare.",
                 ratio * 100.0,
                 config.min_hit_ratio * 100.0
             ),
@@ -372,9 +373,11 @@ fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
             summary: format!(
                 "The same cheap SELECT (query {queryid} on {database}) ran about {rate:.0} times \
                  an hour in the recent window (threshold {:.0}), returning {rows_per_call:.1} \
-                 rows in {mean_ms:.2} ms per call. Each call is a database round trip for an \
-                 answer that rarely changes: if nothing is done, this read grows with traffic \
-                 and holds pool connections that checkout needs. Statement: {}",
+                 rows in {mean_ms:.2} ms per call. Each call is a database round trip; whether \
+                 its answer changes between calls is not measured here (check how often the \
+                 rows it reads are written). If it rarely changes and nothing is done, this \
+                 read grows with traffic and holds pool connections that checkout needs. \
+                 Statement: {}",
                 config.hot_read_calls_per_hour, text
             ),
             action: "Cache it: enable Medusa's caching module (`@medusajs/medusa/caching-redis`, \
@@ -454,14 +457,14 @@ fn in_memory_modules(ctx: &Context, out: &mut Vec<Finding>) {
         kind: RecKind::Cache,
         key: "in_memory_modules".to_owned(),
         severity: Severity::Warning,
-        title: "Store at this volume still runs Medusa without Redis".to_owned(),
+        title: "No Redis seen at this order volume".to_owned(),
         summary: format!(
             "The store takes about {per_month:.0} orders a month (threshold {:.0}), yet Headroom \
-             sees no Redis at all, so Medusa most likely runs its in-memory modules. If nothing \
+             sees no Redis at all: either Medusa runs its in-memory modules, or its Redis is \
+             not watched (add a `redis` source to the agent). In the first case, if nothing \
              is done, every restart or deploy drops queued events and in-flight workflows, \
              locks and cache are not shared between the server and worker processes, and \
-             sessions are lost. (If the store does use Redis, add a `redis` source to the \
-             agent so Headroom can watch it.)",
+             sessions are lost.",
             config.in_memory_tier_orders_per_month
         ),
         action: "Add Redis and switch Medusa's modules to it in `medusa-config`: caching \

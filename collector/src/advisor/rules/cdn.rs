@@ -344,10 +344,10 @@ fn probe_first_byte(ctx: &Context, out: &mut Vec<Finding>) {
             });
         let cause = match hit {
             Some(v) if v > 0.0 => {
-                "even from the CDN's cache: the edge is far from where the probe runs, or the asset is large"
+                "even from the CDN's cache, so the time goes to the edge's distance from the probe or to the asset's size (compare the probe's connect phase with its first byte)"
             }
             Some(_) => "the CDN missed, so the origin produced it",
-            None => "no cache header: no CDN answered",
+            None => "no cache-status header was seen, so Headroom cannot tell whether a CDN served it",
         };
         let points = values.len() as f64;
         out.push(Finding {
@@ -618,7 +618,7 @@ mod tests {
         assert!(run(&first_byte(ASSET, 200.0, 10, None)).is_empty());
         let above = run(&first_byte(ASSET, 201.0, 10, None));
         assert_eq!(keyed(&above, "ttfb/").len(), 1);
-        assert!(above[0].summary.contains("no CDN answered"));
+        assert!(above[0].summary.contains("cannot tell whether a CDN served it"));
         let from_edge = run(&first_byte(ASSET, 400.0, 10, Some(1.0)));
         assert!(from_edge[0].summary.contains("even from the CDN"));
     }

@@ -107,7 +107,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
             title: "Inventory reserved beyond stock".to_owned(),
             summary: format!(
                 "{count:.0} inventory levels{units_text} have more units reserved than stocked: \
-                 customers are buying items the store does not have, and the storefront shows \
+                 customers can buy items the store does not have, and the storefront may show \
                  them as available. If nothing is done, those orders cannot be fulfilled and \
                  further orders keep reserving stock that does not exist."
             ),
