@@ -436,3 +436,63 @@ fn fifteen_minutes_of_data_raise_nothing_at_zero_confidence() {
     }
     assert!(loud(&findings).is_empty(), "{findings:#?}");
 }
+
+#[test]
+fn a_busy_cpu_burned_by_the_unindexed_statement_is_folded_into_the_index() {
+    // Background work is seen (steps with no request in flight for the
+    // last half hour) on a busy host; the cart scan's execution time is
+    // most of the busy CPU: the index, not a worker process, is the fix.
+    let mut snap = missing_index(0.9);
+    snap.series.retain(|s| !s.name.starts_with("pg_statement_"));
+    statement(
+        &mut snap,
+        "42",
+        "SELECT * FROM cart WHERE customer_id = $1 AND deleted_at IS NULL",
+        40_000.0,
+        100.0,
+        1e7 * 0.9 / 40_000.0,
+    );
+    let route = [("agent", "app"), ("route", COMPLETE)];
+    let points = |f: &dyn Fn(i64) -> f64| -> Vec<(i64, f64)> {
+        (0..=12)
+            .map(|i| (NOW - (12 - i) * 5 * MINUTE_MS, f(i)))
+            .collect()
+    };
+    snap.push(Series::new(
+        "otlp_route_requests_total",
+        &route,
+        Kind::Counter,
+        points(&|i| 10.0 * i.min(6) as f64),
+    ));
+    snap.push(Series::new(
+        "otlp_step_duration_ms_total",
+        &[("agent", "app"), ("workflow_step", "import-products")],
+        Kind::Counter,
+        points(&|i| 2_000.0 * i as f64),
+    ));
+    snap.push(hourly_delta(
+        "http_route_latency_ms_sum",
+        &[("agent", "app"), ("origin", "otlp"), ("route", COMPLETE)],
+        3_000.0,
+    ));
+    // Without the index advice, the worker split is raised.
+    let mut control = snap.clone();
+    control.texts.retain(|t| t.kind != "pg_index_candidate");
+    let findings = advise(&control, &[young_cpu(1.8)]);
+    assert!(
+        findings.iter().any(|f| f.key == "worker_split"),
+        "{findings:#?}"
+    );
+    // With it, the split is folded into the index.
+    let findings = advise(&snap, &[young_cpu(1.8)]);
+    let loud = loud(&findings);
+    assert_eq!(loud.len(), 1, "{findings:#?}");
+    assert_eq!(loud[0].kind, RecKind::Index);
+    assert!(
+        loud[0]
+            .summary
+            .contains("It also explains \"Background workflows run on a busy CPU\""),
+        "{}",
+        loud[0].summary
+    );
+}

@@ -161,11 +161,11 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
                         let names: Vec<String> =
                             c.tables.iter().map(|(_, s, t)| format!("{s}.{t}")).collect();
                         (
-                            rows / reads,
+                            (rows / reads).min(1.0),
                             format!(
-                                "sequential scans of {} read {rows:.0} of the {reads:.0} rows PostgreSQL read ({:.0}%)",
+                                "sequential scans of {} read {rows:.0} rows against {reads:.0} for the whole database ({:.0}%)",
                                 names.join(", "),
-                                pct(rows / reads)
+                                pct((rows / reads).min(1.0))
                             ),
                         )
                     })
@@ -175,12 +175,15 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
                 + total(ctx, "pg_database_blks_read", &[("agent", agent)], true);
             let mine = statement_total(ctx, c, "pg_statement_shared_blks_hit", Some(agent))
                 + statement_total(ctx, c, "pg_statement_shared_blks_read", Some(agent));
+            // Statement deltas and database counters are read at slightly
+            // different moments: a share can exceed 1 by a little.
             let by_blocks = (blocks > 0.0 && mine > 0.0).then(|| {
+                let share = (mine / blocks).min(1.0);
                 (
-                    mine / blocks,
+                    share,
                     format!(
-                        "its statements made {mine:.0} of the {blocks:.0} buffer accesses ({:.0}%)",
-                        pct(mine / blocks)
+                        "its statements made {mine:.0} buffer accesses against {blocks:.0} for the whole database ({:.0}%)",
+                        pct(share)
                     ),
                 )
             });
@@ -195,11 +198,12 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
             let read = total(ctx, "pg_database_blks_read", &labels, true);
             let mine = statement_total(ctx, c, "pg_statement_shared_blks_read", Some(agent));
             (read > 0.0 && mine > 0.0).then(|| {
+                let share = (mine / read).min(1.0);
                 (
-                    mine / read,
+                    share,
                     format!(
-                        "its statements read {mine:.0} of the {read:.0} blocks that came from disk ({:.0}%)",
-                        pct(mine / read)
+                        "its statements read {mine:.0} blocks from disk against {read:.0} for the whole database ({:.0}%)",
+                        pct(share)
                     ),
                 )
             })
@@ -389,5 +393,70 @@ fn absorb(cause: &mut Finding, s: Finding, share: f64, how: &str) {
             s.title
         ));
         cause.severity = s.severity;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advisor::{AdvisorConfig, Evidence, Severity, Snapshot};
+
+    fn finding(kind: RecKind, key: &str) -> Finding {
+        Finding {
+            kind,
+            key: key.to_owned(),
+            severity: Severity::Info,
+            title: key.to_owned(),
+            summary: String::new(),
+            action: String::new(),
+            evidence: Evidence::default(),
+            confidence: 0.5,
+        }
+    }
+
+    #[test]
+    fn symptoms_are_recognised_by_their_rules_keys() {
+        assert_eq!(
+            symptom(&finding(RecKind::Database, "read_replica/db")),
+            Some(Symptom::Reads { agent: "db".into() })
+        );
+        assert_eq!(
+            symptom(&finding(RecKind::Database, "buffer_cache/db/shop")),
+            Some(Symptom::BufferCache {
+                agent: "db".into(),
+                database: "shop".into()
+            })
+        );
+        assert_eq!(
+            symptom(&finding(RecKind::App, "regression:/store/products")),
+            Some(Symptom::RouteLatency {
+                route: "/store/products".into()
+            })
+        );
+        assert_eq!(symptom(&finding(RecKind::App, "chatty:/x")), None);
+        assert!(is_cause(&finding(RecKind::Index, "shop/public.cart(a)")));
+        assert!(is_cause(&finding(
+            RecKind::Database,
+            "big_scans/count/shop/1"
+        )));
+        assert!(!is_cause(&finding(RecKind::Database, "read_replica/db")));
+    }
+
+    #[test]
+    fn an_unmeasured_share_folds_nothing() {
+        // A cause and a symptom, but no series to measure the share by.
+        let config = AdvisorConfig::default();
+        let snapshot = Snapshot::at(0);
+        let ctx = Context {
+            snapshot: &snapshot,
+            headroom: &[],
+            config: &config,
+        };
+        let findings = vec![
+            finding(RecKind::Index, "shop/public.cart(a)"),
+            finding(RecKind::Database, "read_replica/db"),
+        ];
+        let out = fold(&ctx, findings.clone());
+        assert_eq!(out, findings);
     }
 }

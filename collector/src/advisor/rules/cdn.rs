@@ -347,7 +347,9 @@ fn probe_first_byte(ctx: &Context, out: &mut Vec<Finding>) {
                 "even from the CDN's cache, so the time goes to the edge's distance from the probe or to the asset's size (compare the probe's connect phase with its first byte)"
             }
             Some(_) => "the CDN missed, so the origin produced it",
-            None => "no cache-status header was seen, so Headroom cannot tell whether a CDN served it",
+            None => {
+                "no cache-status header was seen, so Headroom cannot tell whether a CDN served it"
+            }
         };
         let points = values.len() as f64;
         out.push(Finding {
@@ -618,7 +620,11 @@ mod tests {
         assert!(run(&first_byte(ASSET, 200.0, 10, None)).is_empty());
         let above = run(&first_byte(ASSET, 201.0, 10, None));
         assert_eq!(keyed(&above, "ttfb/").len(), 1);
-        assert!(above[0].summary.contains("cannot tell whether a CDN served it"));
+        assert!(
+            above[0]
+                .summary
+                .contains("cannot tell whether a CDN served it")
+        );
         let from_edge = run(&first_byte(ASSET, 400.0, 10, Some(1.0)));
         assert!(from_edge[0].summary.contains("even from the CDN"));
     }
