@@ -731,6 +731,19 @@ mod tests {
     }
 
     #[test]
+    fn checkout_over_its_slo_on_young_data_is_trusted_from_its_points() {
+        let mut young = checkout(2_500.0, None);
+        young[0].confidence = 0.0;
+        young[0].samples = 60;
+        let f = &run(&Snapshot::at(NOW), &young)[0];
+        assert!(f.confidence >= MIN_CONFIDENCE, "{}", f.confidence);
+        // An ETA alone stays a forecast: its confidence is the table's.
+        let mut eta = checkout(1_000.0, Some(10.0));
+        eta[0].confidence = 0.25;
+        assert_eq!(run(&Snapshot::at(NOW), &eta)[0].confidence, 0.25);
+    }
+
+    #[test]
     fn other_resources_are_not_checkout() {
         let other = vec![headroom("host cpu (a)", 3.0, 2.0, None, 240)];
         assert!(run(&Snapshot::at(NOW), &other).is_empty());

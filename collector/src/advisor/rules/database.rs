@@ -785,6 +785,20 @@ mod tests {
     }
 
     #[test]
+    fn a_level_near_the_limit_is_trusted_from_its_points_not_its_history() {
+        // Fifteen minutes of data: no forecast confidence, but 90 points
+        // say the pool is at 90% now; a single point says little.
+        let mut h = resource("postgres connections (pg)", 0.9, None);
+        h.confidence = 0.0;
+        h.samples = 90;
+        let f = &run(&Snapshot::at(NOW), std::slice::from_ref(&h))[0];
+        assert!(f.confidence >= MIN_CONFIDENCE, "{}", f.confidence);
+        h.samples = 1;
+        let f = &run(&Snapshot::at(NOW), &[h])[0];
+        assert!(f.confidence < MIN_CONFIDENCE, "{}", f.confidence);
+    }
+
+    #[test]
     fn no_connection_headroom_says_nothing() {
         assert!(run(&Snapshot::at(NOW), &[]).is_empty());
     }
