@@ -306,9 +306,10 @@ fn paths() -> Value {
                 "responses": with_auth(json!({
                     "200": json_response("One page of the headroom table.", json!({
                         "type": "object",
-                        "required": ["headroom", "computed_at", "total", "limit", "offset"],
+                        "required": ["headroom", "computed_at", "total", "limit", "offset", "min_confidence"],
                         "properties": {
                             "headroom": {"type": "array", "items": schema_ref("Headroom")},
+                            "min_confidence": {"type": "number", "description": "The confidence floor (0.2) below which trends and ETAs are null."},
                             "computed_at": {"type": ["integer", "null"], "description": "When the advisor computed it."},
                             "total": {"type": "integer", "description": "Resources in the whole table."},
                             "limit": {"type": "integer"},
@@ -500,14 +501,16 @@ fn schemas() -> Value {
                 "current": {"type": ["number", "null"]},
                 "limit": {"type": ["number", "null"]},
                 "utilization": {"type": ["number", "null"], "description": "current / limit."},
-                "trend_per_day": {"type": ["number", "null"], "description": "Growth per day when the trend is significant."},
-                "eta": {"type": ["integer", "null"], "description": "When the resource reaches its limit at the current trend (unix ms)."},
+                "trend_per_day": {"type": ["number", "null"], "description": "Growth per day when the trend is significant and `confidence` is at least `min_confidence`; else null."},
+                "eta": {"type": ["integer", "null"], "description": "When the resource reaches its limit at the current trend (unix ms); null below `min_confidence`."},
                 "eta_ms": {"type": ["integer", "null"]},
                 "eta_earliest_ms": {"type": ["integer", "null"]},
                 "eta_latest_ms": {"type": ["integer", "null"]},
                 "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                 "samples": {"type": "integer"},
                 "history_ms": {"type": "integer"},
+                "collecting": {"type": ["string", "null"], "description": "Below `min_confidence`: why there is no trend or ETA yet, e.g. `collecting: about 2d more history before a forecast (…)`; null at or above it."},
+                "collecting_ms": {"type": ["integer", "null"], "description": "Below `min_confidence`: about how much more history (ms) lifts the confidence to it, if the coverage and noise so far hold; null when history alone will not, or at or above it."},
             },
         },
     })
