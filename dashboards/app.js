@@ -286,6 +286,7 @@ async function route() {
     : path === "/agents" ? "agents"
     : path === "/explore" ? "explore"
     : path === "/alerts" ? "alerts"
+    : path === "/indexes" ? "indexes"
     : path === "/login" ? "login"
     : "overview";
   const current = begin(page);
@@ -300,6 +301,7 @@ async function route() {
     else if (page === "agents") await renderAgents(current);
     else if (page === "explore") await renderExplore(current, params);
     else if (page === "alerts") await renderAlerts(current, params);
+    else if (page === "indexes") await renderIndexVerdicts(current, params);
     else await renderOverview(current);
   } catch (error) {
     if (error instanceof ApiFailure && error.status === 401) {
@@ -363,19 +365,27 @@ async function logout() {
 
 // ---------------------------------------------------------------- overview
 
-/** The volume tier from the staffing rule's tier recommendation, whose
- * evidence notes carry "volume tier: small|medium|large". */
-function volumeTier(recs) {
+/** The volume tier, named by the staffing rule's tier recommendation
+ * (its evidence notes carry "volume tier: small|medium|large"), and the
+ * volume from whatever order data exists (/api/v1/volume), with how much
+ * data that is. */
+function volumeTier(recs, volumes) {
+  let tier = null;
   for (const rec of recs) {
     if (rec.kind !== "staffing") continue;
     const note = (rec.evidence.notes || []).find((n) => /^volume tier: /.test(n));
-    if (!note) continue;
-    const tier = note.replace(/^volume tier: /, "");
-    const orders = (rec.evidence.facts || []).find((f) => f.name === "orders per 30 days");
-    const volume = orders ? ` (about ${number(Math.round(orders.value))} orders a month)` : "";
-    return `Volume tier: ${tier}${volume}`;
+    if (note) {
+      tier = note.replace(/^volume tier: /, "");
+      break;
+    }
   }
-  return "Volume tier: not known yet (no order data)";
+  const figures = (volumes || []).map((v) => {
+    const span = v.history_ms < 60000 ? "under a minute" : duration(v.history_ms, 1);
+    const who = volumes.length > 1 ? `${v.agent}: ` : "";
+    return `${who}about ${number(v.orders_per_month)} orders/month (from ${span} of orders${v.young ? " — young data" : ""})`;
+  });
+  if (figures.length === 0) return tier ? `Volume tier: ${tier}` : "Volume tier: not known yet (no order data)";
+  return tier ? `Volume tier: ${tier}, ${figures.join("; ")}` : `Volume tier: not named yet, ${figures.join("; ")}`;
 }
 
 function urgency(a, b) {
@@ -446,9 +456,10 @@ function recommendationList(recs) {
 }
 
 async function renderOverview(current) {
-  const [headroom, active] = await Promise.all([
+  const [headroom, active, volume] = await Promise.all([
     getJson("/api/v1/headroom"),
     getJson("/api/v1/recommendations?state=open,acknowledged,snoozed&limit=500"),
+    getJson("/api/v1/volume"),
   ]);
   const recs = active.recommendations;
   const computed = headroom.computed_at ? `Computed ${localTime(headroom.computed_at)}.` : "";
@@ -457,10 +468,10 @@ async function renderOverview(current) {
   show(current,
     h("section", { class: "panel summary" },
       h("h2", { text: "Overview" }),
-      h("p", { id: "tier", class: "tier", text: volumeTier(recs) })),
+      h("p", { id: "tier", class: "tier", text: volumeTier(recs, volume.volume) })),
     h("section", { class: "panel" },
       h("h2", { text: "Headroom" }),
-      h("p", { class: "muted", text: `Most urgent first. Trend is per day, as a share of the limit. ${computed}${more}` }),
+      h("p", { class: "muted", text: `Most urgent first. Trend is per day, as a share of the limit; trends and ETAs show once a forecast's confidence reaches ${percent(headroom.min_confidence)}. ${computed}${more}` }),
       tableWrap(headroomTable(headroom.headroom || []))),
     h("section", { class: "panel" },
       h("h2", { text: "Recommendations" }),
