@@ -106,12 +106,12 @@ pub fn last_minutes(minutes: i64, value: impl Fn(i64) -> f64) -> Vec<(i64, f64)>
         .collect()
 }
 
-/// A `pg_index_verdict` text as the agent sends it.
+/// A `pg_index_verdict` text as the agent sends it, about `public.<table>`.
 pub fn verdict_text(
     database: &str,
     queryid: &str,
-    verdict: &str,
-    reason: &str,
+    (verdict, reason): (&str, &str),
+    table: &str,
     table_rows: Option<f64>,
 ) -> Text {
     Text {
@@ -123,7 +123,7 @@ pub fn verdict_text(
             "verdict": verdict,
             "reason": reason,
             "schema": "public",
-            "table": "cart",
+            "table": table,
             "table_rows": table_rows,
             "definition": "",
             "timestamp_ms": now_ms(),
@@ -189,26 +189,41 @@ pub async fn young_store(collector: &Collector) -> StoreFixture {
         verdict_text(
             "shop",
             "101",
-            "planner_would_not_use",
-            "the planner keeps its sequential scan of public.cart even with a hypothetical index on (email)",
+            (
+                "planner_would_not_use",
+                "the planner keeps its sequential scan of public.cart even with a hypothetical index on (email)",
+            ),
+            "cart",
             Some(300_026.0),
         ),
         query_text("shop", "102", "SELECT * FROM region WHERE id = $1"),
         verdict_text(
             "shop",
             "102",
-            "table_too_small",
-            "public.region holds 12 rows by the planner's estimate, under the 10000 rows index advice needs",
+            (
+                "table_too_small",
+                "public.region holds 12 rows by the planner's estimate, under the 10000 rows index advice needs",
+            ),
+            "region",
             Some(12.0),
         ),
         verdict_text(
             "shop",
             "103",
-            "a_verdict_from_a_newer_agent",
-            "a reason this collector has no code for",
+            (
+                "a_verdict_from_a_newer_agent",
+                "a reason this collector has no code for",
+            ),
+            "",
             None,
         ),
-        verdict_text("other", "7", "not_select", "UPDATE statements are not examined", None),
+        verdict_text(
+            "other",
+            "7",
+            ("not_select", "UPDATE statements are not examined"),
+            "",
+            None,
+        ),
     ];
     fixture.write(&series, texts).await;
     fixture

@@ -487,7 +487,9 @@ async fn on_a_young_store_the_pages_say_what_is_still_collecting_and_why_no_inde
     browser.screenshot("young-explore").await;
 
     // Why no index advice? Each statement with its verdict and reason.
-    browser.goto(&format!("{base}/#/indexes?database=shop")).await;
+    browser
+        .goto(&format!("{base}/#/indexes?database=shop"))
+        .await;
     ready(&browser, "indexes").await;
     let rows = browser
         .script(
@@ -502,14 +504,29 @@ async fn on_a_young_store_the_pages_say_what_is_still_collecting_and_why_no_inde
     assert_eq!(rows[0][0], "101");
     assert_eq!(rows[0][1], "planner would not use it");
     assert!(
-        rows[0][2].as_str().unwrap().contains("keeps its sequential scan"),
+        rows[0][2]
+            .as_str()
+            .unwrap()
+            .contains("keeps its sequential scan"),
         "{rows:?}"
     );
-    assert_eq!(rows[2][1], "a_verdict_from_a_newer_agent", "an unknown code is shown as it is");
+    assert_eq!(
+        rows[2][1], "a_verdict_from_a_newer_agent",
+        "an unknown code is shown as it is"
+    );
     browser.screenshot("index-verdicts").await;
 
     // The page's duration() prints as the collector does.
-    let samples: Vec<u64> = vec![0, 250, 1_500, 90_000, 150_000, 5_400_000, 90_061_000, 35 * 86_400_000];
+    let samples: Vec<u64> = vec![
+        0,
+        250,
+        1_500,
+        90_000,
+        150_000,
+        5_400_000,
+        90_061_000,
+        35 * 86_400_000,
+    ];
     let printed = browser
         .script(
             "return arguments[0].map(ms => duration(ms));",

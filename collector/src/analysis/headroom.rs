@@ -201,8 +201,16 @@ mod tests {
             panic!("a young series is collecting");
         };
         let expected = 42 * HOUR_MS - fifteen_minutes;
-        assert!((more_ms - expected).abs() < 60_000, "{more_ms} vs {expected}");
-        assert_eq!(readiness(0.0, 0), Readiness::Collecting { more_ms: 42 * HOUR_MS });
+        assert!(
+            (more_ms - expected).abs() < 60_000,
+            "{more_ms} vs {expected}"
+        );
+        assert_eq!(
+            readiness(0.0, 0),
+            Readiness::Collecting {
+                more_ms: 42 * HOUR_MS
+            }
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use super::{ApiError, AppState, parse_time};
 use crate::advisor::lifecycle::{self, Action, State as RecState};
 use crate::advisor::{RecKind, Severity};
 use crate::analysis::headroom::{MIN_FORECAST_CONFIDENCE, Readiness, readiness};
-use headroom_proto::duration;
 use crate::store::{Store, now_ms};
+use headroom_proto::duration;
 use tokio::sync::Mutex;
 
 /// Most recommendations one page may hold.
@@ -412,7 +412,12 @@ mod tests {
     fn below_the_floor_a_row_has_no_trend_or_eta_and_says_how_long_it_is_collecting() {
         // 15 minutes of a steady series: confidence d / (d + 7) ≈ 0.0015.
         let row = shown_row(stored_row(0.0015, 15 * 60_000));
-        for key in ["trend_per_day", "eta_ms", "eta_earliest_ms", "eta_latest_ms"] {
+        for key in [
+            "trend_per_day",
+            "eta_ms",
+            "eta_earliest_ms",
+            "eta_latest_ms",
+        ] {
             assert!(row[key].is_null(), "{key}: {row}");
         }
         let text = row["collecting"].as_str().expect("collecting");
@@ -422,7 +427,10 @@ mod tests {
         );
         let more = row["collecting_ms"].as_i64().expect("collecting_ms");
         assert!((41 * 3_600_000..42 * 3_600_000).contains(&more), "{more}");
-        assert_eq!(row["utilization"], 0.75, "the level is shown whatever the confidence");
+        assert_eq!(
+            row["utilization"], 0.75,
+            "the level is shown whatever the confidence"
+        );
     }
 
     #[test]

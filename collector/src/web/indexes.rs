@@ -245,7 +245,11 @@ mod tests {
             verdict("shop", "3", "a_code_from_a_newer_agent", 30),
             verdict("other", "1", "not_select", 40),
         ];
-        let queries = [text(QUERY_KIND, "shop/2", "SELECT * FROM cart WHERE id = $1")];
+        let queries = [text(
+            QUERY_KIND,
+            "shop/2",
+            "SELECT * FROM cart WHERE id = $1",
+        )];
         let exec = HashMap::from([("shop/1".to_owned(), 5.0), ("shop/2".to_owned(), 900.0)]);
         let (rows, bad) = join(&verdicts, &queries, &exec, Some("shop"));
         assert!(bad.is_empty());
@@ -256,7 +260,10 @@ mod tests {
             Some("SELECT * FROM cart WHERE id = $1")
         );
         assert_eq!(rows[0].exec_ms_last_hour, Some(900.0));
-        assert_eq!((rows[1].statement.as_deref(), rows[2].exec_ms_last_hour), (None, None));
+        assert_eq!(
+            (rows[1].statement.as_deref(), rows[2].exec_ms_last_hour),
+            (None, None)
+        );
         assert_eq!(rows[2].verdict.verdict, "a_code_from_a_newer_agent");
         assert_eq!(join(&verdicts, &queries, &exec, None).0.len(), 4);
     }
@@ -265,7 +272,11 @@ mod tests {
     fn a_verdict_that_does_not_decode_is_named_not_hidden_or_defaulted() {
         let verdicts = [
             verdict("shop", "1", "candidate", 10),
-            text(VERDICT_KIND, "shop/9", r#"{"database":"shop","queryid":"9"}"#),
+            text(
+                VERDICT_KIND,
+                "shop/9",
+                r#"{"database":"shop","queryid":"9"}"#,
+            ),
         ];
         let (rows, bad) = join(&verdicts, &[], &HashMap::new(), Some("shop"));
         assert_eq!(rows.len(), 1);
