@@ -88,12 +88,12 @@ const DURATION_UNITS = [["d", DAY_MS], ["h", 3600000], ["m", 60000], ["s", 1000]
 
 /** A duration as people write it, by the collector's rules
  * (proto/src/duration.rs): "35d", "4h", "1h30m", "90s" (seconds stay
- * seconds under two minutes), "0s". With `parts`, rounded to that many of
+ * seconds under two minutes, but a whole minute is "1m"), "0s". With `parts`, rounded to that many of
  * its largest units ("1d18h" for parts 2), never below a second unless it
  * is under one. */
 function duration(ms, parts) {
   let left = Math.max(0, Math.floor(Number(ms) || 0));
-  const secondsOnly = (n) => n < 120000;
+  const secondsOnly = (n) => n < 120000 && n % 60000 !== 0;
   if (parts) {
     const largest = DURATION_UNITS.findIndex(([u, size]) => left >= size && (u !== "m" || !secondsOnly(left)));
     const finest = Math.min((largest < 0 ? DURATION_UNITS.length - 1 : largest) + Math.max(1, parts) - 1, DURATION_UNITS.length - 1);

@@ -10,7 +10,7 @@
 //!   parts: 35 days is `35d`, 90 minutes `1h30m`;
 //! - no months or years (their length varies): 400 days is `400d`;
 //! - under two minutes, seconds are not folded into minutes: `90s`, not
-//!   `1m30s`;
+//!   `1m30s` (a whole minute is still `1m`);
 //! - zero is `0s`.
 
 use std::time::Duration;
@@ -30,8 +30,13 @@ const UNITS: [(&str, u128); 5] = [
     ("ms", MS),
 ];
 
-/// Below this, seconds are not folded into minutes.
+/// Below this, seconds are not folded into minutes (but a whole minute is).
 const SECONDS_ONLY_BELOW: u128 = 2 * MINUTE;
+
+/// Whether `ms` prints in seconds rather than minutes and seconds.
+fn seconds_only(ms: u128) -> bool {
+    ms < SECONDS_ONLY_BELOW && !ms.is_multiple_of(MINUTE)
+}
 
 /// `duration` exactly, to the millisecond (shorter parts are dropped).
 pub fn format(duration: Duration) -> String {
@@ -46,7 +51,7 @@ pub fn approximate(duration: Duration, parts: usize) -> String {
     let ms = duration.as_millis();
     let largest = UNITS
         .iter()
-        .position(|&(_, size)| ms >= size && (size != MINUTE || ms >= SECONDS_ONLY_BELOW))
+        .position(|&(_, size)| ms >= size && (size != MINUTE || !seconds_only(ms)))
         .unwrap_or(UNITS.len() - 1);
     let finest = (largest + parts.max(1) - 1).min(UNITS.len() - 1);
     let floor = if ms >= SECOND { SECOND } else { MS };
@@ -58,10 +63,10 @@ fn format_ms(mut ms: u128) -> String {
     if ms == 0 {
         return "0s".to_owned();
     }
-    let seconds_only = ms < SECONDS_ONLY_BELOW;
+    let in_seconds = seconds_only(ms);
     let mut out = String::new();
     for (unit, size) in UNITS {
-        if size == MINUTE && seconds_only {
+        if size == MINUTE && in_seconds {
             continue;
         }
         let count = ms / size;
@@ -92,6 +97,7 @@ mod tests {
             (secs(90 * 60), "1h30m"),
             (secs(400 * 86_400), "400d"),
             (secs(119), "119s"),
+            (secs(60), "1m"),
             (secs(120), "2m"),
             (secs(150), "2m30s"),
             (Duration::from_millis(250), "250ms"),

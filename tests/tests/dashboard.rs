@@ -521,6 +521,8 @@ async fn on_a_young_store_the_pages_say_what_is_still_collecting_and_why_no_inde
         0,
         250,
         1_500,
+        60_000,
+        119_700,
         90_000,
         150_000,
         5_400_000,
