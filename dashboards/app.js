@@ -7,14 +7,16 @@
 
 const DAY_MS = 86400000;
 const RANGES = { "1h": 3600000, "6h": 21600000, "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS };
-const EVIDENCE_RANGE = "7d";
+// The range picker's default: the collector fits the window to the data's
+// span (the smallest of RANGES that holds it, see web/chart/window.rs).
+const FIT = "fit";
 const EVIDENCE_RANGE_KEY = "headroom.evidence_range";
 const SEVERITIES = ["critical", "warning", "info"];
 const ACTOR_KEY = "headroom.actor";
 // Recommendation kinds, as the API names them (a silence may match one).
 const KINDS = ["index", "drop_index", "cache", "cdn", "database", "app", "staffing", "integrity", "none"];
 // Query parameters of /api/v1/chart that are not label matchers.
-const RESERVED = new Set(["name", "from", "to", "step", "prefix", "threshold", "forecast", "tz_offset"]);
+const RESERVED = new Set(["name", "from", "to", "step", "prefix", "threshold", "forecast", "tz_offset", "fit"]);
 
 /** A failed API call; status 401 means "sign in". */
 class ApiFailure extends Error {
@@ -82,12 +84,38 @@ function localTime(ms) {
   return new Date(ms).toLocaleString();
 }
 
+const DURATION_UNITS = [["d", DAY_MS], ["h", 3600000], ["m", 60000], ["s", 1000], ["ms", 1]];
+
+/** A duration as people write it, by the collector's rules
+ * (proto/src/duration.rs): "35d", "4h", "1h30m", "90s" (seconds stay
+ * seconds under two minutes, but a whole minute is "1m"), "0s". With `parts`, rounded to that many of
+ * its largest units ("1d18h" for parts 2), never below a second unless it
+ * is under one. */
+function duration(ms, parts) {
+  let left = Math.max(0, Math.floor(Number(ms) || 0));
+  const secondsOnly = (n) => n < 120000 && n % 60000 !== 0;
+  if (parts) {
+    const largest = DURATION_UNITS.findIndex(([u, size]) => left >= size && (u !== "m" || !secondsOnly(left)));
+    const finest = Math.min((largest < 0 ? DURATION_UNITS.length - 1 : largest) + Math.max(1, parts) - 1, DURATION_UNITS.length - 1);
+    const step = Math.max(DURATION_UNITS[finest][1], left >= 1000 ? 1000 : 1);
+    left = Math.floor((left + Math.floor(step / 2)) / step) * step;
+  }
+  if (left === 0) return "0s";
+  const only = secondsOnly(left);
+  let out = "";
+  for (const [unit, size] of DURATION_UNITS) {
+    if (unit === "m" && only) continue;
+    const count = Math.floor(left / size);
+    if (count > 0) {
+      out += `${count}${unit}`;
+      left -= count * size;
+    }
+  }
+  return out;
+}
+
 function ago(ms) {
-  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (seconds < 90) return `${seconds} s ago`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 2 * 86400) return `${Math.round(seconds / 3600)} h ago`;
-  return `${Math.round(seconds / 86400)} days ago`;
+  return `${duration(Date.now() - ms, 1)} ago`;
 }
 
 /** "in N days" for a future time, "now" for a past one, "—" for none. */
@@ -115,16 +143,15 @@ function seriesLabel(series) {
   return labels.length ? `${series.name}{${labels.join(", ")}}` : series.name;
 }
 
-/** The chart URL for a series reference over `range` ending now. */
+/** The chart URL for a series reference over `range` ending now; with
+ * `FIT`, the collector picks the window that fits the data. */
 function chartUrl(series, range, threshold) {
   const now = Date.now();
-  const params = new URLSearchParams({
-    name: series.name,
-    from: String(now - RANGES[range]),
-    to: String(now),
-    forecast: "true",
-    tz_offset: String(-new Date().getTimezoneOffset()),
-  });
+  const params = new URLSearchParams({ name: series.name, to: String(now) });
+  if (RANGES[range]) params.set("from", String(now - RANGES[range]));
+  else params.set("fit", "true");
+  params.set("forecast", "true");
+  params.set("tz_offset", String(-new Date().getTimezoneOffset()));
   for (const [key, value] of Object.entries(series.labels || {})) {
     if (!RESERVED.has(key)) params.set(key, value);
   }
@@ -140,6 +167,9 @@ async function loadChart(box, url) {
     const svg = doc.documentElement;
     if (svg.nodeName !== "svg") throw new Error("the chart is not SVG");
     box.replaceChildren(document.importNode(svg, true));
+    // The window the collector fitted to the data, for the caption.
+    const caption = box.parentElement && box.parentElement.querySelector(".window");
+    if (caption) caption.textContent = svg.dataset && svg.dataset.window ? ` · last ${svg.dataset.window} (fits the data)` : "";
   } catch (error) {
     if (error instanceof ApiFailure && error.status === 401) throw error;
     box.replaceChildren(h("p", { class: "error", text: `Chart unavailable: ${error.message}` }));
@@ -186,6 +216,13 @@ function datetimeLocal(ms) {
   const d = new Date(ms);
   const pad = (n) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A range picker: "fit to data" first, then every fixed range. */
+function rangeSelect(id, chosen) {
+  return h("select", { id },
+    h("option", { value: FIT, selected: chosen === FIT, text: "fit to data" }),
+    Object.keys(RANGES).map((r) => h("option", { value: r, selected: r === chosen, text: r })));
 }
 
 function tableWrap(table) {
@@ -249,6 +286,7 @@ async function route() {
     : path === "/agents" ? "agents"
     : path === "/explore" ? "explore"
     : path === "/alerts" ? "alerts"
+    : path === "/indexes" ? "indexes"
     : path === "/login" ? "login"
     : "overview";
   const current = begin(page);
@@ -263,6 +301,7 @@ async function route() {
     else if (page === "agents") await renderAgents(current);
     else if (page === "explore") await renderExplore(current, params);
     else if (page === "alerts") await renderAlerts(current, params);
+    else if (page === "indexes") await renderIndexVerdicts(current, params);
     else await renderOverview(current);
   } catch (error) {
     if (error instanceof ApiFailure && error.status === 401) {
@@ -326,19 +365,27 @@ async function logout() {
 
 // ---------------------------------------------------------------- overview
 
-/** The volume tier from the staffing rule's tier recommendation, whose
- * evidence notes carry "volume tier: small|medium|large". */
-function volumeTier(recs) {
+/** The volume tier, named by the staffing rule's tier recommendation
+ * (its evidence notes carry "volume tier: small|medium|large"), and the
+ * volume from whatever order data exists (/api/v1/volume), with how much
+ * data that is. */
+function volumeTier(recs, volumes) {
+  let tier = null;
   for (const rec of recs) {
     if (rec.kind !== "staffing") continue;
     const note = (rec.evidence.notes || []).find((n) => /^volume tier: /.test(n));
-    if (!note) continue;
-    const tier = note.replace(/^volume tier: /, "");
-    const orders = (rec.evidence.facts || []).find((f) => f.name === "orders per 30 days");
-    const volume = orders ? ` (about ${number(Math.round(orders.value))} orders a month)` : "";
-    return `Volume tier: ${tier}${volume}`;
+    if (note) {
+      tier = note.replace(/^volume tier: /, "");
+      break;
+    }
   }
-  return "Volume tier: not known yet (no order data)";
+  const figures = (volumes || []).map((v) => {
+    const span = v.history_ms < 60000 ? "under a minute" : duration(v.history_ms, 1);
+    const who = volumes.length > 1 ? `${v.agent}: ` : "";
+    return `${who}about ${number(v.orders_per_month)} orders/month (from ${span} of orders${v.young ? " — young data" : ""})`;
+  });
+  if (figures.length === 0) return tier ? `Volume tier: ${tier}` : "Volume tier: not known yet (no order data)";
+  return tier ? `Volume tier: ${tier}, ${figures.join("; ")}` : `Volume tier: not named yet, ${figures.join("; ")}`;
 }
 
 function urgency(a, b) {
@@ -358,13 +405,18 @@ function headroomTable(rows) {
       ? `${row.trend_per_day >= 0 ? "+" : ""}${number((row.trend_per_day / row.limit) * 100)}%`
       : "flat";
     const etaTitle = row.eta_ms ? `${localTime(row.eta_ms)} (earliest ${localTime(row.eta_earliest_ms)})` : null;
+    // Below the confidence floor the API gives no trend or ETA, and says why.
+    const forecast = row.collecting
+      ? [h("td", { class: "collecting muted", colspan: 2, text: row.collecting,
+        title: `${duration(row.history_ms, 2)} of history so far` })]
+      : [h("td", { text: trend, title: Number.isFinite(row.trend_per_day) ? `${number(row.trend_per_day)} per day` : "no significant trend" }),
+        h("td", { text: eta(row.eta_ms), title: etaTitle })];
     body.append(h("tr", { "data-resource": row.resource },
       h("th", { scope: "row", text: row.resource }),
       h("td", { class: `util ${level}`, title: `${number(row.current)} of ${number(row.limit)}` },
         h("span", { class: "bar" }, h("span", { class: "fill", style: null, "data-width": Math.min(100, Math.round(row.utilization * 100)) })),
         h("span", { text: percent(row.utilization) })),
-      h("td", { text: trend, title: Number.isFinite(row.trend_per_day) ? `${number(row.trend_per_day)} per day` : "no significant trend" }),
-      h("td", { text: eta(row.eta_ms), title: etaTitle }),
+      forecast,
       h("td", { text: percent(row.confidence) })));
   }
   const table = h("table", { id: "headroom" },
@@ -404,9 +456,10 @@ function recommendationList(recs) {
 }
 
 async function renderOverview(current) {
-  const [headroom, active] = await Promise.all([
+  const [headroom, active, volume] = await Promise.all([
     getJson("/api/v1/headroom"),
     getJson("/api/v1/recommendations?state=open,acknowledged,snoozed&limit=500"),
+    getJson("/api/v1/volume"),
   ]);
   const recs = active.recommendations;
   const computed = headroom.computed_at ? `Computed ${localTime(headroom.computed_at)}.` : "";
@@ -415,10 +468,10 @@ async function renderOverview(current) {
   show(current,
     h("section", { class: "panel summary" },
       h("h2", { text: "Overview" }),
-      h("p", { id: "tier", class: "tier", text: volumeTier(recs) })),
+      h("p", { id: "tier", class: "tier", text: volumeTier(recs, volume.volume) })),
     h("section", { class: "panel" },
       h("h2", { text: "Headroom" }),
-      h("p", { class: "muted", text: `Most urgent first. Trend is per day, as a share of the limit. ${computed}${more}` }),
+      h("p", { class: "muted", text: `Most urgent first. Trend is per day, as a share of the limit; trends and ETAs show once a forecast's confidence reaches ${percent(headroom.min_confidence)}. ${computed}${more}` }),
       tableWrap(headroomTable(headroom.headroom || []))),
     h("section", { class: "panel" },
       h("h2", { text: "Recommendations" }),
@@ -494,12 +547,13 @@ function actionPanel(rec, reload) {
     error);
 }
 
+/** The range the user last chose for evidence charts, else `FIT`. */
 function evidenceRange() {
   try {
     const stored = localStorage.getItem(EVIDENCE_RANGE_KEY);
-    return RANGES[stored] ? stored : EVIDENCE_RANGE;
+    return RANGES[stored] ? stored : FIT;
   } catch (_) {
-    return EVIDENCE_RANGE;
+    return FIT;
   }
 }
 
@@ -519,13 +573,13 @@ function evidenceSection(rec) {
     h("div", { class: "chart-box" }, h("p", { class: "muted", text: "Loading chart…" })),
     h("figcaption", {}, h("span", { text: seriesLabel(series) }),
       series.threshold === undefined ? "" : h("span", { class: "muted", text: ` · threshold ${number(series.threshold)}` }),
+      h("span", { class: "muted window" }),
       h("span", { class: "muted", text: " · shaded: 80% forecast band" }))));
-  const range = h("select", { id: "evidence-range" },
-    Object.keys(RANGES).map((r) => h("option", { value: r, selected: r === evidenceRange(), text: r })));
+  const range = rangeSelect("evidence-range", evidenceRange());
   const section = h("section", { class: "panel" },
     h("div", { class: "panel-head" },
       h("h3", { text: "Evidence" }),
-      figures.length ? h("label", { class: "small muted" }, "Charts over the last ", range) : ""),
+      figures.length ? h("label", { class: "small muted" }, "Chart range ", range) : ""),
     h("div", { id: "rec-evidence" },
       facts.length ? tableWrap(h("table", { class: "facts" },
         h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Fact" }), h("th", { scope: "col", text: "Value" }), h("th", { scope: "col", text: "Threshold" }))),
@@ -534,7 +588,8 @@ function evidenceSection(rec) {
     h("div", { class: "charts" }, figures));
   range.onchange = async () => {
     try {
-      localStorage.setItem(EVIDENCE_RANGE_KEY, range.value);
+      if (range.value === FIT) localStorage.removeItem(EVIDENCE_RANGE_KEY);
+      else localStorage.setItem(EVIDENCE_RANGE_KEY, range.value);
     } catch (_) {
       // Storage disabled: the choice lasts for this page only.
     }
@@ -634,7 +689,7 @@ const MAX_PICKER_SERIES = 500;
 async function renderExplore(current, params) {
   const prefix = params.get("prefix") || "";
   const { series } = await getJson(`/api/v1/series?${new URLSearchParams({ prefix })}`);
-  const range = RANGES[params.get("range")] ? params.get("range") : "24h";
+  const range = RANGES[params.get("range")] ? params.get("range") : FIT;
   const listed = series.slice(0, MAX_PICKER_SERIES);
   const chosen = series.find((s) => seriesKey(s) === params.get("series")) || listed[0];
   if (chosen && !listed.includes(chosen)) listed.unshift(chosen);
@@ -647,11 +702,10 @@ async function renderExplore(current, params) {
   const cut = series.length > listed.length
     ? h("p", { class: "muted small", text: `Listing ${listed.length} of ${number(series.length)} series: type a name prefix to narrow them.` })
     : "";
-  const rangeSelect = h("select", { id: "range" },
-    Object.keys(RANGES).map((r) => h("option", { value: r, selected: r === range, text: r })));
-  select.onchange = () => navigate(select.value, rangeSelect.value, prefixInput.value);
-  rangeSelect.onchange = () => navigate(select.value, rangeSelect.value, prefixInput.value);
-  prefixInput.onchange = () => navigate("", rangeSelect.value, prefixInput.value.trim());
+  const ranges = rangeSelect("range", range);
+  select.onchange = () => navigate(select.value, ranges.value, prefixInput.value);
+  ranges.onchange = () => navigate(select.value, ranges.value, prefixInput.value);
+  prefixInput.onchange = () => navigate("", ranges.value, prefixInput.value.trim());
   const chart = h("div", { id: "explore-chart", class: "chart-box" });
   if (!chosen) chart.append(h("p", { class: "muted empty", text: "No series stored yet: connect an agent or run the demo." }));
   const shown = show(current, h("section", { class: "panel" },
@@ -659,10 +713,12 @@ async function renderExplore(current, params) {
     h("div", { class: "controls" },
       h("label", { for: "series-prefix", text: "Filter" }), prefixInput,
       h("label", { for: "series-select", text: "Series" }), select,
-      h("label", { for: "range", text: "Range" }), rangeSelect),
+      h("label", { for: "range", text: "Range" }), ranges),
     cut,
-    chart,
-    chosen ? h("p", { class: "muted small", text: `${chosen.kind}${chosen.kind === "counter" ? " (drawn as a rate per second)" : ""} · ${number(chosen.points)} points stored · shaded: 80% forecast band` }) : ""));
+    h("div", {}, chart,
+      chosen ? h("p", { class: "muted small" },
+        `${chosen.kind}${chosen.kind === "counter" ? " (drawn as a rate per second)" : ""} · ${number(chosen.points)} points stored`,
+        h("span", { class: "window" }), " · shaded: 80% forecast band") : "")));
   if (shown && chosen) await loadChart(chart, chartUrl(chosen, range));
 }
 

@@ -146,7 +146,8 @@ pub fn read_file(path: &std::path::Path) -> Result<String, ConfigErrors> {
     })
 }
 
-/// A duration written for humans: `"15s"`, `"5m"`, `"7d"`.
+/// A duration written for humans: `"15s"`, `"5m"`, `"7d"`; printed the same
+/// way (see [`crate::duration`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HumanDuration(pub Duration);
 
@@ -159,7 +160,7 @@ impl HumanDuration {
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        f.write_str(&crate::duration::format(self.0))
     }
 }
 
@@ -283,6 +284,8 @@ mod tests {
         assert_eq!(parsed, HumanDuration::secs(15));
         assert_eq!(parsed.to_string(), "15s");
         assert!("fifteen".parse::<HumanDuration>().is_err());
+        let retention: HumanDuration = "35days".parse().expect("duration");
+        assert_eq!(retention.to_string(), "35d");
     }
 
     #[test]

@@ -121,6 +121,7 @@ pub fn with_sources(mut text: String, mut source: Option<&dyn std::error::Error>
 }
 
 pub mod config;
+pub mod duration;
 pub mod latency;
 pub mod otlp;
 pub mod process;

@@ -4,6 +4,7 @@
 //! JSON API and polls with deadlines instead of sleeping.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod fixtures;
 pub mod load;
 pub mod openapi;
 pub mod pgcluster;

@@ -3,16 +3,20 @@
 //! a recommendation opens with a chart that has data, acknowledging it
 //! changes its state and the change survives a reload; the pages fit a phone
 //! screen; with a dashboard token, the browser must log in first; on the
-//! Alerts page a silence is created with the form and expired with its button.
+//! Alerts page a silence is created with the form and expired with its button;
+//! on a store holding 15 minutes of data, the pages say the data is young
+//! (no forecast yet, charts fitted to an hour, the volume's span) and the
+//! "Why no index advice?" page shows each statement's verdict and reason.
 //! Screenshots are saved under target/test-artifacts/dashboard/.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use headroom_tests::fixtures::{AGENT, young_store};
 use headroom_tests::webdriver::Browser;
 use headroom_tests::{Collector, CollectorOptions, wait_for};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Where the screenshots go (kept by CI as artifacts).
 fn artifacts() -> PathBuf {
@@ -424,5 +428,117 @@ async fn on_the_alerts_page_a_silence_is_created_with_the_form_and_expired_with_
         )
         .await;
     browser.screenshot("alerts-silence-expired").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_young_store_the_pages_say_what_is_still_collecting_and_why_no_index_was_advised() {
+    let collector = Collector::start(CollectorOptions {
+        analysis_interval: Some("1s".into()),
+        ..CollectorOptions::default()
+    })
+    .await;
+    let _fixture = young_store(&collector).await;
+    let resource = format!("host memory ({AGENT})");
+    wait_for(Duration::from_secs(60), "the headroom table", || async {
+        let (_, body) = collector.get("/api/v1/headroom").await;
+        body["headroom"]
+            .as_array()?
+            .iter()
+            .any(|row| row["resource"] == resource.as_str())
+            .then_some(())
+    })
+    .await;
+    let base = format!("http://{}", collector.http);
+    let browser = Browser::start(1280, 900, &artifacts()).await;
+
+    // The overview: the volume and how young it is; no forecast, and why.
+    browser.goto(&format!("{base}/#/")).await;
+    ready(&browser, "overview").await;
+    let tier = browser.text(&browser.find("#tier").await).await;
+    assert!(
+        tier.contains("about 2,160 orders/month (from 15m of orders — young data)"),
+        "{tier}"
+    );
+    let row = browser
+        .find(&format!("table#headroom tr[data-resource=\"{resource}\"]"))
+        .await;
+    let text = browser.text(&row).await;
+    assert!(text.contains("collecting: about 2d more history"), "{text}");
+    assert!(!text.contains("in 1 day"), "{text}");
+    browser.screenshot("young-overview").await;
+
+    // The explorer opens on the window that fits the data: one hour.
+    let key = json!(["host_memory_used_bytes", {"agent": AGENT}]).to_string();
+    browser
+        .goto(&format!("{base}/#/explore?series={}", encode(&key)))
+        .await;
+    ready(&browser, "explore").await;
+    let points = chart_points(&browser, "#explore-chart").await;
+    assert!(points.as_f64().unwrap() >= 15.0, "{points}");
+    let window = browser
+        .script(
+            "return [document.querySelector('#explore-chart svg.chart').dataset.window,\
+             document.querySelector('select#range').value];",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(window, json!(["1h", "fit"]));
+    browser.screenshot("young-explore").await;
+
+    // Why no index advice? Each statement with its verdict and reason.
+    browser
+        .goto(&format!("{base}/#/indexes?database=shop"))
+        .await;
+    ready(&browser, "indexes").await;
+    let rows = browser
+        .script(
+            "return [...document.querySelectorAll('table#index-verdicts tr[data-queryid]')]\
+             .map(tr => [tr.dataset.queryid, tr.querySelector('.verdict').textContent,\
+             tr.querySelector('.reason').textContent]);",
+            Vec::new(),
+        )
+        .await;
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[0][0], "101");
+    assert_eq!(rows[0][1], "planner would not use it");
+    assert!(
+        rows[0][2]
+            .as_str()
+            .unwrap()
+            .contains("keeps its sequential scan"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows[2][1], "a_verdict_from_a_newer_agent",
+        "an unknown code is shown as it is"
+    );
+    browser.screenshot("index-verdicts").await;
+
+    // The page's duration() prints as the collector does.
+    let samples: Vec<u64> = vec![
+        0,
+        250,
+        1_500,
+        60_000,
+        119_700,
+        90_000,
+        150_000,
+        5_400_000,
+        90_061_000,
+        35 * 86_400_000,
+    ];
+    let printed = browser
+        .script(
+            "return arguments[0].map(ms => duration(ms));",
+            vec![json!(samples)],
+        )
+        .await;
+    let expected: Vec<String> = samples
+        .iter()
+        .map(|&ms| headroom_proto::duration::format(Duration::from_millis(ms)))
+        .collect();
+    assert_eq!(printed, json!(expected));
     browser.close().await;
 }

@@ -138,7 +138,7 @@ pub fn apply(
             last_status,
             last_error: format!(
                 "gave up after {attempts} attempts over {}: {error}",
-                humantime::format_duration(Duration::from_millis(
+                headroom_proto::duration::format(Duration::from_millis(
                     (now - delivery.created_at).max(0) as u64 / 1000 * 1000
                 ))
             ),

@@ -32,6 +32,48 @@ pub struct Headroom {
 /// drawn from minutes of history (a store warming up) is noise, not growth.
 pub const MIN_FORECAST_CONFIDENCE: f64 = 0.2;
 
+/// Whether a forecast's confidence is at [`MIN_FORECAST_CONFIDENCE`], and
+/// if not, what it still needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Readiness {
+    /// Confident enough: the trend and the ETA may be shown.
+    Ready,
+    /// About this much more history (ms) lifts the confidence to the floor,
+    /// if the coverage and noise seen so far hold.
+    Collecting { more_ms: i64 },
+    /// Gaps or noise keep the confidence under the floor however long the
+    /// history grows.
+    Unsteady,
+}
+
+/// What a forecast of `confidence` over `history_ms` of history still
+/// needs. [`confidence`] is `h(d) × q`, with `h(d) = d / (d + 7)` the
+/// history factor and `q` the coverage and noise factor: `q` is read back
+/// as `confidence / h(d)` (1 when there is no history yet, as for a fresh
+/// steady series), and the days `d'` with `h(d') × q` at the floor are
+/// `7 × f / (1 − f)` with `f = floor / q`.
+pub fn readiness(confidence: f64, history_ms: i64) -> Readiness {
+    if confidence >= MIN_FORECAST_CONFIDENCE {
+        return Readiness::Ready;
+    }
+    let days = history_ms.max(0) as f64 / DAY_MS as f64;
+    let history = days / (days + HALF_CONFIDENCE_DAYS);
+    let quality = if history > 0.0 {
+        (confidence / history).min(1.0)
+    } else {
+        1.0
+    };
+    let needed = MIN_FORECAST_CONFIDENCE / quality;
+    if !needed.is_finite() || needed >= 1.0 {
+        return Readiness::Unsteady;
+    }
+    let needed_days = HALF_CONFIDENCE_DAYS * needed / (1.0 - needed);
+    let more_ms = ((needed_days - days) * DAY_MS as f64).ceil() as i64;
+    Readiness::Collecting {
+        more_ms: more_ms.max(HOUR_MS / 60),
+    }
+}
+
 impl Headroom {
     /// The ETA when the forecast behind it is confident enough to act on.
     pub fn credible_eta_ms(&self) -> Option<i64> {
@@ -144,6 +186,58 @@ mod tests {
         assert!((sparse - dense / 4.0).abs() < 0.01);
         assert!((noisy - dense / 2.0).abs() < 0.01);
         assert_eq!(confidence(&analysis(0, 0, 0.0, None)), 0.0);
+    }
+
+    #[test]
+    fn a_steady_young_series_needs_about_42_hours_before_a_forecast() {
+        // h(d) × 1 = 0.2 at d = 7 × 0.25 = 1.75 days.
+        let fifteen_minutes = 15 * 60_000;
+        let a = Analysis {
+            span_ms: fifteen_minutes,
+            samples: 60,
+            ..analysis(0, 60, 0.0, None)
+        };
+        let Readiness::Collecting { more_ms } = readiness(confidence(&a), a.span_ms) else {
+            panic!("a young series is collecting");
+        };
+        let expected = 42 * HOUR_MS - fifteen_minutes;
+        assert!(
+            (more_ms - expected).abs() < 60_000,
+            "{more_ms} vs {expected}"
+        );
+        assert_eq!(
+            readiness(0.0, 0),
+            Readiness::Collecting {
+                more_ms: 42 * HOUR_MS
+            }
+        );
+    }
+
+    #[test]
+    fn at_the_floor_a_forecast_is_ready_and_the_estimate_lands_there() {
+        assert_eq!(readiness(MIN_FORECAST_CONFIDENCE, DAY_MS), Readiness::Ready);
+        // Half coverage: the floor needs h(d) = 0.4, d = 7 × 0.4 / 0.6 days.
+        let a = analysis(1, 12, 0.0, None);
+        let Readiness::Collecting { more_ms } = readiness(confidence(&a), a.span_ms) else {
+            panic!("collecting");
+        };
+        let at = Analysis {
+            span_ms: a.span_ms + more_ms,
+            samples: ((a.span_ms + more_ms) / HOUR_MS + 1) as usize / 2,
+            ..a
+        };
+        assert!(
+            (confidence(&at) - MIN_FORECAST_CONFIDENCE).abs() < 0.01,
+            "{}",
+            confidence(&at)
+        );
+    }
+
+    #[test]
+    fn noise_that_history_cannot_outweigh_is_unsteady() {
+        // cv = 5: the quality factor is 1/6, under the floor of 0.2.
+        let a = analysis(3, 72, 500.0, None);
+        assert_eq!(readiness(confidence(&a), a.span_ms), Readiness::Unsteady);
     }
 
     #[test]

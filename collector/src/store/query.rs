@@ -224,6 +224,48 @@ impl Store {
         Ok(rows)
     }
 
+    /// The oldest stored point of every series named `name` whose labels
+    /// include `labels` (None when none has a point). Read from the finest
+    /// resolution that holds it: a rollup's first bucket is aligned to its
+    /// step, so an hourly rollup counts only when it reaches back beyond the
+    /// raw and 1-minute blocks by more than its step.
+    pub async fn first_point_ms(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Option<i64>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = on_pool!(&self.read, pool => {
+            sqlx::query_as(
+                "SELECT s.labels, b.resolution_ms, MIN(b.start_ms) FROM series s \
+                 JOIN blocks b ON b.series_id = s.id WHERE s.name = $1 \
+                 GROUP BY s.id, s.labels, b.resolution_ms",
+            )
+            .bind(name)
+            .fetch_all(pool)
+            .await
+            .context("finding the first point of series")?
+        });
+        let (mut fine, mut hourly): (Option<i64>, Option<i64>) = (None, None);
+        for (labels_json, resolution, first) in rows {
+            let stored: BTreeMap<String, String> =
+                serde_json::from_str(&labels_json).unwrap_or_default();
+            if !labels.iter().all(|(k, v)| stored.get(k) == Some(v)) {
+                continue;
+            }
+            let slot = if resolution == HOUR {
+                &mut hourly
+            } else {
+                &mut fine
+            };
+            *slot = Some(slot.map_or(first, |known| known.min(first)));
+        }
+        Ok(match (fine, hourly) {
+            (Some(fine), Some(hourly)) if hourly < fine - HOUR => Some(hourly),
+            (Some(fine), _) => Some(fine),
+            (None, hourly) => hourly,
+        })
+    }
+
     /// Points of every series named `query.name` whose labels include
     /// `query.labels`. Each part of the range is read from the finest
     /// resolution its retention still holds.

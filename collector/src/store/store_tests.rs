@@ -398,3 +398,39 @@ async fn pruning_the_alert_log_keeps_pending_notifications_and_recent_rows() {
         .collect();
     assert_eq!(silences, vec!["running".to_owned()]);
 }
+
+#[tokio::test]
+async fn the_first_point_is_the_oldest_raw_one_even_after_rollups_round_it_down() {
+    let (_dir, store) = store().await;
+    let writer = Writer::spawn(store.clone(), 8);
+    // 20 minutes of points, starting 7 minutes past an hour.
+    let start = window_of(RAW, now_ms()) - HOUR + 7 * MINUTE;
+    let points: Vec<(i64, f64)> = (0..20).map(|i| (start + i * MINUTE, 1.0)).collect();
+    writer
+        .commit(batch(&store, 1, &points).await)
+        .await
+        .expect("stored");
+    let any = BTreeMap::new();
+    assert_eq!(
+        store.first_point_ms("g", &any).await.expect("reads"),
+        Some(start)
+    );
+    store
+        .maintain(&RETENTION, now_ms())
+        .await
+        .expect("maintains");
+    assert_eq!(
+        store.first_point_ms("g", &any).await.expect("reads"),
+        Some(start),
+        "the hourly rollup's bucket (the hour's start) is not the first point"
+    );
+    let other = BTreeMap::from([("agent".to_owned(), "b".to_owned())]);
+    assert_eq!(
+        store.first_point_ms("g", &other).await.expect("reads"),
+        None
+    );
+    assert_eq!(
+        store.first_point_ms("none", &any).await.expect("reads"),
+        None
+    );
+}

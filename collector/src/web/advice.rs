@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -14,7 +15,9 @@ use serde_json::json;
 use super::{ApiError, AppState, parse_time};
 use crate::advisor::lifecycle::{self, Action, State as RecState};
 use crate::advisor::{RecKind, Severity};
+use crate::analysis::headroom::{MIN_FORECAST_CONFIDENCE, Readiness, readiness};
 use crate::store::{Store, now_ms};
+use headroom_proto::duration;
 use tokio::sync::Mutex;
 
 /// Most recommendations one page may hold.
@@ -243,7 +246,12 @@ impl HeadroomCache {
         if cached.version == version && version.1.is_some() {
             return Ok(cached);
         }
-        let mut rows = store.headroom().await?;
+        let mut rows: Vec<(serde_json::Value, i64)> = store
+            .headroom()
+            .await?
+            .into_iter()
+            .map(|(row, at)| (shown_row(row), at))
+            .collect();
         rows.sort_by(|(a, _), (b, _)| {
             let eta = |v: &serde_json::Value| v["eta_ms"].as_i64().unwrap_or(i64::MAX);
             let utilization = |v: &serde_json::Value| v["utilization"].as_f64().unwrap_or(0.0);
@@ -264,6 +272,49 @@ impl HeadroomCache {
         *self.table.lock().await = Arc::clone(&fresh);
         Ok(fresh)
     }
+}
+
+/// A stored headroom row as the API shows it: below
+/// [`MIN_FORECAST_CONFIDENCE`] its trend and ETAs are null (a forecast from
+/// minutes of history is noise, not growth) and `collecting` says what the
+/// forecast still needs (`collecting_ms`: about how much more history, when
+/// history alone will do); at or above it, `collecting` is null.
+pub fn shown_row(mut row: serde_json::Value) -> serde_json::Value {
+    let confidence = row["confidence"].as_f64().unwrap_or(0.0);
+    let history_ms = row["history_ms"].as_i64().unwrap_or(0);
+    let (collecting, collecting_ms) = match readiness(confidence, history_ms) {
+        Readiness::Ready => (None, None),
+        Readiness::Collecting { more_ms } => (
+            Some(format!(
+                "collecting: about {} more history before a forecast (confidence {:.0}% of the {:.0}% a forecast needs)",
+                duration::approximate(Duration::from_millis(more_ms.max(0) as u64), 1),
+                confidence * 100.0,
+                MIN_FORECAST_CONFIDENCE * 100.0,
+            )),
+            Some(more_ms),
+        ),
+        Readiness::Unsteady => (
+            Some(format!(
+                "collecting: gaps or noise hold the confidence at {:.0}%, under the {:.0}% a forecast needs, however long the history",
+                confidence * 100.0,
+                MIN_FORECAST_CONFIDENCE * 100.0,
+            )),
+            None,
+        ),
+    };
+    if collecting.is_some() {
+        for key in [
+            "trend_per_day",
+            "eta_ms",
+            "eta_earliest_ms",
+            "eta_latest_ms",
+        ] {
+            row[key] = serde_json::Value::Null;
+        }
+    }
+    row["collecting"] = json!(collecting);
+    row["collecting_ms"] = json!(collecting_ms);
+    row
 }
 
 /// Most resources one page of `GET /api/v1/headroom` may hold, and its default.
@@ -306,9 +357,14 @@ pub(super) async fn headroom(
     let computed_at = table.version.1;
     let total = table.rows.len();
     let resources: Vec<&serde_json::Value> = table.rows.iter().skip(offset).take(limit).collect();
-    Ok(Json(
-        json!({ "headroom": resources, "computed_at": computed_at, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(json!({
+        "headroom": resources,
+        "computed_at": computed_at,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "min_confidence": MIN_FORECAST_CONFIDENCE,
+    })))
 }
 
 #[cfg(test)]
@@ -334,6 +390,68 @@ mod tests {
         ] {
             assert!(headroom_page(&params(bad)).is_err(), "{bad:?}");
         }
+    }
+
+    fn stored_row(confidence: f64, history_ms: i64) -> serde_json::Value {
+        json!({
+            "resource": "host cpu (db-1)",
+            "current": 1.5,
+            "limit": 2.0,
+            "utilization": 0.75,
+            "trend_per_day": -183.4,
+            "eta_ms": 1_800_000_000_000i64,
+            "eta_earliest_ms": 1_790_000_000_000i64,
+            "eta_latest_ms": null,
+            "confidence": confidence,
+            "samples": 60,
+            "history_ms": history_ms,
+        })
+    }
+
+    #[test]
+    fn below_the_floor_a_row_has_no_trend_or_eta_and_says_how_long_it_is_collecting() {
+        // 15 minutes of a steady series: confidence d / (d + 7) ≈ 0.0015.
+        let row = shown_row(stored_row(0.0015, 15 * 60_000));
+        for key in [
+            "trend_per_day",
+            "eta_ms",
+            "eta_earliest_ms",
+            "eta_latest_ms",
+        ] {
+            assert!(row[key].is_null(), "{key}: {row}");
+        }
+        let text = row["collecting"].as_str().expect("collecting");
+        assert!(
+            text.starts_with("collecting: about 2d more history before a forecast"),
+            "{text}"
+        );
+        let more = row["collecting_ms"].as_i64().expect("collecting_ms");
+        assert!((41 * 3_600_000..42 * 3_600_000).contains(&more), "{more}");
+        assert_eq!(
+            row["utilization"], 0.75,
+            "the level is shown whatever the confidence"
+        );
+    }
+
+    #[test]
+    fn at_the_floor_a_row_keeps_its_forecast() {
+        let row = shown_row(stored_row(MIN_FORECAST_CONFIDENCE, 3 * 86_400_000));
+        assert_eq!(row["trend_per_day"], -183.4);
+        assert_eq!(row["eta_ms"], 1_800_000_000_000i64);
+        assert!(row["collecting"].is_null() && row["collecting_ms"].is_null());
+    }
+
+    #[test]
+    fn a_row_too_noisy_for_history_to_help_says_so_without_a_time() {
+        // Three days of history at 5% confidence: the quality factor is 1/6.
+        let row = shown_row(stored_row(0.05, 3 * 86_400_000));
+        assert!(row["eta_ms"].is_null() && row["collecting_ms"].is_null());
+        assert!(
+            row["collecting"]
+                .as_str()
+                .is_some_and(|t| t.contains("however long the history")),
+            "{row}"
+        );
     }
 
     #[test]

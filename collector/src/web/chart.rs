@@ -7,11 +7,14 @@
 //! `<path class="series">` per series, `<line class="threshold">` when a
 //! threshold is given, `<path class="forecast-band">` (the 80% interval)
 //! when a forecast is asked for and the data allows one, and the text "No
-//! data in this range" when N is 0. Only presentation attributes are used
-//! (no `style`), so a strict Content-Security-Policy does not strip them.
+//! data in this range" when N is 0; `data-window="6h"` on the root when the
+//! window was fitted to the data (`fit=true`, see [`window`]). Only
+//! presentation attributes are used (no `style`), so a strict
+//! Content-Security-Policy does not strip them.
 
 mod axes;
 mod histogram;
+pub mod window;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -50,7 +53,7 @@ const PALETTE: [&str; MAX_SERIES] = [
 ];
 /// Query parameters the chart reads itself; every other one is passed on
 /// as in `/api/v1/series`.
-const OWN_PARAMS: [&str; 4] = ["threshold", "forecast", "tz_offset", "quantile"];
+const OWN_PARAMS: [&str; 5] = ["threshold", "forecast", "tz_offset", "quantile", "fit"];
 /// The quantile a histogram is drawn at when `quantile` is absent.
 pub const DEFAULT_QUANTILE: f64 = 0.95;
 
@@ -78,6 +81,8 @@ pub struct Chart {
     pub hidden: usize,
     /// Minutes east of UTC for the time axis (the viewer's zone).
     pub tz_offset_min: i64,
+    /// The window fitted to the data (see [`window::fit`]), when it was.
+    pub window: Option<&'static str>,
 }
 
 /// The chart's own parameters, validated.
@@ -88,6 +93,8 @@ pub struct Options {
     pub tz_offset_min: i64,
     /// The quantile a histogram (`<name>_bucket{le}` series) is drawn at.
     pub quantile: f64,
+    /// Without `from`: open on the window that fits the data's span.
+    pub fit: bool,
 }
 
 impl Default for Options {
@@ -97,6 +104,7 @@ impl Default for Options {
             forecast: false,
             tz_offset_min: 0,
             quantile: DEFAULT_QUANTILE,
+            fit: false,
         }
     }
 }
@@ -114,15 +122,15 @@ impl Options {
                 ))),
             })
             .transpose()?;
-        let forecast = match params.get("forecast").map(String::as_str) {
-            None | Some("false" | "0") => false,
-            Some("true" | "1") => true,
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "`forecast` must be true or false, not `{other}`"
-                )));
-            }
+        let flag = |key: &str| match params.get(key).map(String::as_str) {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(other) => Err(ApiError::bad_request(format!(
+                "`{key}` must be true or false, not `{other}`"
+            ))),
         };
+        let forecast = flag("forecast")?;
+        let fit = flag("fit")?;
         let tz_offset_min = match params.get("tz_offset") {
             None => 0,
             Some(text) => match text.parse::<i64>() {
@@ -150,6 +158,7 @@ impl Options {
             forecast,
             tz_offset_min,
             quantile,
+            fit,
         })
     }
 }
@@ -166,6 +175,17 @@ pub(super) async fn chart(
         .cloned()
         .ok_or_else(|| ApiError::bad_request("`name` is required, e.g. ?name=pg_up"))?;
     let mut query = points_query(&name, &params, now_ms())?;
+    let mut fitted = None;
+    if options.fit && !params.contains_key("from") {
+        let mut first = state.store.first_point_ms(&name, &query.labels).await?;
+        if first.is_none() {
+            let buckets = format!("{name}_bucket");
+            first = state.store.first_point_ms(&buckets, &query.labels).await?;
+        }
+        let (label, width) = window::fit(first, query.to_ms);
+        query.from_ms = query.to_ms - width;
+        fitted = Some(label);
+    }
     if query.step_ms.is_none() {
         query.step_ms = Some(auto_step(query.from_ms, query.to_ms));
     }
@@ -201,6 +221,7 @@ pub(super) async fn chart(
         threshold: options.threshold,
         hidden,
         tz_offset_min: options.tz_offset_min,
+        window: fitted,
         ..Chart::default()
     };
     for series in found.into_iter().take(MAX_SERIES) {
@@ -306,8 +327,12 @@ pub fn render(chart: &Chart) -> String {
     let mut out = String::with_capacity(4096 + count * 16);
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-points="{count}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}" font-family="system-ui, sans-serif" font-size="12"><title>{title}</title>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" data-points="{count}"{window} viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}" font-family="system-ui, sans-serif" font-size="12"><title>{title}</title>"#,
         title = escape(&chart.title),
+        window = chart
+            .window
+            .map(|w| format!(r#" data-window="{w}""#))
+            .unwrap_or_default(),
     );
     if count == 0 {
         let _ = write!(
@@ -713,6 +738,7 @@ mod tests {
             ("threshold", "0.8"),
             ("forecast", "true"),
             ("tz_offset", "-300"),
+            ("fit", "true"),
         ]))
         .expect("valid");
         assert_eq!(
@@ -722,6 +748,7 @@ mod tests {
                 forecast: true,
                 tz_offset_min: -300,
                 quantile: DEFAULT_QUANTILE,
+                fit: true,
             }
         );
         assert_eq!(

@@ -34,6 +34,10 @@ static APP_JS: Asset = asset(
     include_bytes!("../../../dashboards/app.js"),
     "text/javascript; charset=utf-8",
 );
+static INDEXES_JS: Asset = asset(
+    include_bytes!("../../../dashboards/indexes.js"),
+    "text/javascript; charset=utf-8",
+);
 static APP_CSS: Asset = asset(
     include_bytes!("../../../dashboards/app.css"),
     "text/css; charset=utf-8",
@@ -73,6 +77,7 @@ pub(super) async fn file(Path(file): Path<String>, headers: HeaderMap) -> Respon
 fn lookup(file: &str) -> Option<&'static Asset> {
     match file {
         "app.js" => Some(&APP_JS),
+        "indexes.js" => Some(&INDEXES_JS),
         "app.css" => Some(&APP_CSS),
         _ => None,
     }
@@ -133,6 +138,15 @@ mod tests {
             Some(APP_JS.content_type)
         );
         assert!(lookup("app.css").is_some_and(|a| a.content_type.starts_with("text/css")));
+        for script in ["app.js", "indexes.js"] {
+            assert!(
+                std::str::from_utf8(INDEX.body)
+                    .expect("utf-8")
+                    .contains(&format!("/assets/{script}")),
+                "index.html loads {script}"
+            );
+            assert!(lookup(script).is_some(), "{script} is embedded");
+        }
         assert!(lookup("../Cargo.toml").is_none());
         assert!(lookup("index.html").is_none());
     }

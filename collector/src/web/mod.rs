@@ -1,6 +1,7 @@
 //! The HTTP side: `/healthz`, the JSON API under `/api/v1` (advice.rs for
 //! recommendations and headroom, alerts.rs for receivers, deliveries and
-//! silences), `/metrics`, the dashboard (`/`, `/assets/*`, dashboard.rs) and
+//! silences, indexes.rs for the index verdicts, volume.rs for the order
+//! volume), `/metrics`, the dashboard (`/`, `/assets/*`, dashboard.rs) and
 //! the token check in front of them (auth.rs).
 
 mod advice;
@@ -9,8 +10,10 @@ pub mod auth;
 mod chart;
 mod dashboard;
 mod error;
+pub mod indexes;
 pub mod openapi;
 pub mod prom;
+pub mod volume;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -65,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/recommendations/{id}", get(advice::one))
         .route("/api/v1/recommendations/{id}/{action}", post(advice::act))
         .route("/api/v1/headroom", get(advice::headroom))
+        .route("/api/v1/volume", get(volume::volume))
+        .route("/api/v1/index-verdicts", get(indexes::verdicts))
         .route("/api/v1/chart", get(chart::chart))
         .route("/api/v1/alerts/receivers", get(alerts::receivers))
         .route("/api/v1/alerts/deliveries", get(alerts::deliveries))

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use crate::advisor::{RecKind, Severity};
 
 mod alerts;
+mod indexes;
 use alerts::{alert_paths, alert_schemas};
+use indexes::{index_paths, index_schemas};
 
 /// `GET /api/v1/openapi.json`.
 pub(super) async fn openapi() -> impl IntoResponse {
@@ -32,7 +34,7 @@ pub fn document() -> Value {
                 returned.",
         },
         "security": [{"bearer": []}, {"session": []}],
-        "paths": merged(paths(), alert_paths()),
+        "paths": merged(merged(paths(), alert_paths()), index_paths()),
         "components": {
             "securitySchemes": {
                 "bearer": {
@@ -47,7 +49,7 @@ pub fn document() -> Value {
                     "description": "Set by POST /api/v1/session.",
                 },
             },
-            "schemas": merged(schemas(), alert_schemas()),
+            "schemas": merged(merged(schemas(), alert_schemas()), index_schemas()),
             "responses": {
                 "BadRequest": error_response("A parameter or the body is invalid; the message says which and why."),
                 "Unauthorized": error_response("No token, or not a valid one (with `WWW-Authenticate: Bearer`)."),
@@ -194,6 +196,7 @@ fn paths() -> Value {
                     query("forecast", "Draw the forecast band.", false, json!({"type": "boolean"})),
                     query("tz_offset", "Minutes east of UTC for the time axis (at most ±840).", false, json!({"type": "integer", "minimum": -840, "maximum": 840})),
                     query("quantile", "For a histogram (`<name>_bucket{le}` counters): the quantile drawn per step (default 0.95).", false, json!({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1})),
+                    query("fit", "Without `from`: open on the smallest of 1h, 6h, 24h, 7d, 30d (ending at `to`) that holds every stored point of the matching series with 5% to spare, and say which in the root's `data-window`.", false, json!({"type": "boolean"})),
                     labels_parameter(),
                 ],
                 "responses": with_auth(json!({
@@ -217,7 +220,7 @@ fn paths() -> Value {
             "get": {
                 "summary": "Stored texts of one kind (query texts, index definitions)",
                 "parameters": [
-                    query("kind", "`pg_query` (keyed database/queryid) or `pg_index` (keyed database/schema.index).", true, json!({"type": "string", "examples": ["pg_query", "pg_index"]})),
+                    query("kind", "`pg_query` (keyed database/queryid), `pg_index` (keyed database/schema.index), `pg_index_candidate` or `pg_index_verdict` (keyed database/queryid).", true, json!({"type": "string", "examples": ["pg_query", "pg_index", "pg_index_verdict"]})),
                 ],
                 "responses": with_auth(json!({
                     "200": json_response("The texts.", object_of("texts", schema_ref("Text"))),
@@ -306,9 +309,10 @@ fn paths() -> Value {
                 "responses": with_auth(json!({
                     "200": json_response("One page of the headroom table.", json!({
                         "type": "object",
-                        "required": ["headroom", "computed_at", "total", "limit", "offset"],
+                        "required": ["headroom", "computed_at", "total", "limit", "offset", "min_confidence"],
                         "properties": {
                             "headroom": {"type": "array", "items": schema_ref("Headroom")},
+                            "min_confidence": {"type": "number", "description": "The confidence floor (0.2) below which trends and ETAs are null."},
                             "computed_at": {"type": ["integer", "null"], "description": "When the advisor computed it."},
                             "total": {"type": "integer", "description": "Resources in the whole table."},
                             "limit": {"type": "integer"},
@@ -494,20 +498,22 @@ fn schemas() -> Value {
         },
         "Headroom": {
             "type": "object",
-            "required": ["resource", "current", "limit", "utilization", "eta", "confidence"],
+            "required": ["resource", "current", "limit", "utilization", "eta", "confidence", "collecting", "collecting_ms"],
             "properties": {
                 "resource": {"type": "string"},
                 "current": {"type": ["number", "null"]},
                 "limit": {"type": ["number", "null"]},
                 "utilization": {"type": ["number", "null"], "description": "current / limit."},
-                "trend_per_day": {"type": ["number", "null"], "description": "Growth per day when the trend is significant."},
-                "eta": {"type": ["integer", "null"], "description": "When the resource reaches its limit at the current trend (unix ms)."},
+                "trend_per_day": {"type": ["number", "null"], "description": "Growth per day when the trend is significant and `confidence` is at least `min_confidence`; else null."},
+                "eta": {"type": ["integer", "null"], "description": "When the resource reaches its limit at the current trend (unix ms); null below `min_confidence`."},
                 "eta_ms": {"type": ["integer", "null"]},
                 "eta_earliest_ms": {"type": ["integer", "null"]},
                 "eta_latest_ms": {"type": ["integer", "null"]},
                 "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                 "samples": {"type": "integer"},
                 "history_ms": {"type": "integer"},
+                "collecting": {"type": ["string", "null"], "description": "Below `min_confidence`: why there is no trend or ETA yet, e.g. `collecting: about 2d more history before a forecast (…)`; null at or above it."},
+                "collecting_ms": {"type": ["integer", "null"], "description": "Below `min_confidence`: about how much more history (ms) lifts the confidence to it, if the coverage and noise so far hold; null when history alone will not, or at or above it."},
             },
         },
     })

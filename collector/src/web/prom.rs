@@ -308,6 +308,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
     let last_pass_ms = headroom.iter().map(|(_, at)| *at).max();
     let resources = headroom
         .into_iter()
+        .map(|(row, at)| (super::advice::shown_row(row), at))
         .filter_map(|(row, _)| {
             Some(ResourceFigure {
                 resource: row["resource"].as_str()?.to_owned(),

@@ -35,7 +35,7 @@ use crate::analysis::{DAY_MS, HOUR_MS, MINUTE_MS};
 pub const MIN_CONFIDENCE: f64 = 0.3;
 
 /// Minutes in the 30-day month the tiers are counted in.
-const MINUTES_PER_MONTH: f64 = 43_200.0;
+pub(crate) const MINUTES_PER_MONTH: f64 = 43_200.0;
 
 /// Thresholds of the `staffing` rule (`[advisor.staffing]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -131,7 +131,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
 /// The mean of gauge buckets weighted by the time each one stands for: the
 /// gap to the next point, at most an hour (a longer gap is missing data,
 /// not a quiet hour); the last point weighs as much as the gap before it.
-fn weighted_mean(points: &[(i64, f64)]) -> Option<f64> {
+pub(crate) fn weighted_mean(points: &[(i64, f64)]) -> Option<f64> {
     let gap = |i: usize| -> f64 {
         let d = if i + 1 < points.len() {
             points[i + 1].0 - points[i].0
