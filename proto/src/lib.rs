@@ -121,6 +121,8 @@ pub fn with_sources(mut text: String, mut source: Option<&dyn std::error::Error>
 }
 
 pub mod config;
+#[cfg(feature = "fingerprint")]
+pub mod fingerprint;
 pub mod latency;
 pub mod otlp;
 pub mod process;

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod lifecycle;
 pub mod load;
 pub mod resources;
+pub mod routes;
 pub mod rules;
 #[cfg(test)]
 mod scenarios;

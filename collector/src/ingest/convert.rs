@@ -1,11 +1,14 @@
 //! Wire → domain: a `headroom.v1.Batch` becomes points of named, labelled
 //! series (every series gets the sending agent's id as the `agent` label)
-//! and texts that must not become labels (query text, index definitions).
+//! and texts that must not become labels (query text, its fingerprint,
+//! index definitions). Samples, the OTLP receivers' per-route statement
+//! figures among them, keep their labels as sent.
 
 use std::collections::HashMap;
 
 use headroom_proto::v1;
 
+use crate::advisor::routes::FINGERPRINT_TEXT;
 use crate::store::model::{Kind, SeriesKey, Text};
 
 /// One value of one series (an index into [`Converted::series`]).
@@ -178,6 +181,13 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
                 kind: "pg_query",
                 key: format!("{}/{}", s.database, s.queryid),
                 text: s.query.clone(),
+            });
+        }
+        if !s.other && !s.fingerprint.is_empty() {
+            b.out.texts.push(Text {
+                kind: FINGERPRINT_TEXT,
+                key: format!("{}/{}", s.database, s.queryid),
+                text: s.fingerprint.clone(),
             });
         }
     }
