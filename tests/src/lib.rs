@@ -6,6 +6,7 @@
 
 pub mod load;
 pub mod openapi;
+pub mod otlp_sdk;
 pub mod pgcluster;
 pub mod receiver;
 pub mod synthetic;
