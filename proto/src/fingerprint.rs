@@ -103,10 +103,37 @@ mod tests {
         }
     }
 
+    /// Not a check: prints what fingerprinting one Medusa-sized statement
+    /// costs (`cargo test -p headroom-proto --features fingerprint --
+    /// --ignored --nocapture prints_the_cost`).
+    #[test]
+    #[ignore]
+    fn prints_the_cost_of_fingerprinting_a_span_statement() {
+        let sql = "select \"c0\".\"id\", \"c0\".\"email\", \"c0\".\"currency_code\", \"c0\".\"region_id\", \
+                   \"c0\".\"customer_id\", \"c0\".\"sales_channel_id\", \"c0\".\"metadata\", \"c0\".\"completed_at\", \
+                   \"c0\".\"created_at\", \"c0\".\"updated_at\", \"c0\".\"deleted_at\" from \"public\".\"cart\" as \"c0\" \
+                   left join \"public\".\"line_item\" as \"l1\" on \"c0\".\"id\" = \"l1\".\"cart_id\" and \"l1\".\"deleted_at\" is null \
+                   where \"c0\".\"deleted_at\" is null and \"c0\".\"id\" in ('cart_01JDX4ZQ6Y3RKFQZ', 'cart_01JDX4ZQ6Y3RKFQA') \
+                   order by \"c0\".\"created_at\" asc limit 15";
+        let runs = 20_000;
+        let started = std::time::Instant::now();
+        for _ in 0..runs {
+            assert!(statement(sql).is_some());
+        }
+        let each = started.elapsed().as_secs_f64() * 1e6 / f64::from(runs);
+        eprintln!(
+            "fingerprint of a {}-byte statement: {each:.1} µs each over {runs} runs",
+            sql.len()
+        );
+    }
+
     #[test]
     fn what_does_not_parse_has_no_fingerprint() {
         assert_eq!(statement("select * from cart where id = ?"), None);
-        assert_eq!(statement("select * from cart where id = 'cut at 4096 by"), None);
+        assert_eq!(
+            statement("select * from cart where id = 'cut at 4096 by"),
+            None
+        );
         assert_eq!(statement("  "), None);
     }
 }

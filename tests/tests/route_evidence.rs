@@ -74,7 +74,11 @@ async fn open_index_advice(collector: &Collector) -> Option<Value> {
     body["recommendations"]
         .as_array()?
         .iter()
-        .find(|r| r["action"].as_str().is_some_and(|a| a.contains("line_item")))
+        .find(|r| {
+            r["action"]
+                .as_str()
+                .is_some_and(|a| a.contains("line_item"))
+        })
         .cloned()
 }
 
@@ -96,9 +100,16 @@ async fn the_index_advice_names_the_route_whose_spans_run_the_statement() {
         &cluster.url("shop", "headroom"),
         &listen,
     ));
-    wait_for(Duration::from_secs(30), "the agent's OTLP server", || async {
-        tokio::net::TcpStream::connect(&listen).await.ok().map(|_| ())
-    })
+    wait_for(
+        Duration::from_secs(30),
+        "the agent's OTLP server",
+        || async {
+            tokio::net::TcpStream::connect(&listen)
+                .await
+                .ok()
+                .map(|_| ())
+        },
+    )
     .await;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -165,7 +176,9 @@ async fn the_index_advice_names_the_route_whose_spans_run_the_statement() {
             .any(|s| s["name"] == "pg_statement_mean_exec_ms"),
         "{advice}"
     );
-    let (_, fingerprints) = collector.get("/api/v1/texts?kind=pg_query_fingerprint").await;
+    let (_, fingerprints) = collector
+        .get("/api/v1/texts?kind=pg_query_fingerprint")
+        .await;
     assert!(
         fingerprints.to_string().contains(&format!(
             "{:016x}",

@@ -163,9 +163,11 @@ impl Routes {
     /// One sentence for the recommendation's summary.
     pub fn sentence(&self, window_h: f64) -> String {
         match self {
-            Routes::NoTraces => "No traces received: which routes run this statement is not known; \
+            Routes::NoTraces => {
+                "No traces received: which routes run this statement is not known; \
                  send the store's OpenTelemetry traces to the agent's otlp source."
-                .to_owned(),
+                    .to_owned()
+            }
             Routes::NoTracedStatements => "Traces are received, but none of their database spans \
                  has a `db.statement` Headroom could fingerprint: which routes run this statement \
                  is not known."
@@ -262,11 +264,21 @@ mod tests {
         }
         snap.push(Series::new(
             "pg_table_live_tuples",
-            &[("agent", "db"), ("database", "shop"), ("schema", "public"), ("table", "line_item")],
+            &[
+                ("agent", "db"),
+                ("database", "shop"),
+                ("schema", "public"),
+                ("table", "line_item"),
+            ],
             Kind::Gauge,
             vec![(t, 600_000.0)],
         ));
-        snap.push_text("pg_query", "shop/42", "SELECT * FROM line_item WHERE cart_id = $1", NOW);
+        snap.push_text(
+            "pg_query",
+            "shop/42",
+            "SELECT * FROM line_item WHERE cart_id = $1",
+            NOW,
+        );
         let candidate = serde_json::json!({
             "database": "shop", "queryid": "42", "schema": "public", "table": "line_item",
             "columns": ["cart_id"], "predicate": "",
@@ -309,7 +321,12 @@ mod tests {
             ("fingerprint", fingerprint),
         ];
         snap.push(Series::new(CALLS, &labels, Kind::Gauge, vec![(t, calls)]));
-        snap.push(Series::new(MS, &labels, Kind::Gauge, vec![(t, statement_ms)]));
+        snap.push(Series::new(
+            MS,
+            &labels,
+            Kind::Gauge,
+            vec![(t, statement_ms)],
+        ));
     }
 
     fn advice(snap: &Snapshot) -> Finding {
@@ -328,9 +345,24 @@ mod tests {
     fn the_index_advice_names_the_routes_that_run_the_statement_with_calls_and_share() {
         let mut snap = store();
         snap.push_text(FINGERPRINT_TEXT, "shop/42", FINGERPRINT, NOW);
-        traced(&mut snap, ("POST", LINE_ITEMS), (10.0, 1_000.0), (FINGERPRINT, 200.0, 620.0));
-        traced(&mut snap, ("GET", "/store/carts/:id"), (40.0, 2_000.0), (FINGERPRINT, 40.0, 100.0));
-        traced(&mut snap, ("GET", "/store/products"), (50.0, 900.0), ("00000000000000aa", 50.0, 50.0));
+        traced(
+            &mut snap,
+            ("POST", LINE_ITEMS),
+            (10.0, 1_000.0),
+            (FINGERPRINT, 200.0, 620.0),
+        );
+        traced(
+            &mut snap,
+            ("GET", "/store/carts/:id"),
+            (40.0, 2_000.0),
+            (FINGERPRINT, 40.0, 100.0),
+        );
+        traced(
+            &mut snap,
+            ("GET", "/store/products"),
+            (50.0, 900.0),
+            ("00000000000000aa", 50.0, 50.0),
+        );
         let f = advice(&snap);
         assert!(
             f.summary.contains(
@@ -347,11 +379,29 @@ mod tests {
             .iter()
             .map(|s| (s.name.as_str(), s.labels.get("route").map(String::as_str)))
             .collect();
-        assert!(charts.contains(&("pg_statement_mean_exec_ms", None)), "{charts:?}");
-        assert!(charts.contains(&("http_route_latency_ms", Some(LINE_ITEMS))), "{charts:?}");
-        let fact = |name: &str| f.evidence.facts.iter().find(|x| x.name == name).map(|x| x.value);
-        assert_eq!(fact("calls per request of POST /store/carts/:id/line-items"), Some(20.0));
-        assert_eq!(fact("share of POST /store/carts/:id/line-items time"), Some(0.62));
+        assert!(
+            charts.contains(&("pg_statement_mean_exec_ms", None)),
+            "{charts:?}"
+        );
+        assert!(
+            charts.contains(&("http_route_latency_ms", Some(LINE_ITEMS))),
+            "{charts:?}"
+        );
+        let fact = |name: &str| {
+            f.evidence
+                .facts
+                .iter()
+                .find(|x| x.name == name)
+                .map(|x| x.value)
+        };
+        assert_eq!(
+            fact("calls per request of POST /store/carts/:id/line-items"),
+            Some(20.0)
+        );
+        assert_eq!(
+            fact("share of POST /store/carts/:id/line-items time"),
+            Some(0.62)
+        );
     }
 
     #[test]
@@ -360,10 +410,19 @@ mod tests {
         snap.push_text(FINGERPRINT_TEXT, "shop/42", FINGERPRINT, NOW);
         for (i, route) in ["/a", "/b", "/c", "/d"].into_iter().enumerate() {
             let ms = 10.0 * (i + 1) as f64;
-            traced(&mut snap, ("GET", route), (1.0, 100.0), (FINGERPRINT, 1.0, ms));
+            traced(
+                &mut snap,
+                ("GET", route),
+                (1.0, 100.0),
+                (FINGERPRINT, 1.0, ms),
+            );
         }
         let config = AdvisorConfig::default();
-        let ctx = Context { snapshot: &snap, headroom: &[], config: &config };
+        let ctx = Context {
+            snapshot: &snap,
+            headroom: &[],
+            config: &config,
+        };
         let Routes::Traced(uses) = for_statements(&ctx, &[("shop", "42")]) else {
             panic!("traced");
         };
@@ -382,14 +441,29 @@ mod tests {
             "{}",
             f.summary
         );
-        assert!(f.evidence.notes.iter().any(|n| n.starts_with("No traces received")));
-        assert!(!f.evidence.series.iter().any(|s| s.name == "http_route_latency_ms"));
+        assert!(
+            f.evidence
+                .notes
+                .iter()
+                .any(|n| n.starts_with("No traces received"))
+        );
+        assert!(
+            !f.evidence
+                .series
+                .iter()
+                .any(|s| s.name == "http_route_latency_ms")
+        );
     }
 
     #[test]
     fn traces_that_do_not_run_the_statement_or_a_statement_without_fingerprint_are_told_apart() {
         let mut snap = store();
-        traced(&mut snap, ("GET", "/store/products"), (50.0, 900.0), ("00000000000000aa", 50.0, 50.0));
+        traced(
+            &mut snap,
+            ("GET", "/store/products"),
+            (50.0, 900.0),
+            ("00000000000000aa", 50.0, 50.0),
+        );
         assert!(advice(&snap).summary.contains("it has no fingerprint"));
         snap.push_text(FINGERPRINT_TEXT, "shop/42", FINGERPRINT, NOW);
         assert!(
@@ -399,7 +473,12 @@ mod tests {
         );
         let mut untraced_statements = store();
         untraced_statements.push_text(FINGERPRINT_TEXT, "shop/42", FINGERPRINT, NOW);
-        traced(&mut untraced_statements, ("GET", "/a"), (5.0, 50.0), (FINGERPRINT, 0.0, 0.0));
+        traced(
+            &mut untraced_statements,
+            ("GET", "/a"),
+            (5.0, 50.0),
+            (FINGERPRINT, 0.0, 0.0),
+        );
         untraced_statements.series.retain(|s| s.name != CALLS);
         assert!(
             advice(&untraced_statements)

@@ -460,6 +460,27 @@ mod tests {
     }
 
     #[test]
+    fn a_statements_fingerprint_is_a_text_keyed_like_its_query_and_absent_when_empty() {
+        let statement = |queryid: &str, fingerprint: &str| v1::PgStatement {
+            database: "shop".into(),
+            queryid: queryid.into(),
+            fingerprint: fingerprint.into(),
+            ..Default::default()
+        };
+        let batch = v1::Batch {
+            pg_statements: vec![statement("42", "5d3c1a09e2b7f4c8"), statement("43", "")],
+            ..Default::default()
+        };
+        let converted = convert("a", &batch);
+        let texts: Vec<(&str, &str, &str)> = converted
+            .texts
+            .iter()
+            .map(|t| (t.kind, t.key.as_str(), t.text.as_str()))
+            .collect();
+        assert_eq!(texts, [(FINGERPRINT_TEXT, "shop/42", "5d3c1a09e2b7f4c8")]);
+    }
+
+    #[test]
     fn query_text_is_a_text_not_a_label() {
         let converted = convert("a", &full_batch());
         assert!(

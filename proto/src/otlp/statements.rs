@@ -135,7 +135,9 @@ impl RouteStatements {
             }
             known.sort_by(|a, b| b.1.ms.total_cmp(&a.1.ms).then(a.0.cmp(&b.0)));
             for (_, tally) in known.iter().skip(TOP_PER_ROUTE) {
-                other.get_or_insert_with(Tally::default).add(tally.calls, tally.ms);
+                other
+                    .get_or_insert_with(Tally::default)
+                    .add(tally.calls, tally.ms);
             }
             known.truncate(TOP_PER_ROUTE);
             let labelled = known
@@ -164,7 +166,9 @@ mod tests {
             .iter()
             .find(|s| {
                 s.name == name
-                    && s.labels.iter().any(|l| l.key == "route" && l.value == route)
+                    && s.labels
+                        .iter()
+                        .any(|l| l.key == "route" && l.value == route)
                     && s.labels
                         .iter()
                         .any(|l| l.key == "fingerprint" && l.value == fingerprint)
@@ -184,9 +188,18 @@ mod tests {
         let mut samples = Vec::new();
         routes.drain(7, &mut samples);
         // Fingerprints 3..=12 are the ten slowest; 1, 2 and the unknown one are other.
-        assert_eq!(value(&samples, MS, "/store/carts", "000000000000000c"), Some(12.0));
-        assert_eq!(value(&samples, MS, "/store/carts", "0000000000000003"), Some(3.0));
-        assert_eq!(value(&samples, MS, "/store/carts", "0000000000000002"), None);
+        assert_eq!(
+            value(&samples, MS, "/store/carts", "000000000000000c"),
+            Some(12.0)
+        );
+        assert_eq!(
+            value(&samples, MS, "/store/carts", "0000000000000003"),
+            Some(3.0)
+        );
+        assert_eq!(
+            value(&samples, MS, "/store/carts", "0000000000000002"),
+            None
+        );
         assert_eq!(value(&samples, MS, "/store/carts", OTHER), Some(3.5));
         assert_eq!(value(&samples, CALLS, "/store/carts", OTHER), Some(3.0));
         assert_eq!(samples.len(), (TOP_PER_ROUTE + 1) * 2);

@@ -468,23 +468,42 @@ mod tests {
         let mut aggregator = TraceAggregator::new(LIMITS, Some(by_table));
         let mut cart = query(1, 1);
         cart.attributes[1] = text("db.statement", "SELECT * FROM cart WHERE id = 'cart_9'");
-        aggregator.ingest(&export(vec![query(1, 3), query(1, 3), cart, root(1, "/a", 20)]), 0);
+        aggregator.ingest(
+            &export(vec![query(1, 3), query(1, 3), cart, root(1, "/a", 20)]),
+            0,
+        );
         aggregator.ingest(&export(vec![query(2, 3), root(2, "/a", 10)]), 0);
         let batch = aggregator.drain(0, 5_000);
         let customer = "0000000000000001";
         assert_eq!(statement_figure(&batch, CALLS, customer), Some(3.0));
         assert_eq!(statement_figure(&batch, MS, customer), Some(9.0));
-        assert_eq!(statement_figure(&batch, CALLS, "0000000000000002"), Some(1.0));
+        assert_eq!(
+            statement_figure(&batch, CALLS, "0000000000000002"),
+            Some(1.0)
+        );
         let sample = batch.samples.iter().find(|s| s.name == CALLS);
         let labels: Vec<(&str, &str)> = sample
-            .map(|s| s.labels.iter().map(|l| (l.key.as_str(), l.value.as_str())).collect())
+            .map(|s| {
+                s.labels
+                    .iter()
+                    .map(|l| (l.key.as_str(), l.value.as_str()))
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(
             labels,
-            [("method", "POST"), ("route", "/a"), ("fingerprint", customer)]
+            [
+                ("method", "POST"),
+                ("route", "/a"),
+                ("fingerprint", customer)
+            ]
         );
         let latency = batch.http_routes[0].latency.clone().unwrap_or_default();
-        assert_eq!((latency.count, latency.sum), (2, 30.0), "the route's requests and time");
+        assert_eq!(
+            (latency.count, latency.sum),
+            (2, 30.0),
+            "the route's requests and time"
+        );
         let kept = format!("{aggregator:?} {batch:?}");
         for secret in ["a@b.c", "cart_9", "SELECT"] {
             assert!(!kept.contains(secret), "{secret} in {kept}");
