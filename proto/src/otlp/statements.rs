@@ -22,9 +22,11 @@
 //! the most time get their own label; the others, statements without a
 //! fingerprint (none given, or the text did not parse) and fingerprints
 //! beyond the caps below are summed as `other`. A trace holds at most
-//! [`MAX_PER_TRACE`] distinct fingerprints (16 bytes each, so a buffered
-//! trace grows by at most 1 KiB), a route at most [`MAX_PER_ROUTE`] in an
-//! interval (about 32 bytes each: with 200 routes, at most 1.6 MiB).
+//! [`MAX_PER_TRACE`] distinct fingerprints (32 bytes each, so a buffered
+//! trace grows by at most 2 KiB: 20 MiB at the default 10,000 buffered
+//! traces in the worst case, about 2 KiB per trace for Medusa's
+//! complete-cart), a route at most [`MAX_PER_ROUTE`] in an interval (about
+//! 40 bytes each with the map's overhead: with 200 routes, at most 2 MiB).
 //! Emitted per interval: at most `(TOP_PER_ROUTE + 1) × 2` samples per route.
 
 use std::collections::HashMap;

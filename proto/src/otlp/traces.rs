@@ -13,7 +13,7 @@
 //! text is never stored, logged or sent.
 //!
 //! Memory: child spans are folded into per-trace counters as they arrive, so
-//! a buffered trace costs a few dozen bytes plus 16 per distinct statement
+//! a buffered trace costs a few dozen bytes plus 32 per distinct statement
 //! fingerprint (at most `statements::MAX_PER_TRACE`) whatever its span count;
 //! at most `Limits::max_traces` traces are buffered, and spans of a trace
 //! that does not fit are dropped and counted (`otlp_spans_dropped_total`).
