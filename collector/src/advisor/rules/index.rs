@@ -229,12 +229,12 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
         format!("`{}`", shorten(&s.text, 160))
     };
     let table = format!("{}.{}", c.schema, c.table);
-    let routes = statement_routes(ctx, &group);
     let summary = format!(
-        "{statement} reads {table} ({rows:.0} rows) without a usable index: mean {:.1} ms over {calls:.0} calls in the last {window_h:.0} h. {verification}. If nothing is done, its time grows with the table. {}",
-        s.mean_ms,
-        routes.sentence(window_h)
+        "{statement} reads {table} ({rows:.0} rows) without a usable index: mean {:.1} ms over {calls:.0} calls in the last {window_h:.0} h. {verification}. If nothing is done, its time grows with the table.",
+        s.mean_ms
     );
+    let routes = statement_routes(ctx, &group);
+    let summary = format!("{summary} {}", routes.sentence(window_h));
     let mut evidence = Evidence::default()
         .against("table rows", rows, "rows", cfg.min_table_rows)
         .against("mean execution time", s.mean_ms, "ms", cfg.min_mean_ms)
