@@ -122,6 +122,8 @@ pub fn with_sources(mut text: String, mut source: Option<&dyn std::error::Error>
 
 pub mod config;
 pub mod duration;
+#[cfg(feature = "fingerprint")]
+pub mod fingerprint;
 pub mod latency;
 pub mod otlp;
 pub mod process;

@@ -11,12 +11,17 @@ plus one `step:reserve-inventory:invoke` span. Times are explicit, so the
 durations are exact: the root lasts `--duration-ms`, each query
 `--query-ms`, the step `--step-ms`.
 
+`--route`, `--method` and `--statement` change the route and the SQL the
+query spans carry (a test that joins spans with pg_stat_statements sends a
+statement it also runs).
+
 The secrets it sends are printed as JSON on stdout (one line) so a test can
 check that none of them reaches Headroom's storage or logs.
 
 Needs: pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-grpc
 Usage: send_traces.py --endpoint http://127.0.0.1:14317 [--requests 20]
        [--processor simple|batch] [--duration-ms 120] [--queries 3]
+       [--query-ms 2] [--route /store/…] [--method POST] [--statement SQL]
 """
 import argparse
 import json
@@ -46,6 +51,16 @@ def main():
     parser.add_argument("--queries", type=int, default=3)
     parser.add_argument("--query-ms", type=float, default=2.0)
     parser.add_argument("--step-ms", type=float, default=7.0)
+    parser.add_argument("--route", default=ROUTE)
+    parser.add_argument("--method", default="POST")
+    parser.add_argument(
+        "--statement",
+        default="SELECT * FROM customer WHERE email = '"
+        + SECRETS["email"]
+        + "' AND token = '"
+        + SECRETS["sql_literal"]
+        + "'",
+    )
     args = parser.parse_args()
 
     exporter = OTLPSpanExporter(endpoint=args.endpoint, insecure=True)
@@ -64,12 +79,12 @@ def main():
         start = time.time_ns()
         end = start + int(args.duration_ms * 1e6)
         root = tracer.start_span(
-            ROUTE,
+            args.route,
             kind=trace.SpanKind.INTERNAL,
             start_time=start,
             attributes={
-                "http.route": ROUTE,
-                "http.method": "POST",
+                "http.route": args.route,
+                "http.method": args.method,
                 "http.url": f"http://127.0.0.1:9000/store/carts/{SECRETS['cart_id']}/complete",
                 "http.status_code": 200,
                 "http.request.header.authorization": f"Bearer {SECRETS['token']}",
@@ -89,13 +104,7 @@ def main():
                 attributes={
                     "db.system": "postgresql",
                     "db.name": "medusa",
-                    "db.statement": (
-                        "SELECT * FROM customer WHERE email = '"
-                        + SECRETS["email"]
-                        + "' AND token = '"
-                        + SECRETS["sql_literal"]
-                        + "'"
-                    ),
+                    "db.statement": args.statement,
                 },
             )
             at += int(args.query_ms * 1e6)

@@ -7,6 +7,7 @@
 pub mod fixtures;
 pub mod load;
 pub mod openapi;
+pub mod otlp_sdk;
 pub mod pgcluster;
 pub mod receiver;
 pub mod synthetic;

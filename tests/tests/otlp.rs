@@ -7,90 +7,16 @@
 //! raw URL id, SQL literals) in its series, texts, data files or logs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
+use std::path::Path;
 use std::time::Duration;
 
-use headroom_tests::{Agent, Collector, CollectorOptions, bin, free_port, tail, wait_for};
+use headroom_tests::otlp_sdk::run_script;
+use headroom_tests::{Agent, Collector, CollectorOptions, free_port, tail, wait_for};
 
 const ROUTE: &str = "/store/carts/:id/complete";
 const REQUESTS: u32 = 20;
 const QUERIES: u32 = 3;
 const DURATION_MS: f64 = 120.0;
-
-/// Serializes venv creation between the tests of this file.
-static VENV: Mutex<()> = Mutex::new(());
-
-/// `target/otlp-venv/bin/python`, creating the venv (network needed) when
-/// it is missing.
-fn python() -> PathBuf {
-    let _guard = VENV.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let target = bin("headroom-agent")
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_path_buf();
-    let venv = target.join("otlp-venv");
-    let python = venv.join("bin/python");
-    let ready = |python: &Path| {
-        Command::new(python)
-            .args([
-                "-c",
-                "import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc",
-            ])
-            .status()
-            .is_ok_and(|status| status.success())
-    };
-    if !ready(&python) {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 -m venv");
-        assert!(status.success(), "python3 -m venv failed");
-        let status = Command::new(venv.join("bin/pip"))
-            .args([
-                "install",
-                "-q",
-                "opentelemetry-sdk==1.*",
-                "opentelemetry-exporter-otlp-proto-grpc==1.*",
-            ])
-            .status()
-            .expect("pip install");
-        assert!(
-            status.success(),
-            "pip install of the OpenTelemetry SDK failed"
-        );
-    }
-    assert!(ready(&python), "{} cannot import the SDK", python.display());
-    python
-}
-
-/// Runs `tests/otlp/<script>` with `args`; returns the secrets it sent.
-fn run_script(script: &str, args: &[String]) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("otlp")
-        .join(script);
-    let output = Command::new(python())
-        .arg(path)
-        .args(args)
-        .output()
-        .unwrap_or_else(|error| panic!("run {script}: {error}"));
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let secrets: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("the secrets as JSON");
-    secrets
-        .as_object()
-        .expect("an object")
-        .values()
-        .map(|value| value.as_str().expect("a string").to_owned())
-        .collect()
-}
 
 fn agent_toml(id: &str, endpoint: &str, listen: &str) -> String {
     format!(
@@ -387,6 +313,14 @@ async fn the_collector_takes_otlp_on_its_own_grpc_port() {
         "{}",
         tail(&collector.log, 30)
     );
+    // Statements per route by fingerprint, fingerprinted here as in the agent.
+    let statement_calls = sum(
+        &collector,
+        "otlp_route_statement_calls",
+        &[("agent", "collector-otlp"), ("route", ROUTE)],
+    )
+    .await;
+    assert_eq!(statement_calls, f64::from(REQUESTS * QUERIES));
     let agent = collector
         .agent("collector-otlp")
         .await

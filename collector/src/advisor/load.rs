@@ -14,7 +14,12 @@ use crate::store::model::Kind;
 use crate::store::{HOUR, RAW, ScanPoint, Store, StoreError};
 
 /// Text kinds the rules read.
-pub const TEXT_KINDS: [&str; 3] = ["pg_query", "pg_index", "pg_index_candidate"];
+pub const TEXT_KINDS: [&str; 4] = [
+    "pg_query",
+    super::routes::FINGERPRINT_TEXT,
+    "pg_index",
+    "pg_index_candidate",
+];
 
 /// Buckets the recent window is cut into (10 s for the default hour).
 pub const RECENT_BUCKETS: i64 = 360;

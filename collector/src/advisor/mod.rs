@@ -10,6 +10,7 @@ pub mod fold;
 pub mod lifecycle;
 pub mod load;
 pub mod resources;
+pub mod routes;
 pub mod rules;
 #[cfg(test)]
 mod scenarios;

@@ -344,6 +344,7 @@ impl Sim {
                 shared_blks_read: (calls * blocks * 0.002) as u64,
                 temp_blks_written: 0,
                 other: false,
+                fingerprint: String::new(),
             });
         }
         // pg_stat_user_tables: the product lookups scan the whole table.

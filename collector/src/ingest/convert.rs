@@ -1,11 +1,14 @@
 //! Wire → domain: a `headroom.v1.Batch` becomes points of named, labelled
 //! series (every series gets the sending agent's id as the `agent` label)
-//! and texts that must not become labels (query text, index definitions).
+//! and texts that must not become labels (query text, its fingerprint,
+//! index definitions). Samples, the OTLP receivers' per-route statement
+//! figures among them, keep their labels as sent.
 
 use std::collections::HashMap;
 
 use headroom_proto::v1;
 
+use crate::advisor::routes::FINGERPRINT_TEXT;
 use crate::store::model::{Kind, SeriesKey, Text};
 
 /// One value of one series (an index into [`Converted::series`]).
@@ -178,6 +181,13 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
                 kind: "pg_query",
                 key: format!("{}/{}", s.database, s.queryid),
                 text: s.query.clone(),
+            });
+        }
+        if !s.other && !s.fingerprint.is_empty() {
+            b.out.texts.push(Text {
+                kind: FINGERPRINT_TEXT,
+                key: format!("{}/{}", s.database, s.queryid),
+                text: s.fingerprint.clone(),
             });
         }
     }
@@ -447,6 +457,27 @@ mod tests {
         assert_eq!(converted.series[0].1, Kind::Counter);
         let series: Vec<usize> = converted.points.iter().map(|p| p.series).collect();
         assert_eq!(series, vec![0, 0, 1]);
+    }
+
+    #[test]
+    fn a_statements_fingerprint_is_a_text_keyed_like_its_query_and_absent_when_empty() {
+        let statement = |queryid: &str, fingerprint: &str| v1::PgStatement {
+            database: "shop".into(),
+            queryid: queryid.into(),
+            fingerprint: fingerprint.into(),
+            ..Default::default()
+        };
+        let batch = v1::Batch {
+            pg_statements: vec![statement("42", "5d3c1a09e2b7f4c8"), statement("43", "")],
+            ..Default::default()
+        };
+        let converted = convert("a", &batch);
+        let texts: Vec<(&str, &str, &str)> = converted
+            .texts
+            .iter()
+            .map(|t| (t.kind, t.key.as_str(), t.text.as_str()))
+            .collect();
+        assert_eq!(texts, [(FINGERPRINT_TEXT, "shop/42", "5d3c1a09e2b7f4c8")]);
     }
 
     #[test]

@@ -4,6 +4,13 @@
 //! `ingest.otlp_flush_interval` they are stored as a batch of the built-in
 //! agent `collector-otlp` (its own spool epoch per process, sequence numbers
 //! from 1), through the same validation and writer as any agent's batch.
+//!
+//! Statements are fingerprinted here as in the agent, with the same
+//! function (`headroom_proto::fingerprint`, PostgreSQL's parser through
+//! pg_query): a store that sends its spans straight here gets the same
+//! per-route statement figures, and they meet the fingerprints the agent's
+//! postgres source sends. That is why the collector links pg_query too: a
+//! second, lighter normaliser here would not reliably meet the agent's.
 
 use std::time::Duration;
 
@@ -21,7 +28,8 @@ pub const AGENT_ID: &str = "collector-otlp";
 const MAX_TRACES: usize = 10_000;
 const MAX_ROUTES: usize = 200;
 
-/// A receiver with the same limits as the agent's `otlp` source defaults.
+/// A receiver with the same limits and fingerprints as the agent's `otlp`
+/// source defaults.
 pub fn receiver() -> Receiver {
     let limits = Limits {
         grace_ms: 5_000,
@@ -29,7 +37,12 @@ pub fn receiver() -> Receiver {
         max_traces: MAX_TRACES,
         max_labels: MAX_ROUTES,
     };
-    Receiver::new(limits, MAX_TRACES, MAX_ROUTES)
+    Receiver::new(
+        limits,
+        MAX_TRACES,
+        MAX_ROUTES,
+        Some(headroom_proto::fingerprint::statement),
+    )
 }
 
 /// Stores what `receiver` derived every `interval`, forever, from the first

@@ -1,8 +1,11 @@
 //! The attribute allowlist and the labels made from it: the only place
 //! that reads attribute values from spans and data points. Everything not
-//! in `ALLOWED_ATTRIBUTES` (headers, `http.url`, `db.statement`, …) is
-//! skipped unread; route labels come only from `http.route` (a template),
-//! methods and status codes are reduced to a fixed set, step names lose ids.
+//! in `ALLOWED_ATTRIBUTES` (headers, `http.url`, …) is skipped unread;
+//! route labels come only from `http.route` (a template), methods and
+//! status codes are reduced to a fixed set, step names lose ids. The one
+//! exception, `db.statement` ([`STATEMENT_ATTRIBUTE`]), is lent to a
+//! fingerprint function only ([`statement_fingerprint`]): its text is never
+//! copied, kept or logged.
 
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 
@@ -17,6 +20,23 @@ pub const ALLOWED_ATTRIBUTES: [&str; 8] = [
     "service.name",
     "service.version",
 ];
+
+/// Read only to be fingerprinted, never kept: the SQL of a database span,
+/// with its literal values (e-mails, tokens) inlined.
+pub const STATEMENT_ATTRIBUTE: &str = "db.statement";
+
+/// The fingerprint `fingerprinter` makes of a span's `db.statement`; the
+/// text is only borrowed for the call.
+pub fn statement_fingerprint(
+    attributes: &[KeyValue],
+    fingerprinter: fn(&str) -> Option<u64>,
+) -> Option<u64> {
+    let attribute = attributes.iter().find(|a| a.key == STATEMENT_ATTRIBUTE)?;
+    match attribute.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(text)) => fingerprinter(text),
+        _ => None,
+    }
+}
 
 /// Label value used when a cap on distinct routes or steps is reached, or a
 /// value does not look like a template.

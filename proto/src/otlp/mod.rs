@@ -6,10 +6,14 @@
 //! From spans (`traces.rs`): per-route request latency histograms (a request
 //! is a root span with `http.route`, whatever its kind: Medusa's HTTP roots
 //! are INTERNAL), database statements and time per request, workflow step
-//! durations and the export pattern. From metrics (`metrics.rs`):
-//! `http.server.request.duration` and `http.server.active_requests` only.
+//! durations and the export pattern, and, given a fingerprint function,
+//! each route's statements by fingerprint (`statements.rs`). From metrics
+//! (`metrics.rs`): `http.server.request.duration` and
+//! `http.server.active_requests` only.
 //! Privacy: only allowlisted attributes are ever read (`attributes.rs`);
-//! headers, URLs and SQL text are neither kept nor logged.
+//! headers, URLs and SQL text are neither kept nor logged. `db.statement`
+//! is lent to the fingerprint function and dropped: a 64-bit hash of the
+//! parse tree without values is all that is kept.
 //!
 //! Durability: an export is answered once it is folded into memory; what it
 //! yields is stored at the next drain, so a crash loses at most one drain
@@ -18,6 +22,7 @@
 pub mod attributes;
 pub mod histogram;
 pub mod metrics;
+pub mod statements;
 pub mod traces;
 
 use std::sync::{Arc, Mutex};
@@ -37,7 +42,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 
 use crate::v1;
 use metrics::MetricsAggregator;
-use traces::{Limits, TraceAggregator};
+use traces::{Fingerprinter, Limits, TraceAggregator};
 
 /// Largest OTLP export accepted.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -62,11 +67,17 @@ pub struct Poisoned;
 
 impl Receiver {
     /// A receiver buffering traces within `limits`, remembering at most
-    /// `max_streams` cumulative metric streams and `max_routes` routes.
-    pub fn new(limits: Limits, max_streams: usize, max_routes: usize) -> Self {
+    /// `max_streams` cumulative metric streams and `max_routes` routes,
+    /// breaking statements out per route with `fingerprinter` when given.
+    pub fn new(
+        limits: Limits,
+        max_streams: usize,
+        max_routes: usize,
+        fingerprinter: Option<Fingerprinter>,
+    ) -> Self {
         Self {
             state: Arc::new(Mutex::new(Aggregators {
-                traces: TraceAggregator::new(limits),
+                traces: TraceAggregator::new(limits, fingerprinter),
                 metrics: MetricsAggregator::new(max_streams, max_routes),
             })),
         }

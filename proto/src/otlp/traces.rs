@@ -5,14 +5,19 @@
 //!
 //! Privacy: a span is reduced to its `Role` the moment it arrives, reading
 //! only the attributes in `attributes::ALLOWED_ATTRIBUTES`. Header attributes
-//! (`http.request.header.*`), `http.url`, `db.statement` and everything else
-//! are never read, stored or logged. No SQL text is kept at all (not even a
-//! fingerprint): statements are only counted and timed.
+//! (`http.request.header.*`), `http.url` and everything else are never read,
+//! stored or logged. A database span's `db.statement` (full SQL with its
+//! literals) is read only when the aggregator was given a [`Fingerprinter`],
+//! and only to hash it then and there: what is kept is a 64-bit hash of the
+//! statement's parse tree without its values (`crate::fingerprint`); the
+//! text is never stored, logged or sent.
 //!
 //! Memory: child spans are folded into per-trace counters as they arrive, so
-//! a buffered trace costs a fixed few dozen bytes whatever its span count;
+//! a buffered trace costs a few dozen bytes plus 32 per distinct statement
+//! fingerprint (at most `statements::MAX_PER_TRACE`) whatever its span count;
 //! at most `Limits::max_traces` traces are buffered, and spans of a trace
 //! that does not fit are dropped and counted (`otlp_spans_dropped_total`).
+//! Per-route statement figures are bounded as `statements.rs` says.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,6 +27,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 
 use super::attributes::{Allowed, OTHER, RequestKey, step_label};
 use super::histogram::{LatencyHistogram, drain_routes};
+use super::statements::{RouteStatements, TraceStatements};
 use crate::samples::{counter, gauge};
 
 /// Bounds on what the aggregator keeps.
@@ -38,6 +44,9 @@ pub struct Limits {
     pub max_labels: usize,
 }
 
+/// Turns a statement's text into its fingerprint (`None`: it has none).
+pub type Fingerprinter = fn(&str) -> Option<u64>;
+
 /// What one span says, once the allowlist has been applied.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Role {
@@ -45,16 +54,18 @@ pub enum Role {
     Request(RequestKey),
     /// No parent and no `http.route`: a trace that is not a request.
     OtherRoot,
-    /// A PostgreSQL statement (`pg.query:*` or `db.system = postgresql`).
-    Db,
+    /// A PostgreSQL statement (`pg.query:*` or `db.system = postgresql`),
+    /// with its fingerprint when it has one.
+    Db(Option<u64>),
     /// A workflow step, by its action.
     Step(String),
     /// Anything else.
     Other,
 }
 
-/// Classifies a span; reads its name, parent and allowlisted attributes.
-pub fn role(span: &Span) -> Role {
+/// Classifies a span; reads its name, parent and allowlisted attributes,
+/// and lends a database span's statement to `fingerprinter`.
+pub fn role(span: &Span, fingerprinter: Option<Fingerprinter>) -> Role {
     let allowed = Allowed::read(&span.attributes);
     if span.parent_span_id.is_empty() {
         return match RequestKey::from_allowed(&allowed) {
@@ -63,7 +74,9 @@ pub fn role(span: &Span) -> Role {
         };
     }
     if span.name.starts_with("pg.query:") || allowed.db_system.as_deref() == Some("postgresql") {
-        return Role::Db;
+        let fingerprint = fingerprinter
+            .and_then(|f| super::attributes::statement_fingerprint(&span.attributes, f));
+        return Role::Db(fingerprint);
     }
     match step_label(&span.name) {
         Some(step) => Role::Step(step),
@@ -86,6 +99,7 @@ struct PendingTrace {
     spans: u64,
     db_statements: u64,
     db_ms: f64,
+    statements: TraceStatements,
 }
 
 /// Cumulative per-label totals, capped in distinct labels.
@@ -109,6 +123,7 @@ impl Totals {
 #[derive(Debug)]
 pub struct TraceAggregator {
     limits: Limits,
+    fingerprinter: Option<Fingerprinter>,
     traces: HashMap<Vec<u8>, PendingTrace>,
     /// Delta histograms per request key since the last drain.
     routes: BTreeMap<RequestKey, LatencyHistogram>,
@@ -117,15 +132,19 @@ pub struct TraceAggregator {
     db_ms: Totals,
     step_ms: Totals,
     steps: Totals,
+    statements: RouteStatements,
     exports: u64,
     spans_received: u64,
     spans_dropped: u64,
 }
 
 impl TraceAggregator {
-    pub fn new(limits: Limits) -> Self {
+    /// An aggregator within `limits`; with a `fingerprinter`, statements are
+    /// also broken out per route by fingerprint.
+    pub fn new(limits: Limits, fingerprinter: Option<Fingerprinter>) -> Self {
         Self {
             limits,
+            fingerprinter,
             traces: HashMap::new(),
             routes: BTreeMap::new(),
             requests: Totals::default(),
@@ -133,6 +152,7 @@ impl TraceAggregator {
             db_ms: Totals::default(),
             step_ms: Totals::default(),
             steps: Totals::default(),
+            statements: RouteStatements::default(),
             exports: 0,
             spans_received: 0,
             spans_dropped: 0,
@@ -164,7 +184,7 @@ impl TraceAggregator {
 
     fn ingest_span(&mut self, span: &Span, now_ms: i64) {
         self.spans_received += 1;
-        let role = role(span);
+        let role = role(span, self.fingerprinter);
         let duration = duration_ms(span);
         if let Role::Step(step) = &role {
             self.steps.add(step, self.limits.max_labels, 1.0);
@@ -190,9 +210,10 @@ impl TraceAggregator {
         match role {
             Role::Request(key) => trace.root = Some((Some((key, duration)), now_ms)),
             Role::OtherRoot => trace.root = Some((None, now_ms)),
-            Role::Db => {
+            Role::Db(fingerprint) => {
                 trace.db_statements += 1;
                 trace.db_ms += duration;
+                trace.statements.add(fingerprint, duration);
             }
             Role::Step(_) | Role::Other => {}
         }
@@ -237,6 +258,8 @@ impl TraceAggregator {
                         trace.db_statements as f64,
                     );
                     self.db_ms.add(&key.route, limits.max_labels, trace.db_ms);
+                    self.statements
+                        .add(&key.method, &key.route, trace.statements);
                     self.routes.entry(key).or_default().record(duration);
                 }
                 Some((None, _)) => {}
@@ -268,6 +291,7 @@ impl TraceAggregator {
                     .push(counter(name, &[(label, value_label)], now_ms, *value));
             }
         }
+        self.statements.drain(now_ms, &mut batch.samples);
         for (name, value) in [
             ("otlp_exports_total", self.exports),
             ("otlp_spans_received_total", self.spans_received),
@@ -287,6 +311,7 @@ impl TraceAggregator {
 
 #[cfg(test)]
 mod tests {
+    use super::super::statements::{CALLS, MS};
     use super::*;
     use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, span::SpanKind};
@@ -386,7 +411,7 @@ mod tests {
 
     #[test]
     fn an_internal_root_with_a_route_is_a_request() {
-        let role = role(&root(1, "/store/carts/:id/complete", 10));
+        let role = role(&root(1, "/store/carts/:id/complete", 10), None);
         assert_eq!(
             role,
             Role::Request(RequestKey {
@@ -401,19 +426,19 @@ mod tests {
     fn a_span_with_a_parent_is_not_a_request() {
         let mut child = root(1, "/store/carts", 10);
         child.parent_span_id = vec![1; 8];
-        assert_eq!(role(&child), Role::Other);
+        assert_eq!(role(&child, None), Role::Other);
     }
 
     #[test]
     fn a_server_root_without_a_route_is_not_a_request() {
         let mut server = span(1, false, "GET", 10, vec![text("http.method", "GET")]);
         server.kind = SpanKind::Server as i32;
-        assert_eq!(role(&server), Role::OtherRoot);
+        assert_eq!(role(&server, None), Role::OtherRoot);
     }
 
     #[test]
     fn what_a_span_becomes_holds_no_url_header_or_statement() {
-        let mut aggregator = TraceAggregator::new(LIMITS);
+        let mut aggregator = TraceAggregator::new(LIMITS, None);
         aggregator.ingest(&export(vec![query(1, 1), root(1, "/a", 1)]), 0);
         let kept = format!("{aggregator:?} {:?}", aggregator.drain(0, 5_000));
         for secret in ["SECRET", "sk_secret", "a@b.c", "customer"] {
@@ -422,9 +447,72 @@ mod tests {
         assert!(kept.contains("/a"));
     }
 
+    /// Stands in for pg_query: one fingerprint per table named.
+    fn by_table(sql: &str) -> Option<u64> {
+        ["customer", "cart"]
+            .iter()
+            .position(|table| sql.contains(table))
+            .map(|i| i as u64 + 1)
+    }
+
+    fn statement_figure(batch: &v1::Batch, name: &str, fingerprint: &str) -> Option<f64> {
+        batch
+            .samples
+            .iter()
+            .find(|s| s.name == name && s.labels.iter().any(|l| l.value == fingerprint))
+            .map(|s| s.value)
+    }
+
+    #[test]
+    fn each_routes_statements_are_counted_and_timed_by_fingerprint_without_their_text() {
+        let mut aggregator = TraceAggregator::new(LIMITS, Some(by_table));
+        let mut cart = query(1, 1);
+        cart.attributes[1] = text("db.statement", "SELECT * FROM cart WHERE id = 'cart_9'");
+        aggregator.ingest(
+            &export(vec![query(1, 3), query(1, 3), cart, root(1, "/a", 20)]),
+            0,
+        );
+        aggregator.ingest(&export(vec![query(2, 3), root(2, "/a", 10)]), 0);
+        let batch = aggregator.drain(0, 5_000);
+        let customer = "0000000000000001";
+        assert_eq!(statement_figure(&batch, CALLS, customer), Some(3.0));
+        assert_eq!(statement_figure(&batch, MS, customer), Some(9.0));
+        assert_eq!(
+            statement_figure(&batch, CALLS, "0000000000000002"),
+            Some(1.0)
+        );
+        let sample = batch.samples.iter().find(|s| s.name == CALLS);
+        let labels: Vec<(&str, &str)> = sample
+            .map(|s| {
+                s.labels
+                    .iter()
+                    .map(|l| (l.key.as_str(), l.value.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            labels,
+            [
+                ("method", "POST"),
+                ("route", "/a"),
+                ("fingerprint", customer)
+            ]
+        );
+        let latency = batch.http_routes[0].latency.clone().unwrap_or_default();
+        assert_eq!(
+            (latency.count, latency.sum),
+            (2, 30.0),
+            "the route's requests and time"
+        );
+        let kept = format!("{aggregator:?} {batch:?}");
+        for secret in ["a@b.c", "cart_9", "SELECT"] {
+            assert!(!kept.contains(secret), "{secret} in {kept}");
+        }
+    }
+
     #[test]
     fn children_before_and_after_the_root_are_counted_once_grace_passes() {
-        let mut aggregator = TraceAggregator::new(LIMITS);
+        let mut aggregator = TraceAggregator::new(LIMITS, None);
         aggregator.ingest(&export(vec![query(1, 3)]), 0);
         aggregator.ingest(&export(vec![root(1, "/a", 40)]), 100);
         aggregator.ingest(&export(vec![query(1, 2)]), 200);
@@ -451,7 +539,7 @@ mod tests {
 
     #[test]
     fn route_histograms_are_deltas_and_totals_are_cumulative() {
-        let mut aggregator = TraceAggregator::new(LIMITS);
+        let mut aggregator = TraceAggregator::new(LIMITS, None);
         aggregator.ingest(&export(vec![root(1, "/a", 40)]), 0);
         let first = aggregator.drain(0, 5_000);
         aggregator.ingest(&export(vec![root(2, "/a", 40)]), 5_000);
@@ -471,7 +559,7 @@ mod tests {
 
     #[test]
     fn a_trace_without_root_is_dropped_and_counted_after_max_age() {
-        let mut aggregator = TraceAggregator::new(LIMITS);
+        let mut aggregator = TraceAggregator::new(LIMITS, None);
         aggregator.ingest(&export(vec![query(1, 1), query(1, 1)]), 0);
         assert_eq!(
             plain(&aggregator.drain(0, 59_000), "otlp_spans_dropped_total"),
@@ -484,7 +572,7 @@ mod tests {
 
     #[test]
     fn traces_beyond_the_cap_are_dropped_and_counted() {
-        let mut aggregator = TraceAggregator::new(LIMITS);
+        let mut aggregator = TraceAggregator::new(LIMITS, None);
         for trace in 1..=5 {
             aggregator.ingest(&export(vec![query(trace, 1)]), 0);
         }
@@ -496,7 +584,7 @@ mod tests {
 
     #[test]
     fn routes_beyond_the_cap_become_other() {
-        let mut aggregator = TraceAggregator::new(LIMITS);
+        let mut aggregator = TraceAggregator::new(LIMITS, None);
         for (trace, route) in [(1, "/a"), (2, "/b"), (3, "/c")] {
             aggregator.ingest(&export(vec![root(trace, route, 1)]), 0);
         }
@@ -519,7 +607,7 @@ mod tests {
             Some(OTHER.into())
         );
         assert_eq!(step_label("workflow:complete-cart"), None);
-        let mut aggregator = TraceAggregator::new(LIMITS);
+        let mut aggregator = TraceAggregator::new(LIMITS, None);
         let step = span(1, true, "step:reserve:invoke", 12, vec![]);
         aggregator.ingest(&export(vec![step.clone(), step]), 0);
         let batch = aggregator.drain(0, 0);

@@ -2,8 +2,10 @@
 //! (`type = "otlp"`): a TraceService and a MetricsService on `listen` (plain
 //! gRPC, meant for the loopback or a private network). From spans it
 //! derives, without forwarding any, per-route request latency histograms,
-//! database statements and time per request, workflow step durations and the
-//! export pattern (`traces.rs`); from metrics it keeps only
+//! database statements and time per request, each route's statements by
+//! fingerprint (so the postgres source's `pg_stat_statements` rows, which
+//! carry the same fingerprint, meet the routes that run them), workflow
+//! step durations and the export pattern (`traces.rs`); from metrics it keeps only
 //! `http.server.request.duration` and `http.server.active_requests`
 //! (`metrics.rs`).
 //!
@@ -17,8 +19,11 @@
 //! Privileges: none; it only listens. The server starts on the first scrape
 //! and, if it cannot bind or dies, the scrape fails (`up = 0`) and the next
 //! one tries again. Privacy: only allowlisted attributes are ever read (see
-//! `attributes::ALLOWED_ATTRIBUTES`); headers, URLs and SQL text are neither kept
-//! nor logged.
+//! `attributes::ALLOWED_ATTRIBUTES`); headers, URLs and SQL text are neither
+//! kept nor logged. A span's `db.statement` (SQL with literal values) is
+//! fingerprinted with PostgreSQL's parser on arrival and dropped: what is
+//! kept and sent is a 64-bit hash of its parse tree without values
+//! (`headroom_proto::fingerprint`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -122,7 +127,12 @@ pub struct OtlpSource {
 
 impl OtlpSource {
     pub fn new(name: String, config: Config) -> Self {
-        let receiver = Receiver::new(config.limits(), config.max_traces, config.max_routes);
+        let receiver = Receiver::new(
+            config.limits(),
+            config.max_traces,
+            config.max_routes,
+            Some(headroom_proto::fingerprint::statement),
+        );
         Self {
             name,
             config,

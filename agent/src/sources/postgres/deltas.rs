@@ -231,6 +231,7 @@ pub fn record(
         shared_blks_read: count(c.shared_blks_read),
         temp_blks_written: count(c.temp_blks_written),
         other,
+        fingerprint: String::new(),
     }
 }
 

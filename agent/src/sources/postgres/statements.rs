@@ -2,7 +2,9 @@
 //! database (its schema and version decide the column names), reads the
 //! counters every scrape without texts (`pg_stat_statements(false)`), turns
 //! them into deltas (`deltas`), and reads texts only for queries sent for
-//! the first time, made safe (`text`) and cached.
+//! the first time, made safe (`text`) and cached with their fingerprint
+//! (`headroom_proto::fingerprint`, of the whole normalised text: the key a
+//! span's statement meets it by).
 //!
 //! A missing extension (not created in this database) or one that cannot be
 //! read (not in `shared_preload_libraries`, or any other error PostgreSQL
@@ -88,10 +90,12 @@ impl Extension {
 const Q_EXTENSION: &str = "SELECT n.nspname::text, e.extversion FROM pg_extension e \
      JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'";
 
-/// A cached query text and the scrape that last sent it.
+/// A cached query text, its fingerprint (hex, "" when the text does not
+/// parse) and the scrape that last sent it.
 #[derive(Debug)]
 struct CachedText {
     text: String,
+    fingerprint: String,
     used: u64,
 }
 
@@ -183,14 +187,17 @@ impl Statements {
         self.fetch_texts(client, &extension, &top).await?;
         let mut records = Vec::with_capacity(top.len() + 1);
         for delta in &top {
-            let text = match self.texts.get_mut(&(delta.dbid, delta.queryid)) {
+            let (text, fingerprint) = match self.texts.get_mut(&(delta.dbid, delta.queryid)) {
                 Some(cached) => {
                     cached.used = self.scrapes;
-                    cached.text.clone()
+                    (cached.text.clone(), cached.fingerprint.clone())
                 }
-                None => String::new(),
+                None => (String::new(), String::new()),
             };
-            records.push(record(delta, start_ms, now_ms, text, false));
+            records.push(v1::PgStatement {
+                fingerprint,
+                ..record(delta, start_ms, now_ms, text, false)
+            });
         }
         if let Some(other) = other {
             records.push(record(&other, start_ms, now_ms, String::new(), true));
@@ -266,12 +273,13 @@ impl Statements {
         for row in rows {
             let key = (row.get::<_, i64>(0), row.get::<_, i64>(1));
             let text: Option<String> = row.get(2);
-            let text = match text.as_deref() {
-                None | Some("<insufficient privilege>") => String::new(),
-                Some(query) => safe_text(query),
+            let (text, fingerprint) = match text.as_deref() {
+                None | Some("<insufficient privilege>") => (String::new(), String::new()),
+                Some(query) => (safe_text(query), fingerprint_of(query)),
             };
             self.texts.entry(key).or_insert(CachedText {
                 text,
+                fingerprint,
                 used: self.scrapes,
             });
         }
@@ -279,9 +287,32 @@ impl Statements {
     }
 }
 
+/// The hex fingerprint of a pg_stat_statements text, "" when it does not
+/// parse (a utility statement PostgreSQL keeps verbatim parses too: its
+/// fingerprint ignores its values like any other).
+fn fingerprint_of(query: &str) -> String {
+    headroom_proto::fingerprint::statement(query)
+        .map(headroom_proto::fingerprint::hex)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_normalised_text_carries_the_fingerprint_of_the_statement_with_literals() {
+        let normalised = fingerprint_of(
+            "select \"p0\".* from \"product_variant\" as \"p0\" where \"p0\".\"sku\" = $1 and \"p0\".\"deleted_at\" is null",
+        );
+        let literal = headroom_proto::fingerprint::statement(
+            "select \"p0\".* from \"product_variant\" as \"p0\" where \"p0\".\"sku\" = 'SHIRT-S-BLACK' and \"p0\".\"deleted_at\" is null",
+        )
+        .map(headroom_proto::fingerprint::hex);
+        assert_eq!(normalised.len(), 16);
+        assert_eq!(Some(normalised), literal);
+        assert_eq!(fingerprint_of("select from where"), "");
+    }
 
     #[test]
     fn column_names_follow_the_extension_version() {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::routes::{self, Routes};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity};
 use crate::analysis::HOUR_MS;
 
@@ -236,6 +237,8 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
         "{statement} reads {table} ({rows:.0} rows) without a usable index: mean {:.1} ms over {calls:.0} calls in the last {window_h:.0} h. {verification}. If nothing is done, its time grows with the table.",
         s.mean_ms
     );
+    let routes = statement_routes(ctx, &group);
+    let summary = format!("{summary} {}", routes.sentence(window_h));
     let mut evidence = Evidence::default()
         .against("table rows", rows, "rows", cfg.min_table_rows)
         .against("mean execution time", s.mean_ms, "ms", cfg.min_mean_ms)
@@ -265,6 +268,7 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
         &table_labels,
         Some(cfg.min_table_rows),
     );
+    evidence = routes.evidence(evidence, window_h);
     let support = (calls / (10.0 * cfg.min_calls)).min(1.0);
     let confidence = if verified { 0.9 } else { 0.6 } * (0.5 + 0.5 * support);
     Some(Finding {
@@ -277,6 +281,15 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
         evidence,
         confidence,
     })
+}
+
+/// Which traced routes run the group's statements (`advisor::routes`).
+fn statement_routes(ctx: &Context, group: &[(Candidate, Statement)]) -> Routes {
+    let statements: Vec<(&str, &str)> = group
+        .iter()
+        .map(|(c, s)| (c.database.as_str(), s.queryid.as_str()))
+        .collect();
+    routes::for_statements(ctx, &statements)
 }
 
 fn shorten(text: &str, max: usize) -> String {
