@@ -34,8 +34,14 @@ use headroom_proto::v1;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 pub mod candidate;
+#[cfg(test)]
+mod corpus_tests;
 pub mod covered;
+pub mod expr;
+pub mod keys;
 pub mod plan;
+pub mod predicate;
+pub mod reason;
 
 use candidate::Candidate;
 
@@ -73,6 +79,8 @@ struct Found {
     table: String,
     columns: Vec<String>,
     predicate: String,
+    /// Trailing sort keys of `columns` (see `Candidate::sorted`).
+    sorted: usize,
     method: &'static str,
     cost_before: f64,
     cost_after: Option<f64>,
@@ -211,17 +219,21 @@ impl Advisor {
         let examined = match candidate::examine(&statement.query) {
             Ok(examined) => examined,
             Err(reason) => {
-                tracing::debug!(source = %self.source, queryid = %statement.queryid, reason = %reason, "statement not examined for indexes");
+                let reason = reason::Reason::from(reason);
+                tracing::debug!(source = %self.source, queryid = %statement.queryid, code = reason.code(), reason = %reason, "statement not examined for indexes");
                 return Ok(Vec::new());
             }
         };
+        for reason in examined.unserved.iter().cloned().map(reason::Reason::from) {
+            tracing::debug!(source = %self.source, queryid = %statement.queryid, code = reason.code(), reason = %reason, "no index candidate for a table");
+        }
         let wanted: Vec<(Candidate, &v1::PgTable)> = examined
             .candidates
             .into_iter()
             .filter_map(|c| {
                 let table = resolve(&c, tables)?;
                 (table.n_live_tup >= self.settings.min_rows
-                    && !covered::covered(definitions(indexes, table), &c.columns))
+                    && !covered::covers_candidate(indexes_of(indexes, table), &c))
                 .then_some((c, table))
             })
             .collect();
@@ -260,15 +272,14 @@ fn resolve<'a>(candidate: &Candidate, tables: &'a [v1::PgTable]) -> Option<&'a v
     }
 }
 
-/// Index definitions of `table`.
-fn definitions<'a>(
+/// The indexes of `table`.
+fn indexes_of<'a>(
     indexes: &'a [v1::PgIndex],
     table: &'a v1::PgTable,
-) -> impl Iterator<Item = &'a str> + 'a {
+) -> impl Iterator<Item = &'a v1::PgIndex> + 'a {
     indexes
         .iter()
         .filter(move |i| i.schema == table.schema && i.table == table.table)
-        .map(|i| i.definition.as_str())
 }
 
 /// Every cached candidate of `database` whose table is still large enough
@@ -294,7 +305,12 @@ fn emit(
                 continue;
             };
             if table.n_live_tup < min_rows
-                || covered::covered(definitions(indexes, table), &found.columns)
+                || covered::covered(
+                    indexes_of(indexes, table),
+                    &found.columns,
+                    &found.predicate,
+                    found.sorted,
+                )
             {
                 continue;
             }
@@ -368,6 +384,7 @@ async fn verify_in_transaction(
             table: table.table.clone(),
             columns: candidate.columns.clone(),
             predicate,
+            sorted: candidate.sorted,
             method: METHOD_EXPLAIN,
             cost_before,
             cost_after: None,
@@ -492,6 +509,7 @@ mod tests {
             table: name.into(),
             columns: vec!["email".into()],
             predicate: None,
+            sorted: 0,
         }
     }
 
@@ -528,6 +546,7 @@ mod tests {
             table: "orders".into(),
             columns: vec!["email".into()],
             predicate: candidate::SOFT_DELETE_PREDICATE.into(),
+            sorted: 0,
             method: METHOD_HYPOPG,
             cost_before: 1_000.0,
             cost_after: Some(8.0),
