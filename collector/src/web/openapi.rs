@@ -217,7 +217,7 @@ fn paths() -> Value {
             "get": {
                 "summary": "Stored texts of one kind (query texts, index definitions)",
                 "parameters": [
-                    query("kind", "`pg_query` (keyed database/queryid) or `pg_index` (keyed database/schema.index).", true, json!({"type": "string", "examples": ["pg_query", "pg_index"]})),
+                    query("kind", "`pg_query` (keyed database/queryid) or `pg_index` (JSON {definition, keys, include, predicate, method, unique}, keyed database/schema.index).", true, json!({"type": "string", "examples": ["pg_query", "pg_index"]})),
                 ],
                 "responses": with_auth(json!({
                     "200": json_response("The texts.", object_of("texts", schema_ref("Text"))),
