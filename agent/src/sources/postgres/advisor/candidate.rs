@@ -387,9 +387,13 @@ fn table_candidates(
             )),
         }
     };
+    let first = keys.first().cloned();
     push(keys, sorted, &mut why);
+    // A join key the filter candidate already leads with adds nothing.
     for join in &usage.joins {
-        push(vec![join.clone()], 0, &mut why);
+        if !first.as_ref().is_some_and(|f| f.same_key(join)) {
+            push(vec![join.clone()], 0, &mut why);
+        }
     }
     if out.is_empty() && soft {
         why.push(format!(

@@ -491,21 +491,19 @@ fn comparison(a: &protobuf::AExpr, scope: &Scope) -> Seen {
     filter(relation, key, used)
 }
 
-/// Whether a LIKE pattern can lead an index scan: a parameter (its prefix
-/// is known when the plan is made for its value), or a constant that does
-/// not start with a wildcard; `Err` says why not.
+/// Whether a LIKE pattern can lead an index scan: `Err` says why not. A
+/// constant must not start with a wildcard (nor a concatenation starting
+/// with one); any other value (a parameter, `upper($1)`) is known when the
+/// plan is made for its value, and the verification decides.
 fn pattern_prefix(node: &protobuf::Node) -> Result<(), &'static str> {
     match node.node.as_ref() {
-        Some(N::ParamRef(_)) => Ok(()),
-        Some(N::TypeCast(cast)) => cast
-            .arg
-            .as_deref()
-            .map_or(Err("an empty pattern"), pattern_prefix),
+        Some(N::TypeCast(cast)) => cast.arg.as_deref().map_or(Ok(()), pattern_prefix),
         // `LIKE x ESCAPE e` is `like_escape(x, e)`.
         Some(N::FuncCall(call)) if expr::function_name(call).as_deref() == Some("like_escape") => {
-            call.args
-                .first()
-                .map_or(Err("an empty pattern"), pattern_prefix)
+            call.args.first().map_or(Ok(()), pattern_prefix)
+        }
+        Some(N::AExpr(concat)) if operator(&concat.name) == "||" => {
+            concat.lexpr.as_deref().map_or(Ok(()), pattern_prefix)
         }
         Some(N::AConst(constant)) => match &constant.val {
             Some(protobuf::a_const::Val::Sval(s)) => match s.sval.chars().next() {
@@ -516,6 +514,6 @@ fn pattern_prefix(node: &protobuf::Node) -> Result<(), &'static str> {
             },
             _ => Err("a pattern that is no text"),
         },
-        _ => Err("a computed pattern, whose prefix the planner cannot know"),
+        _ => Ok(()),
     }
 }
