@@ -71,16 +71,7 @@ pub struct Examined {
 pub fn examine(sql: &str) -> Result<Examined, Unsupported> {
     let parsed = pg_query::parse(sql, pg_query::ParserOptions::DEFAULT)
         .map_err(|error| Unsupported::Parse(error.to_string()))?;
-    let params = parsed
-        .protobuf
-        .nodes()
-        .iter()
-        .filter_map(|(node, ..)| match node {
-            pg_query::NodeRef::ParamRef(param) => usize::try_from(param.number).ok(),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
+    let params = highest_param(sql);
     let statement = match parsed.protobuf.stmts.as_slice() {
         [statement] => statement.stmt.as_ref().and_then(|s| s.node.as_ref()),
         [] => return Err(Unsupported::NotSelect("empty")),
@@ -112,6 +103,25 @@ pub fn examine(sql: &str) -> Result<Examined, Unsupported> {
         unserved,
         params,
     })
+}
+
+/// The highest `$n` of `sql`, from PostgreSQL's own lexer (every clause
+/// counts, LIMIT and OFFSET included).
+fn highest_param(sql: &str) -> usize {
+    let Ok(scanned) = pg_query::scan(sql) else {
+        return 0;
+    };
+    scanned
+        .tokens
+        .iter()
+        .filter(|token| token.token == protobuf::Token::Param as i32)
+        .filter_map(|token| {
+            let start = usize::try_from(token.start).ok()? + 1;
+            let end = usize::try_from(token.end).ok()?;
+            sql.get(start..end)?.parse::<usize>().ok()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// What the conditions say about one table.

@@ -235,4 +235,19 @@ fn the_highest_parameter_is_counted() {
     let examined = examine("SELECT * FROM t WHERE a = $2 AND b IN ($1, $5)").expect("ok");
     assert_eq!(examined.params, 5);
     assert_eq!(examine("SELECT 1 FROM t").expect("ok").params, 0);
+    // LIMIT and OFFSET parameters count too (a prepared statement needs them all).
+    let examined =
+        examine("SELECT * FROM t WHERE a = $1 ORDER BY b LIMIT $2 OFFSET $3").expect("ok");
+    assert_eq!(examined.params, 3);
+}
+
+#[test]
+fn a_soft_deleting_limited_sort_keeps_the_partial_predicate() {
+    let c = one(
+        "SELECT id, total FROM orders WHERE store_id = $1 AND deleted_at IS NULL \
+         ORDER BY created_at DESC LIMIT $2",
+    );
+    assert_eq!(cols(&c), ["store_id", "created_at DESC"]);
+    assert_eq!(c.predicate.as_deref(), Some(SOFT_DELETE_PREDICATE));
+    assert_eq!(c.sorted, 1);
 }

@@ -248,7 +248,7 @@ impl Advisor {
                     source = %self.source,
                     queryid = %statement.queryid,
                     query = %statement.query,
-                    error = %error,
+                    error = %headroom_proto::with_sources(error.to_string(), std::error::Error::source(&error)),
                     "statement could not be explained; no index advice for it"
                 );
                 Ok(Vec::new())
