@@ -1,9 +1,11 @@
 //! Index advice for the postgres source: the slowest SELECTs of the scrape
 //! (by execution time in the interval, at most `index_advice_max_statements`
 //! per pass, each re-examined at most every `index_advice_interval`) are
-//! parsed into index candidates (`candidate`), those an existing index
-//! already covers are dropped (`covered`), and the rest are verified on the
-//! source's own connection:
+//! parsed into index candidates (`candidate`: conditions classified by
+//! `predicate`, expressions walked and deparsed by `expr`, key elements and
+//! DDL rendered by `keys`, a `reason` for each table without a candidate),
+//! those an existing index already covers are dropped (`covered`), and the
+//! rest are verified on the source's own connection:
 //!
 //! - with the `hypopg` extension installed in the database: the generic
 //!   plan's cost without the index, then with a hypothetical index
