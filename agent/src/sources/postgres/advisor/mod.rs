@@ -61,6 +61,12 @@ const Q_SERVER: &str = "SELECT current_setting('server_version_num')::int4, \
      (SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
       WHERE e.extname = 'hypopg')";
 
+/// The kind of a relation (`pg_class.relkind`).
+const Q_RELKIND: &str = "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = $1 AND c.relname = $2";
+/// `relkind` of a partitioned table.
+const RELKIND_PARTITIONED: i8 = b'p' as i8;
+
 /// Method names as sent.
 pub const METHOD_HYPOPG: &str = "hypopg";
 pub const METHOD_EXPLAIN: &str = "explain";
@@ -380,6 +386,16 @@ async fn verify_in_transaction(
     };
     let mut out = Vec::with_capacity(wanted.len());
     for (candidate, table) in wanted {
+        // PostgreSQL refuses CREATE INDEX CONCURRENTLY on a partitioned
+        // table (its partitions are indexed one by one): no DDL for it.
+        let kind: Option<i8> = client
+            .query_opt(Q_RELKIND, &[&table.schema, &table.table])
+            .await?
+            .map(|row| row.get(0));
+        if kind == Some(RELKIND_PARTITIONED) {
+            tracing::debug!(schema = %table.schema, table = %table.table, "no index candidate for a partitioned table: CREATE INDEX CONCURRENTLY is refused on it");
+            continue;
+        }
         let predicate = candidate.predicate.clone().unwrap_or_default();
         let mut found = Found {
             schema: table.schema.clone(),
