@@ -172,12 +172,21 @@ async fn statements_tables_and_indexes_arrive_without_literals() {
     })
     .await;
     let indexes = texts(&collector, "pg_index").await;
-    assert!(
-        indexes.contains(&(
-            "shop/public.orders_pkey".to_owned(),
-            "CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (id)".to_owned()
-        )),
-        "{indexes:?}"
+    let pkey: serde_json::Value = indexes
+        .iter()
+        .find(|(key, _)| key == "shop/public.orders_pkey")
+        .map(|(_, text)| serde_json::from_str(text).expect("a JSON pg_index text"))
+        .unwrap_or_else(|| panic!("no orders_pkey text: {indexes:?}"));
+    assert_eq!(
+        pkey,
+        serde_json::json!({
+            "definition": "CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (id)",
+            "keys": ["id"],
+            "include": [],
+            "predicate": "",
+            "method": "btree",
+            "unique": true,
+        })
     );
     let queries = wait_for(
         DEADLINE,

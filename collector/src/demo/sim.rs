@@ -430,6 +430,10 @@ impl Sim {
                 idx_tup_read: idx_scan as u64,
                 size_bytes: (rows_of * 40.0) as u64,
                 is_unique: true,
+                keys: vec!["id".into()],
+                predicate: String::new(),
+                method: "btree".into(),
+                include: Vec::new(),
             });
         }
         // The agent's index advisor proposes an index once the table is

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use headroom_proto::v1;
 
 use crate::advisor::routes::FINGERPRINT_TEXT;
-use crate::store::model::{Kind, SeriesKey, Text};
+use crate::store::model::{IndexText, Kind, SeriesKey, Text};
 
 /// One value of one series (an index into [`Converted::series`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,9 +241,17 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
             i.size_bytes as f64,
         );
         b.out.texts.push(Text {
-            kind: "pg_index",
+            kind: IndexText::KIND,
             key: format!("{}/{}.{}", i.database, i.schema, i.index),
-            text: i.definition.clone(),
+            text: IndexText {
+                definition: i.definition.clone(),
+                keys: i.keys.clone(),
+                include: i.include.clone(),
+                predicate: i.predicate.clone(),
+                method: i.method.clone(),
+                unique: i.is_unique,
+            }
+            .to_json(),
         });
     }
     for c in &batch.index_candidates {
@@ -379,6 +387,47 @@ mod tests {
             }],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn an_index_is_stored_as_its_parsed_fields_in_json() {
+        let index = v1::PgIndex {
+            database: "shop".into(),
+            schema: "public".into(),
+            index: "IDX_cart_email".into(),
+            definition: "CREATE UNIQUE INDEX \"IDX_cart_email\" ON public.cart USING btree (lower(email)) WHERE (deleted_at IS NULL)".into(),
+            keys: vec!["lower(email)".into()],
+            predicate: "deleted_at IS NULL".into(),
+            method: "btree".into(),
+            is_unique: true,
+            ..Default::default()
+        };
+        let converted = convert(
+            "db-1",
+            &v1::Batch {
+                pg_indexes: vec![index.clone()],
+                ..Default::default()
+            },
+        );
+        let text = converted
+            .texts
+            .iter()
+            .find(|t| t.kind == IndexText::KIND)
+            .expect("an index text");
+        assert_eq!(text.key, "shop/public.IDX_cart_email");
+        let stored: IndexText = serde_json::from_str(&text.text).expect("decodes");
+        assert_eq!(
+            stored,
+            IndexText {
+                definition: index.definition,
+                keys: vec!["lower(email)".into()],
+                include: vec![],
+                predicate: "deleted_at IS NULL".into(),
+                method: "btree".into(),
+                unique: true,
+            }
+        );
+        assert!(stored.parsed());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A series' identity: metric name plus labels (sorted, so one canonical form).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,6 +98,46 @@ pub struct Text {
     pub kind: &'static str,
     pub key: String,
     pub text: String,
+}
+
+/// The stored text of kind [`IndexText::KIND`], keyed
+/// `database/schema.index`: a JSON object holding the index's definition
+/// (`pg_get_indexdef`) and its fields as the agent parsed them with
+/// PostgreSQL's parser (`keys`, `include`: key elements rendered as CREATE
+/// INDEX takes them; `predicate`: deparsed, "" for none; `method`; `unique`).
+/// An agent too old to parse sends no keys and an empty method: readers
+/// then know the definition only.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexText {
+    pub definition: String,
+    pub keys: Vec<String>,
+    pub include: Vec<String>,
+    pub predicate: String,
+    pub method: String,
+    pub unique: bool,
+}
+
+impl IndexText {
+    pub const KIND: &'static str = "pg_index";
+
+    /// The stored JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({
+            "definition": self.definition,
+            "keys": self.keys,
+            "include": self.include,
+            "predicate": self.predicate,
+            "method": self.method,
+            "unique": self.unique,
+        })
+        .to_string()
+    }
+
+    /// Whether the agent sent the parsed fields.
+    pub fn parsed(&self) -> bool {
+        !self.keys.is_empty() && !self.method.is_empty()
+    }
 }
 
 /// What an agent lost, by cause, as reported in one batch.

@@ -123,7 +123,8 @@ async fn status(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
 }
 
 /// Stored texts of one `kind` (`pg_query`: normalised query texts keyed
-/// `database/queryid`; `pg_index`: index definitions keyed
+/// `database/queryid`; `pg_index`: index definitions with their parsed
+/// fields as JSON (`store::model::IndexText`), keyed
 /// `database/schema.index`).
 async fn texts(
     State(state): State<AppState>,

@@ -220,7 +220,7 @@ fn paths() -> Value {
             "get": {
                 "summary": "Stored texts of one kind (query texts, index definitions)",
                 "parameters": [
-                    query("kind", "`pg_query` (keyed database/queryid), `pg_index` (keyed database/schema.index), `pg_index_candidate` or `pg_index_verdict` (keyed database/queryid).", true, json!({"type": "string", "examples": ["pg_query", "pg_index", "pg_index_verdict"]})),
+                    query("kind", "`pg_query` (keyed database/queryid), `pg_index` (JSON {definition, keys, include, predicate, method, unique}, keyed database/schema.index), `pg_index_candidate` or `pg_index_verdict` (keyed database/queryid).", true, json!({"type": "string", "examples": ["pg_query", "pg_index", "pg_index_verdict"]})),
                 ],
                 "responses": with_auth(json!({
                     "200": json_response("The texts.", object_of("texts", schema_ref("Text"))),

@@ -2,7 +2,9 @@
 //! with table and index sizes as `v1::PgTable` records, the largest
 //! `tables_top` only (a database may hold thousands), and
 //! `pg_stat_user_indexes` of those tables with each index's definition as
-//! `v1::PgIndex` records. Counters are cumulative, as PostgreSQL reports
+//! `v1::PgIndex` records, the definition parsed with `pg_query`
+//! (`advisor::keys::IndexShape`) into its key elements, predicate, method
+//! and INCLUDE columns, so that no reader scans SQL by hand. Counters are cumulative, as PostgreSQL reports
 //! them; the collector stores them as counters.
 //!
 //! Sizes come from `pg_table_size` and `pg_indexes_size`: catalog lookups
@@ -10,6 +12,8 @@
 
 use headroom_proto::v1;
 use tokio_postgres::{Client, Row};
+
+use super::advisor::keys::IndexShape;
 
 /// Every user table with its sizes, largest first, cut at `$1`; the last
 /// column counts every user table (before the cut).
@@ -150,9 +154,21 @@ pub fn table_record(row: &TableRow, database: &str, now_ms: i64) -> v1::PgTable 
     }
 }
 
-/// An index row as the wire record.
+/// An index row as the wire record, its definition parsed (the parsed
+/// fields empty when it does not parse).
 pub fn index_record(row: &IndexRow, database: &str, now_ms: i64) -> v1::PgIndex {
+    let shape = IndexShape::parse(&row.definition);
     v1::PgIndex {
+        keys: shape
+            .as_ref()
+            .map(IndexShape::rendered_keys)
+            .unwrap_or_default(),
+        predicate: shape
+            .as_ref()
+            .map(|s| s.predicate.clone())
+            .unwrap_or_default(),
+        method: shape.as_ref().map(|s| s.method.clone()).unwrap_or_default(),
+        include: shape.map(|s| s.include).unwrap_or_default(),
         timestamp_ms: now_ms,
         database: database.to_owned(),
         schema: row.schema.clone(),
@@ -237,5 +253,35 @@ mod tests {
             (record.database.as_str(), record.index.as_str()),
             ("shop", "orders_pkey")
         );
+        assert_eq!(record.keys, ["id"]);
+        assert_eq!(
+            (record.method.as_str(), record.predicate.as_str()),
+            ("btree", "")
+        );
+    }
+
+    #[test]
+    fn an_index_definition_is_sent_parsed() {
+        let row = IndexRow {
+            definition: "CREATE INDEX \"IDX_cart_email\" ON public.\"Cart\" USING btree \
+                         (lower((email)::text), created_at DESC) INCLUDE (id) \
+                         WHERE (deleted_at IS NULL)"
+                .into(),
+            ..IndexRow::default()
+        };
+        let record = index_record(&row, "shop", 7);
+        assert_eq!(record.keys, ["lower(email::text)", "created_at DESC"]);
+        assert_eq!(record.predicate, "deleted_at IS NULL");
+        assert_eq!(record.method, "btree");
+        assert_eq!(record.include, ["id"]);
+        let unparsed = index_record(
+            &IndexRow {
+                definition: "garbage".into(),
+                ..IndexRow::default()
+            },
+            "shop",
+            7,
+        );
+        assert!(unparsed.keys.is_empty() && unparsed.method.is_empty());
     }
 }

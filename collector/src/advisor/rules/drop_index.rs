@@ -10,6 +10,12 @@
 //! Unique and primary-key indexes are never proposed (they enforce
 //! constraints). Scans are counted by this server only: an index used on a
 //! read replica looks unused here, which every finding says.
+//!
+//! The index's shape (key elements, INCLUDE columns, predicate, method,
+//! uniqueness) comes from the agent, which parsed the definition with
+//! PostgreSQL's parser (`pg_index` texts, [`IndexText`]); nothing here reads
+//! SQL. An index from an agent that sent no parsed fields is checked for
+//! use only, never as a duplicate; a text that does not decode is skipped.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::advisor::{Context, Evidence, Finding, RecKind, Series, Severity, Snapshot};
 use crate::analysis::DAY_MS;
+use crate::store::model::IndexText;
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.5: an index silent for exactly `unused_days` scores 0.5; duplicates, proven by their definitions, 0.8.
@@ -51,8 +58,7 @@ struct Index<'a> {
     schema: &'a str,
     table: &'a str,
     name: &'a str,
-    definition: &'a str,
-    shape: Option<Shape>,
+    text: IndexText,
     bytes: f64,
     scans: &'a Series,
 }
@@ -63,13 +69,11 @@ impl Index<'_> {
     }
 
     fn protected(&self) -> bool {
-        self.name.ends_with("_pkey")
-            || self
-                .definition
-                .trim_start()
-                .to_ascii_uppercase()
-                .starts_with("CREATE UNIQUE INDEX")
-            || self.shape.as_ref().is_some_and(|s| s.unique)
+        self.name.ends_with("_pkey") || self.text.unique
+    }
+
+    fn definition(&self) -> &str {
+        &self.text.definition
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
@@ -101,7 +105,8 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
                 scans.label("schema"),
                 scans.label("index"),
             );
-            let definition = snapshot.text("pg_index", &format!("{database}/{schema}.{name}"))?;
+            let stored = snapshot.text(IndexText::KIND, &format!("{database}/{schema}.{name}"))?;
+            let text: IndexText = serde_json::from_str(&stored.text).ok()?;
             let bytes = snapshot
                 .find(
                     "pg_index_bytes",
@@ -119,8 +124,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
                 schema,
                 table: scans.label("table"),
                 name,
-                definition: &definition.text,
-                shape: Shape::parse(&definition.text),
+                text,
                 bytes,
                 scans,
             })
@@ -139,7 +143,9 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
         }
         let note = format!(
             "Its columns are a leading prefix of {}.{} ({}), with the same predicate: that index answers the same lookups.",
-            longer.schema, longer.name, longer.definition
+            longer.schema,
+            longer.name,
+            longer.definition()
         );
         match findings.get_mut(&shorter.key()) {
             Some(existing) => existing.evidence.notes.push(note),
@@ -194,7 +200,7 @@ fn unused(ctx: &Context, index: &Index) -> Option<Finding> {
             .series("pg_table_n_tup_ins", labels, None);
     }
     evidence = evidence
-        .note(format!("Definition: {}", index.definition))
+        .note(format!("Definition: {}", index.definition()))
         .note(REPLICA_NOTE);
     let history_days = history_ms as f64 / DAY_MS as f64;
     Some(Finding {
@@ -243,7 +249,7 @@ fn duplicate(ctx: &Context, shorter: &Index, longer: &Index, note: String) -> Fi
     }
     evidence = evidence
         .note(note)
-        .note(format!("Definition: {}", shorter.definition))
+        .note(format!("Definition: {}", shorter.definition()))
         .note("Queries that used it will use the longer index instead: slightly larger, as fast for these lookups.")
         .note("If the index comes from Medusa's own migrations, a later migration may recreate it.");
     Finding {
@@ -340,29 +346,31 @@ fn quote_ident(name: &str) -> String {
 }
 
 /// Pairs `(redundant, covering)` on the same table: same method and
-/// predicate, no INCLUDE on the redundant one, its columns a leading
+/// predicate, no INCLUDE on the redundant one, its key elements a leading
 /// prefix of the covering one's (btree) or equal (any method). The
 /// redundant one is never unique or a primary key; of two identical
-/// indexes, the later name is the redundant one.
+/// indexes, the later name is the redundant one. Only indexes whose
+/// parsed fields the agent sent take part.
 fn duplicates<'a, 'b>(indexes: &'b [Index<'a>]) -> Vec<(&'b Index<'a>, &'b Index<'a>)> {
     let mut out = Vec::new();
     for a in indexes {
-        let Some(sa) = &a.shape else { continue };
-        if a.protected() || sa.include.is_some() {
+        let sa = &a.text;
+        if !sa.parsed() || a.protected() || !sa.include.is_empty() {
             continue;
         }
         let covering = indexes.iter().find(|b| {
-            let Some(sb) = &b.shape else { return false };
+            let sb = &b.text;
             if std::ptr::eq(*b, a)
+                || !sb.parsed()
                 || (b.agent, b.database, b.schema, b.table)
                     != (a.agent, a.database, a.schema, a.table)
                 || sb.method != sa.method
                 || sb.predicate != sa.predicate
-                || !sb.columns.starts_with(&sa.columns)
+                || !sb.keys.starts_with(&sa.keys)
             {
                 return false;
             }
-            if sb.columns.len() == sa.columns.len() {
+            if sb.keys.len() == sa.keys.len() {
                 // Identical: keep the protected one, else the first name.
                 b.protected() || b.name < a.name
             } else {
@@ -374,125 +382,6 @@ fn duplicates<'a, 'b>(indexes: &'b [Index<'a>]) -> Vec<(&'b Index<'a>, &'b Index
         }
     }
     out
-}
-
-/// What a definition from `pg_get_indexdef` says, parsed by hand:
-/// `CREATE [UNIQUE] INDEX name ON [ONLY] table USING method (columns)
-/// [INCLUDE (columns)] [NULLS [NOT] DISTINCT] [WITH (...)] [TABLESPACE t]
-/// [WHERE predicate]`.
-#[derive(Debug, Clone, PartialEq)]
-struct Shape {
-    unique: bool,
-    method: String,
-    /// Key columns or expressions, whitespace-normalised, with their
-    /// collation, operator class and ordering.
-    columns: Vec<String>,
-    include: Option<String>,
-    predicate: Option<String>,
-}
-
-impl Shape {
-    fn parse(definition: &str) -> Option<Self> {
-        let text = definition.trim();
-        let upper = text.to_ascii_uppercase();
-        if !upper.starts_with("CREATE ") {
-            return None;
-        }
-        let unique = upper.starts_with("CREATE UNIQUE INDEX");
-        let using = find_outside(text, " USING ")?;
-        let rest = &text[using + " USING ".len()..];
-        let open = rest.find('(')?;
-        let method = rest[..open].trim().to_ascii_lowercase();
-        let (inner, after) = balanced(&rest[open..])?;
-        let columns = split_top_level(inner);
-        if columns.is_empty() {
-            return None;
-        }
-        let mut include = None;
-        let after_trim = after.trim_start();
-        if after_trim.to_ascii_uppercase().starts_with("INCLUDE") {
-            let open = after_trim.find('(')?;
-            let (inner, _) = balanced(&after_trim[open..])?;
-            include = Some(normalise(inner));
-        }
-        let predicate =
-            find_outside(after, " WHERE ").map(|at| normalise(&after[at + " WHERE ".len()..]));
-        Some(Self {
-            unique,
-            method,
-            columns,
-            include,
-            predicate,
-        })
-    }
-}
-
-/// Byte offset of the first case-insensitive `needle` outside quotes and
-/// parentheses.
-fn find_outside(text: &str, needle: &str) -> Option<usize> {
-    let upper = text.to_ascii_uppercase();
-    let needle = needle.to_ascii_uppercase();
-    let (mut depth, mut quote) = (0i32, None::<char>);
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => depth -= 1,
-            (None, _) if depth == 0 && upper[i..].starts_with(&needle) => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The contents of the parenthesis `text` starts with, and what follows it.
-fn balanced(text: &str) -> Option<(&str, &str)> {
-    let (mut depth, mut quote) = (0i32, None::<char>);
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some((&text[1..i], &text[i + 1..]));
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `inner` split on commas outside quotes and parentheses.
-fn split_top_level(inner: &str) -> Vec<String> {
-    let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0);
-    let mut parts = Vec::new();
-    for (i, c) in inner.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => depth -= 1,
-            (None, ',') if depth == 0 => {
-                parts.push(normalise(&inner[start..i]));
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(normalise(&inner[start..]));
-    parts.retain(|p| !p.is_empty());
-    parts
-}
-
-fn normalise(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -510,7 +399,7 @@ mod tests {
     fn add_index(
         snap: &mut Snapshot,
         name: &str,
-        definition: &str,
+        text: IndexText,
         bytes: f64,
         history_days: i64,
         recent_scans: f64,
@@ -543,7 +432,12 @@ mod tests {
             Kind::Gauge,
             vec![(NOW, bytes)],
         ));
-        snap.push_text("pg_index", &format!("shop/public.{name}"), definition, NOW);
+        snap.push_text(
+            IndexText::KIND,
+            &format!("shop/public.{name}"),
+            &text.to_json(),
+            NOW,
+        );
     }
 
     fn add_inserts(snap: &mut Snapshot, per_day: f64) {
@@ -576,12 +470,30 @@ mod tests {
         findings.iter().map(|f| f.key.as_str()).collect()
     }
 
-    const PLAIN: &str = "CREATE INDEX idx_order_email ON public.\"order\" USING btree (email) WHERE (deleted_at IS NULL)";
+    /// An index text as the agent parses `definition`: btree, not unique.
+    fn idx(definition: &str, keys: &[&str], predicate: &str) -> IndexText {
+        IndexText {
+            definition: definition.to_owned(),
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+            include: vec![],
+            predicate: predicate.to_owned(),
+            method: "btree".to_owned(),
+            unique: false,
+        }
+    }
+
+    fn plain() -> IndexText {
+        idx(
+            "CREATE INDEX idx_order_email ON public.\"order\" USING btree (email) WHERE (deleted_at IS NULL)",
+            &["email"],
+            "deleted_at IS NULL",
+        )
+    }
 
     #[test]
     fn an_unscanned_large_index_is_dropped_with_its_write_cost() {
         let mut snap = Snapshot::at(NOW);
-        add_index(&mut snap, "idx_order_email", PLAIN, 64.0 * MIB, 30, 0.0);
+        add_index(&mut snap, "idx_order_email", plain(), 64.0 * MIB, 30, 0.0);
         add_inserts(&mut snap, 2_000.0);
         let findings = run(&snap);
         assert_eq!(keys(&findings), ["shop/public.idx_order_email"]);
@@ -596,22 +508,22 @@ mod tests {
     #[test]
     fn one_scan_in_the_window_keeps_the_index() {
         let mut snap = Snapshot::at(NOW);
-        add_index(&mut snap, "idx_order_email", PLAIN, 64.0 * MIB, 30, 1.0);
+        add_index(&mut snap, "idx_order_email", plain(), 64.0 * MIB, 30, 1.0);
         assert!(run(&snap).is_empty());
     }
 
     #[test]
     fn history_below_at_and_above_the_unused_window() {
         let mut short = Snapshot::at(NOW);
-        add_index(&mut short, "idx_order_email", PLAIN, 64.0 * MIB, 6, 0.0);
+        add_index(&mut short, "idx_order_email", plain(), 64.0 * MIB, 6, 0.0);
         assert!(run(&short).is_empty(), "6 days of history is too little");
         let mut at = Snapshot::at(NOW);
-        add_index(&mut at, "idx_order_email", PLAIN, 64.0 * MIB, 7, 0.0);
+        add_index(&mut at, "idx_order_email", plain(), 64.0 * MIB, 7, 0.0);
         let findings = run(&at);
         assert_eq!(keys(&findings), ["shop/public.idx_order_email"]);
         assert!(findings[0].confidence <= 0.5 + 1e-9);
         let mut long = Snapshot::at(NOW);
-        add_index(&mut long, "idx_order_email", PLAIN, 64.0 * MIB, 8, 0.0);
+        add_index(&mut long, "idx_order_email", plain(), 64.0 * MIB, 8, 0.0);
         assert_eq!(run(&long).len(), 1);
     }
 
@@ -623,7 +535,7 @@ mod tests {
             (10.0 * MIB + 1.0, 1),
         ] {
             let mut snap = Snapshot::at(NOW);
-            add_index(&mut snap, "idx_order_email", PLAIN, bytes, 30, 0.0);
+            add_index(&mut snap, "idx_order_email", plain(), bytes, 30, 0.0);
             assert_eq!(run(&snap).len(), expected, "{bytes}");
         }
     }
@@ -634,7 +546,14 @@ mod tests {
         add_index(
             &mut snap,
             "IDX_order_handle_unique",
-            "CREATE UNIQUE INDEX \"IDX_order_handle_unique\" ON public.\"order\" USING btree (handle)",
+            IndexText {
+                unique: true,
+                ..idx(
+                    "CREATE UNIQUE INDEX \"IDX_order_handle_unique\" ON public.\"order\" USING btree (handle)",
+                    &["handle"],
+                    "",
+                )
+            },
             64.0 * MIB,
             30,
             0.0,
@@ -642,7 +561,11 @@ mod tests {
         add_index(
             &mut snap,
             "order_pkey",
-            "CREATE INDEX order_pkey ON public.\"order\" USING btree (id)",
+            idx(
+                "CREATE INDEX order_pkey ON public.\"order\" USING btree (id)",
+                &["id"],
+                "",
+            ),
             64.0 * MIB,
             30,
             0.0,
@@ -653,14 +576,14 @@ mod tests {
     #[test]
     fn a_stale_or_undefined_index_says_nothing() {
         let mut snap = Snapshot::at(NOW);
-        add_index(&mut snap, "idx_order_email", PLAIN, 64.0 * MIB, 30, 0.0);
+        add_index(&mut snap, "idx_order_email", plain(), 64.0 * MIB, 30, 0.0);
         snap.now_ms = NOW + DAY_MS;
         assert!(run(&snap).is_empty());
         let mut undefined = Snapshot::at(NOW);
         add_index(
             &mut undefined,
             "idx_order_email",
-            PLAIN,
+            plain(),
             64.0 * MIB,
             30,
             0.0,
@@ -675,7 +598,11 @@ mod tests {
         add_index(
             &mut snap,
             "IDX_order_customer",
-            "CREATE INDEX \"IDX_order_customer\" ON public.\"order\" USING btree (customer_id) WHERE (deleted_at IS NULL)",
+            idx(
+                "CREATE INDEX \"IDX_order_customer\" ON public.\"order\" USING btree (customer_id) WHERE (deleted_at IS NULL)",
+                &["customer_id"],
+                "deleted_at IS NULL",
+            ),
             20.0 * MIB,
             2,
             50.0,
@@ -683,7 +610,11 @@ mod tests {
         add_index(
             &mut snap,
             "IDX_order_customer_created",
-            "CREATE INDEX \"IDX_order_customer_created\" ON public.\"order\" USING btree (customer_id, created_at) WHERE (deleted_at IS NULL)",
+            idx(
+                "CREATE INDEX \"IDX_order_customer_created\" ON public.\"order\" USING btree (customer_id, created_at) WHERE (deleted_at IS NULL)",
+                &["customer_id", "created_at"],
+                "deleted_at IS NULL",
+            ),
             30.0 * MIB,
             2,
             50.0,
@@ -706,7 +637,11 @@ mod tests {
         add_index(
             &mut snap,
             "a",
-            "CREATE INDEX a ON public.\"order\" USING btree (customer_id)",
+            idx(
+                "CREATE INDEX a ON public.\"order\" USING btree (customer_id)",
+                &["customer_id"],
+                "",
+            ),
             20.0 * MIB,
             2,
             5.0,
@@ -714,7 +649,11 @@ mod tests {
         add_index(
             &mut snap,
             "b",
-            "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at) WHERE (deleted_at IS NULL)",
+            idx(
+                "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at) WHERE (deleted_at IS NULL)",
+                &["customer_id", "created_at"],
+                "deleted_at IS NULL",
+            ),
             20.0 * MIB,
             2,
             5.0,
@@ -722,7 +661,11 @@ mod tests {
         add_index(
             &mut snap,
             "c",
-            "CREATE INDEX c ON public.\"order\" USING btree (created_at, customer_id)",
+            idx(
+                "CREATE INDEX c ON public.\"order\" USING btree (created_at, customer_id)",
+                &["created_at", "customer_id"],
+                "",
+            ),
             20.0 * MIB,
             2,
             5.0,
@@ -730,7 +673,11 @@ mod tests {
         add_index(
             &mut snap,
             "d",
-            "CREATE INDEX d ON public.\"order\" USING btree (customer_id DESC, email)",
+            idx(
+                "CREATE INDEX d ON public.\"order\" USING btree (customer_id DESC, email)",
+                &["customer_id DESC", "email"],
+                "",
+            ),
             20.0 * MIB,
             2,
             5.0,
@@ -744,7 +691,14 @@ mod tests {
         add_index(
             &mut snap,
             "a",
-            "CREATE UNIQUE INDEX a ON public.\"order\" USING btree (customer_id)",
+            IndexText {
+                unique: true,
+                ..idx(
+                    "CREATE UNIQUE INDEX a ON public.\"order\" USING btree (customer_id)",
+                    &["customer_id"],
+                    "",
+                )
+            },
             20.0 * MIB,
             2,
             5.0,
@@ -752,7 +706,11 @@ mod tests {
         add_index(
             &mut snap,
             "b",
-            "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at)",
+            idx(
+                "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at)",
+                &["customer_id", "created_at"],
+                "",
+            ),
             20.0 * MIB,
             2,
             5.0,
@@ -766,7 +724,14 @@ mod tests {
         add_index(
             &mut snap,
             "a",
-            "CREATE INDEX a ON public.\"order\" USING gin (tags)",
+            IndexText {
+                method: "gin".into(),
+                ..idx(
+                    "CREATE INDEX a ON public.\"order\" USING gin (tags)",
+                    &["tags"],
+                    "",
+                )
+            },
             20.0 * MIB,
             2,
             5.0,
@@ -774,7 +739,14 @@ mod tests {
         add_index(
             &mut snap,
             "b",
-            "CREATE INDEX b ON public.\"order\" USING gin (tags)",
+            IndexText {
+                method: "gin".into(),
+                ..idx(
+                    "CREATE INDEX b ON public.\"order\" USING gin (tags)",
+                    &["tags"],
+                    "",
+                )
+            },
             20.0 * MIB,
             2,
             5.0,
@@ -788,7 +760,11 @@ mod tests {
         add_index(
             &mut snap,
             "a",
-            "CREATE INDEX a ON public.\"order\" USING btree (customer_id)",
+            idx(
+                "CREATE INDEX a ON public.\"order\" USING btree (customer_id)",
+                &["customer_id"],
+                "",
+            ),
             10.0 * MIB - 1.0,
             2,
             5.0,
@@ -796,7 +772,11 @@ mod tests {
         add_index(
             &mut snap,
             "b",
-            "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at)",
+            idx(
+                "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at)",
+                &["customer_id", "created_at"],
+                "",
+            ),
             20.0 * MIB,
             2,
             5.0,
@@ -810,7 +790,11 @@ mod tests {
         add_index(
             &mut snap,
             "a",
-            "CREATE INDEX a ON public.\"order\" USING btree (customer_id)",
+            idx(
+                "CREATE INDEX a ON public.\"order\" USING btree (customer_id)",
+                &["customer_id"],
+                "",
+            ),
             20.0 * MIB,
             30,
             0.0,
@@ -818,7 +802,11 @@ mod tests {
         add_index(
             &mut snap,
             "b",
-            "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at)",
+            idx(
+                "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at)",
+                &["customer_id", "created_at"],
+                "",
+            ),
             20.0 * MIB,
             30,
             5.0,
@@ -835,19 +823,65 @@ mod tests {
     }
 
     #[test]
-    fn definitions_parse_with_expressions_include_and_predicates() {
-        let shape = Shape::parse(
-            "CREATE INDEX x ON ONLY public.t USING btree (lower((email)::text), id) INCLUDE (name) WHERE ((deleted_at IS NULL) AND (a = 'x, (y)'))",
-        )
-        .expect("parses");
-        assert_eq!(shape.method, "btree");
-        assert_eq!(shape.columns, ["lower((email)::text)", "id"]);
-        assert_eq!(shape.include.as_deref(), Some("name"));
-        assert_eq!(
-            shape.predicate.as_deref(),
-            Some("((deleted_at IS NULL) AND (a = 'x, (y)'))")
+    fn an_index_with_include_or_without_parsed_fields_is_never_a_duplicate() {
+        let mut snap = Snapshot::at(NOW);
+        add_index(
+            &mut snap,
+            "a",
+            IndexText {
+                include: vec!["name".into()],
+                ..idx(
+                    "CREATE INDEX a ON public.\"order\" USING btree (customer_id) INCLUDE (name)",
+                    &["customer_id"],
+                    "",
+                )
+            },
+            20.0 * MIB,
+            2,
+            5.0,
         );
-        assert!(!shape.unique);
-        assert!(Shape::parse("not a definition").is_none());
+        add_index(
+            &mut snap,
+            "b",
+            idx(
+                "CREATE INDEX b ON public.\"order\" USING btree (customer_id, created_at)",
+                &["customer_id", "created_at"],
+                "",
+            ),
+            20.0 * MIB,
+            2,
+            5.0,
+        );
+        add_index(
+            &mut snap,
+            "c",
+            IndexText {
+                keys: vec![],
+                method: String::new(),
+                ..idx(
+                    "CREATE INDEX c ON public.\"order\" USING btree (customer_id)",
+                    &["customer_id"],
+                    "",
+                )
+            },
+            20.0 * MIB,
+            2,
+            5.0,
+        );
+        assert!(run(&snap).is_empty());
+    }
+
+    #[test]
+    fn a_pg_index_text_that_does_not_decode_is_skipped() {
+        let mut snap = Snapshot::at(NOW);
+        add_index(&mut snap, "idx_order_email", plain(), 64.0 * MIB, 30, 0.0);
+        snap.texts.clear();
+        snap.push_text(
+            IndexText::KIND,
+            "shop/public.idx_order_email",
+            "CREATE INDEX idx_order_email ON public.\"order\" USING btree (email)",
+            NOW,
+        );
+        assert!(run(&snap).is_empty());
     }
 }

@@ -1,28 +1,43 @@
 //! Index candidates of one normalised statement (pure): the statement is
 //! parsed with PostgreSQL's own parser (`pg_query`), never with patterns.
-//! Only a single plain SELECT is examined. For each base table of its FROM
-//! (aliases resolved, schema-qualified or not) the WHERE clause's column
-//! predicates on that table give the index columns: equalities (`col = $1`,
-//! `col = const`, `col IN (…)`, `col = ANY($1)`) in the order they appear,
-//! then at most one range (`<`, `<=`, `>`, `>=`, `BETWEEN`), at most
-//! [`MAX_COLUMNS`]. `deleted_at IS NULL` makes the candidate a partial index
-//! with that predicate (Medusa soft-deletes). An OR is used only when every
-//! arm is an equality on the same column (`a = $1 OR a = $2`); any other OR
-//! skips the statement rather than guess. Join conditions (`a.x = b.y`) and
-//! the ON clauses of joins give no candidate.
+//! Only a single plain SELECT is examined; every examined statement gives
+//! candidates, or a [`Reason`] per table without one, or one
+//! [`Unsupported`] for the whole statement.
+//!
+//! For each base table of FROM (aliases resolved, schema-qualified or not,
+//! joins walked) the conditions of WHERE and of the joins' ON clauses are
+//! classified by [`predicate`] and give, per table:
+//!
+//! - a filter candidate: the equality keys in the order they appear, then
+//!   at most one range or LIKE-prefix key, at most [`MAX_COLUMNS`];
+//! - or, when the statement has a LIMIT and its ORDER BY is on this table
+//!   alone, a sort candidate instead: the single-value equality keys, then
+//!   the sort keys in their direction (`created_at DESC`), when every
+//!   other condition on the table is such an equality or a range on the
+//!   first sort key (an IN list or another range breaks the index order);
+//! - a join candidate on its key of each equality join (`b.x = a.y`), the
+//!   inner side of a nested loop; the planner's verification decides.
+//!
+//! `deleted_at IS NULL` makes a candidate partial with that predicate
+//! (Medusa soft-deletes). An OR is used only when every arm is an equality
+//! on the same key (`a = $1 OR a = $2`); any other OR refuses the
+//! statement rather than guess. Every candidate's DDL is parsed back with
+//! `pg_query` before it is returned: one that would not parse is dropped
+//! with a reason, never sent. A view or a partitioned table is examined as
+//! its name says: the verification on the real database decides.
 
-use pg_query::protobuf::{
-    self, AExprKind, BoolExprType, KeywordKind, NullTestType, SetOperation, node::Node as N,
-};
+use pg_query::protobuf::{self, BoolExprType, SetOperation, node::Node as N};
 
-/// Most columns of one candidate.
+use super::expr;
+use super::keys::{self, IndexShape, KeyElem};
+use super::predicate::{self, Filter, Relation, Scope, Seen, Use};
+pub use super::reason::{Unserved, Unsupported};
+
+/// Most key elements of one candidate.
 pub const MAX_COLUMNS: usize = 3;
-/// The soft-delete column whose `IS NULL` becomes the partial predicate.
-pub const SOFT_DELETE_COLUMN: &str = "deleted_at";
 /// The partial predicate of a soft-deleting query.
 pub const SOFT_DELETE_PREDICATE: &str = "deleted_at IS NULL";
-/// PostgreSQL's longest identifier, in bytes (NAMEDATALEN - 1).
-pub const MAX_IDENTIFIER_BYTES: usize = 63;
+pub use super::keys::{definition, index_target, quote_ident};
 
 /// An index that would serve one table of a statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,117 +45,168 @@ pub struct Candidate {
     /// The schema as written in the statement; `None` when unqualified.
     pub schema: Option<String>,
     pub table: String,
-    /// Index columns in order: equalities first, then one range.
+    /// Key elements in order, each rendered as CREATE INDEX takes it
+    /// (see [`keys`]): `email`, `"Cart"`, `lower(email)`,
+    /// `(metadata ->> 'sku')`, `created_at DESC`, `handle text_pattern_ops`.
     pub columns: Vec<String>,
     /// The partial index predicate, e.g. [`SOFT_DELETE_PREDICATE`].
     pub predicate: Option<String>,
-}
-
-/// Why a statement gives no candidates at all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Unsupported {
-    #[error("the statement does not parse: {0}")]
-    Parse(String),
-    #[error("not a single plain SELECT")]
-    NotSelect,
-    #[error("its WHERE clause holds an OR that no index column expresses")]
-    Or,
+    /// How many of the last keys are sort keys (0 for a filter or join
+    /// candidate): an existing index covers a sort candidate only with all
+    /// its keys, a filter candidate with its first.
+    pub sorted: usize,
 }
 
 /// A statement parsed for examination.
 #[derive(Debug)]
 pub struct Examined {
     pub candidates: Vec<Candidate>,
+    /// The tables that got no candidate, and why.
+    pub unserved: Vec<Unserved>,
     /// The highest `$n` of the statement (0 without parameters).
     pub params: usize,
 }
 
-/// What a WHERE conjunct says about one column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Use {
-    Equality,
-    Range,
-    IsNull,
-}
-
-/// One predicate: a column (its qualifier as written) and its use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Predicate {
-    qualifier: Vec<String>,
-    column: String,
-    used: Use,
-}
-
-/// A base table of FROM and the name it is referred to by.
-#[derive(Debug, Clone)]
-struct Relation {
-    schema: Option<String>,
-    table: String,
-    alias: Option<String>,
-}
-
-/// Parses `sql` and derives its candidates (none for a SELECT without a
-/// usable predicate).
+/// Parses `sql` and derives its candidates.
 pub fn examine(sql: &str) -> Result<Examined, Unsupported> {
     let parsed = pg_query::parse(sql, pg_query::ParserOptions::DEFAULT)
         .map_err(|error| Unsupported::Parse(error.to_string()))?;
-    let params = parsed
-        .protobuf
-        .nodes()
-        .iter()
-        .filter_map(|(node, ..)| match node {
-            pg_query::NodeRef::ParamRef(param) => usize::try_from(param.number).ok(),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0);
-    let [statement] = parsed.protobuf.stmts.as_slice() else {
-        return Err(Unsupported::NotSelect);
+    let params = highest_param(sql);
+    let statement = match parsed.protobuf.stmts.as_slice() {
+        [statement] => statement.stmt.as_ref().and_then(|s| s.node.as_ref()),
+        [] => return Err(Unsupported::NotSelect("empty")),
+        _ => return Err(Unsupported::NotSelect("several statements")),
     };
-    let Some(N::SelectStmt(select)) = statement.stmt.as_ref().and_then(|s| s.node.as_ref()) else {
-        return Err(Unsupported::NotSelect);
+    let select = match statement {
+        Some(N::SelectStmt(select)) => select,
+        Some(N::UpdateStmt(_)) => return Err(Unsupported::NotSelect("an UPDATE")),
+        Some(N::InsertStmt(_)) => return Err(Unsupported::NotSelect("an INSERT")),
+        Some(N::DeleteStmt(_)) => return Err(Unsupported::NotSelect("a DELETE")),
+        Some(N::MergeStmt(_)) => return Err(Unsupported::NotSelect("a MERGE")),
+        _ => return Err(Unsupported::NotSelect("a utility statement")),
     };
-    if select.op != SetOperation::SetopNone as i32
-        || select.with_clause.is_some()
-        || select.into_clause.is_some()
-    {
-        return Err(Unsupported::NotSelect);
+    if select.op != SetOperation::SetopNone as i32 {
+        return Err(Unsupported::NotSelect("a UNION, INTERSECT or EXCEPT"));
     }
+    if select.with_clause.is_some() {
+        return Err(Unsupported::NotSelect("a WITH query"));
+    }
+    if select.into_clause.is_some() {
+        return Err(Unsupported::NotSelect("a SELECT INTO"));
+    }
+    if !select.values_lists.is_empty() {
+        return Err(Unsupported::NotSelect("a VALUES list"));
+    }
+    let (candidates, unserved) = select_candidates(select)?;
     Ok(Examined {
-        candidates: select_candidates(select)?,
+        candidates,
+        unserved,
         params,
     })
 }
 
-fn select_candidates(select: &protobuf::SelectStmt) -> Result<Vec<Candidate>, Unsupported> {
-    let mut relations = Vec::new();
-    // Whether FROM holds something other than base tables (a subquery, a
-    // function): an unqualified column may then belong to it.
-    let mut opaque = false;
-    for item in &select.from_clause {
-        collect_relations(item, &mut relations, &mut opaque);
-    }
-    let mut predicates = Vec::new();
-    if let Some(clause) = select.where_clause.as_deref() {
-        conjuncts(clause, &mut predicates)?;
-    }
-    let mut out: Vec<Candidate> = Vec::new();
-    for relation in &relations {
-        let mine: Vec<&Predicate> = predicates
-            .iter()
-            .filter(|p| belongs(p, relation, relations.len() == 1 && !opaque))
-            .collect();
-        if let Some(candidate) = candidate_of(relation, &mine)
-            && !out.contains(&candidate)
-        {
-            out.push(candidate);
-        }
-    }
-    Ok(out)
+/// The highest `$n` of `sql`, from PostgreSQL's own lexer (every clause
+/// counts, LIMIT and OFFSET included).
+fn highest_param(sql: &str) -> usize {
+    let Ok(scanned) = pg_query::scan(sql) else {
+        return 0;
+    };
+    scanned
+        .tokens
+        .iter()
+        .filter(|token| token.token == protobuf::Token::Param as i32)
+        .filter_map(|token| {
+            let start = usize::try_from(token.start).ok()? + 1;
+            let end = usize::try_from(token.end).ok()?;
+            sql.get(start..end)?.parse::<usize>().ok()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
-/// Base tables of a FROM item, joins walked (their ON clauses ignored).
-fn collect_relations(node: &protobuf::Node, out: &mut Vec<Relation>, opaque: &mut bool) {
+/// What the conditions say about one table.
+#[derive(Debug, Default)]
+struct TableUse {
+    filters: Vec<Filter>,
+    joins: Vec<KeyElem>,
+    unusable: Vec<String>,
+}
+
+fn select_candidates(
+    select: &protobuf::SelectStmt,
+) -> Result<(Vec<Candidate>, Vec<Unserved>), Unsupported> {
+    let mut relations = Vec::new();
+    let mut conditions = Vec::new();
+    let mut opaque = false;
+    for item in &select.from_clause {
+        collect_relations(item, &mut relations, &mut conditions, &mut opaque);
+    }
+    if relations.is_empty() {
+        return Err(Unsupported::NoTable);
+    }
+    conditions.extend(select.where_clause.as_deref());
+    let scope = Scope {
+        relations: &relations,
+        opaque,
+    };
+    let mut seen = Vec::new();
+    for condition in conditions {
+        conjuncts(condition, &scope, &mut seen)?;
+    }
+    let mut uses: Vec<TableUse> = relations.iter().map(|_| TableUse::default()).collect();
+    // Conditions whose table is unknown are reported on every table.
+    let mut anywhere: Vec<String> = Vec::new();
+    for item in seen {
+        match item {
+            Seen::Filter(filter) => uses[filter.relation].filters.push(filter),
+            Seen::Join(sides) => {
+                for (relation, key) in sides {
+                    uses[relation].joins.push(key);
+                }
+            }
+            Seen::Unusable {
+                relation: Some(relation),
+                why,
+            } => uses[relation].unusable.push(why),
+            Seen::Unusable {
+                relation: None,
+                why,
+            } => anywhere.push(why),
+        }
+    }
+    let sort = sort_keys(select, &scope);
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut unserved = Vec::new();
+    for (index, (relation, usage)) in relations.iter().zip(&uses).enumerate() {
+        let sort = sort.as_ref().filter(|(r, _)| *r == index).map(|(_, k)| k);
+        let (mine, mut why) = table_candidates(relation, usage, sort);
+        let mut added = false;
+        for candidate in mine {
+            if !candidates.contains(&candidate) {
+                candidates.push(candidate);
+            }
+            added = true;
+        }
+        if !added {
+            why.extend(anywhere.iter().cloned());
+            unserved.push(Unserved {
+                schema: relation.schema.clone(),
+                table: relation.table.clone(),
+                seen: why,
+            });
+        }
+    }
+    Ok((candidates, unserved))
+}
+
+/// Base tables of a FROM item, joins walked; their ON clauses are added to
+/// `conditions`.
+fn collect_relations<'a>(
+    node: &'a protobuf::Node,
+    out: &mut Vec<Relation>,
+    conditions: &mut Vec<&'a protobuf::Node>,
+    opaque: &mut bool,
+) {
     match node.node.as_ref() {
         Some(N::RangeVar(range)) => out.push(Relation {
             schema: (!range.schemaname.is_empty()).then(|| range.schemaname.clone()),
@@ -152,405 +218,214 @@ fn collect_relations(node: &protobuf::Node, out: &mut Vec<Relation>, opaque: &mu
                 .into_iter()
                 .flatten()
             {
-                collect_relations(side, out, opaque);
+                collect_relations(side, out, conditions, opaque);
             }
+            conditions.extend(join.quals.as_deref());
         }
         _ => *opaque = true,
     }
 }
 
-/// Flattens ANDs into predicates; an OR is kept only as an equality on one
-/// column.
-fn conjuncts(node: &protobuf::Node, out: &mut Vec<Predicate>) -> Result<(), Unsupported> {
+/// Flattens ANDs and classifies each condition; an OR is kept only as an
+/// equality on one key.
+fn conjuncts(node: &protobuf::Node, scope: &Scope, out: &mut Vec<Seen>) -> Result<(), Unsupported> {
     match node.node.as_ref() {
-        Some(N::BoolExpr(bool_expr)) if bool_expr.boolop == BoolExprType::AndExpr as i32 => {
-            for arg in &bool_expr.args {
-                conjuncts(arg, out)?;
+        Some(N::BoolExpr(b)) if b.boolop == BoolExprType::AndExpr as i32 => {
+            for arg in &b.args {
+                conjuncts(arg, scope, out)?;
             }
             Ok(())
         }
-        Some(N::BoolExpr(bool_expr)) if bool_expr.boolop == BoolExprType::OrExpr as i32 => {
-            let arms: Option<Vec<Predicate>> = bool_expr.args.iter().map(predicate).collect();
-            match arms.as_deref() {
-                Some([first, rest @ ..])
-                    if first.used == Use::Equality
-                        && rest.iter().all(|arm| {
-                            arm.used == Use::Equality
-                                && arm.column == first.column
-                                && arm.qualifier == first.qualifier
-                        }) =>
-                {
-                    out.push(first.clone());
+        Some(N::BoolExpr(b)) if b.boolop == BoolExprType::OrExpr as i32 => {
+            let arms: Vec<Seen> = b
+                .args
+                .iter()
+                .map(|arm| predicate::classify(arm, scope))
+                .collect();
+            let same = |a: &Filter, b: &Filter| a.relation == b.relation && a.key == b.key;
+            let filters: Option<Vec<&Filter>> = arms
+                .iter()
+                .map(|arm| match arm {
+                    Seen::Filter(f) if matches!(f.used, Use::Equality { .. }) => Some(f),
+                    _ => None,
+                })
+                .collect();
+            match filters.as_deref() {
+                Some([first, rest @ ..]) if rest.iter().all(|f| same(first, f)) => {
+                    out.push(Seen::Filter(Filter {
+                        used: Use::Equality { single: false },
+                        ..(*first).clone()
+                    }));
                     Ok(())
                 }
-                _ => Err(Unsupported::Or),
+                _ => Err(Unsupported::Or(
+                    b.args
+                        .iter()
+                        .filter_map(expr::deparse)
+                        .collect::<Vec<_>>()
+                        .join(" OR "),
+                )),
             }
         }
         _ => {
-            out.extend(predicate(node));
+            out.push(predicate::classify(node, scope));
             Ok(())
         }
     }
 }
 
-/// The column predicate `node` expresses, if any.
-fn predicate(node: &protobuf::Node) -> Option<Predicate> {
-    match node.node.as_ref()? {
-        N::NullTest(test) if test.nulltesttype == NullTestType::IsNull as i32 => {
-            let (qualifier, column) = column_ref(test.arg.as_deref()?)?;
-            (column == SOFT_DELETE_COLUMN).then_some(Predicate {
-                qualifier,
-                column,
-                used: Use::IsNull,
-            })
+/// The ORDER BY keys and their table, when the statement has a LIMIT and
+/// sorts on one table's columns only.
+fn sort_keys(select: &protobuf::SelectStmt, scope: &Scope) -> Option<(usize, Vec<KeyElem>)> {
+    select.limit_count.as_ref()?;
+    let mut relation = None;
+    let mut keys = Vec::new();
+    for item in &select.sort_clause {
+        let Some(N::SortBy(sort)) = item.node.as_ref() else {
+            return None;
+        };
+        if !sort.use_op.is_empty() {
+            return None;
         }
-        N::AExpr(expr) => {
-            let operator = operator(&expr.name)?;
-            let left = expr.lexpr.as_deref()?;
-            let right = expr.rexpr.as_deref()?;
-            let kind = expr.kind;
-            let used = if kind == AExprKind::AexprOp as i32 {
-                match operator {
-                    "=" => Use::Equality,
-                    "<" | "<=" | ">" | ">=" => Use::Range,
-                    _ => return None,
-                }
-            } else if (kind == AExprKind::AexprIn as i32 || kind == AExprKind::AexprOpAny as i32)
-                && operator == "="
-            {
-                Use::Equality
-            } else if kind == AExprKind::AexprBetween as i32
-                || kind == AExprKind::AexprBetweenSym as i32
-            {
-                Use::Range
-            } else {
-                return None;
-            };
-            // `col op value` or, for a plain operator, `value op col`.
-            let (column, value) = match (column_ref(left), column_ref(right)) {
-                (Some(column), None) => (column, right),
-                (None, Some(column)) if kind == AExprKind::AexprOp as i32 => (column, left),
-                _ => return None,
-            };
-            is_value(value).then_some(Predicate {
-                qualifier: column.0,
-                column: column.1,
-                used,
-            })
+        let mut node = sort.node.as_deref()?;
+        // `ORDER BY "User_id"`: an output column's alias.
+        if let Some((qualifier, name)) = expr::as_column(node)
+            && qualifier.is_empty()
+            && let Some(target) = select
+                .target_list
+                .iter()
+                .find_map(|t| match t.node.as_ref() {
+                    Some(N::ResTarget(target)) if target.name == name => target.val.as_deref(),
+                    _ => None,
+                })
+        {
+            node = target;
         }
-        _ => None,
-    }
-}
-
-/// The operator's name (`=`, `<`): its last name part.
-fn operator(name: &[protobuf::Node]) -> Option<&str> {
-    match name.last()?.node.as_ref()? {
-        N::String(s) => Some(s.sval.as_str()),
-        _ => None,
-    }
-}
-
-/// `a.b.col` → (["a", "b"], "col"); `*` and anything else → None.
-fn column_ref(node: &protobuf::Node) -> Option<(Vec<String>, String)> {
-    let node = match node.node.as_ref()? {
-        N::TypeCast(cast) => cast.arg.as_deref()?,
-        _ => node,
-    };
-    let Some(N::ColumnRef(column)) = node.node.as_ref() else {
-        return None;
-    };
-    let mut names = column
-        .fields
-        .iter()
-        .map(|field| match field.node.as_ref() {
-            Some(N::String(s)) => Some(s.sval.clone()),
-            _ => None,
-        })
-        .collect::<Option<Vec<String>>>()?;
-    let last = names.pop()?;
-    Some((names, last))
-}
-
-/// A parameter, a constant, a cast of one, or a list of them (IN).
-fn is_value(node: &protobuf::Node) -> bool {
-    match node.node.as_ref() {
-        Some(N::ParamRef(_) | N::AConst(_)) => true,
-        Some(N::TypeCast(cast)) => cast.arg.as_deref().is_some_and(is_value),
-        Some(N::List(list)) => !list.items.is_empty() && list.items.iter().all(is_value),
-        Some(N::AArrayExpr(array)) => array.elements.iter().all(is_value),
-        _ => false,
-    }
-}
-
-/// Whether `predicate` is about `relation`; an unqualified column belongs to
-/// the only base table when there is one.
-fn belongs(predicate: &Predicate, relation: &Relation, only: bool) -> bool {
-    match predicate.qualifier.as_slice() {
-        [] => only,
-        [name] => match &relation.alias {
-            Some(alias) => alias == name,
-            None => relation.table == *name,
-        },
-        [schema, name] => {
-            relation.alias.is_none()
-                && relation.table == *name
-                && relation.schema.as_deref() == Some(schema.as_str())
+        let found = expr::mentions(node).ok()?;
+        if found.params || found.volatile.is_some() {
+            return None;
         }
-        _ => false,
-    }
-}
-
-/// The candidate of one table from its predicates, if any column is usable.
-fn candidate_of(relation: &Relation, predicates: &[&Predicate]) -> Option<Candidate> {
-    let soft_deleted = predicates.iter().any(|p| p.used == Use::IsNull);
-    let usable = |p: &&&Predicate| !(soft_deleted && p.column == SOFT_DELETE_COLUMN);
-    let mut columns: Vec<String> = Vec::new();
-    for p in predicates
-        .iter()
-        .filter(usable)
-        .filter(|p| p.used == Use::Equality)
-    {
-        if !columns.contains(&p.column) && columns.len() < MAX_COLUMNS {
-            columns.push(p.column.clone());
-        }
-    }
-    if columns.len() < MAX_COLUMNS
-        && let Some(range) = predicates
+        let mut tables = found
+            .columns
             .iter()
-            .filter(usable)
-            .find(|p| p.used == Use::Range && !columns.contains(&p.column))
-    {
-        columns.push(range.column.clone());
+            .map(|(qualifier, _)| scope.resolve(qualifier));
+        let first = tables.next()??;
+        if tables.any(|t| t != Some(first)) || relation.is_some_and(|r| r != first) {
+            return None;
+        }
+        relation = Some(first);
+        keys.push(KeyElem::of(node)?.ordered(sort.sortby_dir, sort.sortby_nulls));
     }
-    (!columns.is_empty()).then(|| Candidate {
-        schema: relation.schema.clone(),
-        table: relation.table.clone(),
-        columns,
-        predicate: soft_deleted.then(|| SOFT_DELETE_PREDICATE.to_owned()),
-    })
+    Some((relation?, keys))
 }
 
-/// `headroom_<table>_<col1>_<col2>_idx`, cut to [`MAX_IDENTIFIER_BYTES`]
-/// at a character boundary.
-pub fn index_name(table: &str, columns: &[String]) -> String {
-    let name = format!("headroom_{table}_{}_idx", columns.join("_"));
-    let mut end = name.len().min(MAX_IDENTIFIER_BYTES);
-    while !name.is_char_boundary(end) {
-        end -= 1;
+/// The candidates of one table, or why there is none.
+fn table_candidates(
+    relation: &Relation,
+    usage: &TableUse,
+    sort: Option<&Vec<KeyElem>>,
+) -> (Vec<Candidate>, Vec<String>) {
+    let soft = usage.filters.iter().any(|f| f.used == Use::SoftDelete);
+    let predicate = soft.then(|| SOFT_DELETE_PREDICATE.to_owned());
+    let mut equalities: Vec<&Filter> = Vec::new();
+    for f in &usage.filters {
+        if matches!(f.used, Use::Equality { .. })
+            && !equalities.iter().any(|e| e.key.same_key(&f.key))
+        {
+            equalities.push(f);
+        }
     }
-    name[..end].to_owned()
-}
-
-/// `ident` as PostgreSQL's `quote_ident` writes it: bare when it is a
-/// lower-case name that is no reserved word, double-quoted otherwise.
-pub fn quote_ident(ident: &str) -> String {
-    let plain = ident
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && ident
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    let keyword = pg_query::scan(ident).ok().is_some_and(|scanned| {
-        scanned.tokens.iter().any(|token| {
-            token.keyword_kind != KeywordKind::NoKeyword as i32
-                && token.keyword_kind != KeywordKind::UnreservedKeyword as i32
-        })
-    });
-    if plain && !keyword {
-        ident.to_owned()
+    let range = usage
+        .filters
+        .iter()
+        .find(|f| matches!(f.used, Use::Range | Use::Prefix));
+    let mut keys: Vec<KeyElem> = Vec::new();
+    let mut sorted = 0;
+    if let Some(sort) = sort.filter(|sort| sorts(usage, sort)) {
+        keys.extend(
+            equalities
+                .iter()
+                .filter(|e| e.used == Use::Equality { single: true })
+                .map(|e| e.key.clone())
+                .take(MAX_COLUMNS - sort.len()),
+        );
+        // A sort key fixed by an equality orders nothing.
+        let rest: Vec<&KeyElem> = sort
+            .iter()
+            .filter(|s| !keys.iter().any(|k| k.same_key(s)))
+            .collect();
+        sorted = rest.len();
+        keys.extend(rest.into_iter().cloned());
     } else {
-        format!("\"{}\"", ident.replace('"', "\"\""))
+        keys.extend(equalities.iter().take(MAX_COLUMNS).map(|e| e.key.clone()));
+        if let Some(range) = range
+            && keys.len() < MAX_COLUMNS
+            && !keys.iter().any(|k| k.same_key(&range.key))
+        {
+            keys.push(range.key.clone());
+        }
     }
+    let mut out = Vec::new();
+    let mut why = usage.unusable.clone();
+    let mut push = |keys: Vec<KeyElem>, sorted: usize, why: &mut Vec<String>| {
+        if keys.is_empty() {
+            return;
+        }
+        let columns: Vec<String> = keys.iter().map(KeyElem::render).collect();
+        let ddl = keys::definition(
+            "s",
+            &relation.table,
+            &columns,
+            predicate.as_deref().unwrap_or(""),
+        );
+        match IndexShape::parse(&ddl) {
+            Some(shape) if shape.keys.len() == columns.len() => {
+                let candidate = Candidate {
+                    schema: relation.schema.clone(),
+                    table: relation.table.clone(),
+                    columns,
+                    predicate: predicate.clone(),
+                    sorted,
+                };
+                if !out.contains(&candidate) {
+                    out.push(candidate);
+                }
+            }
+            _ => why.push(format!(
+                "its key ({}) does not render to a valid CREATE INDEX",
+                columns.join(", ")
+            )),
+        }
+    };
+    let first = keys.first().cloned();
+    push(keys, sorted, &mut why);
+    // A join key the filter candidate already leads with adds nothing.
+    for join in &usage.joins {
+        if !first.as_ref().is_some_and(|f| f.same_key(join)) {
+            push(vec![join.clone()], 0, &mut why);
+        }
+    }
+    if out.is_empty() && soft {
+        why.push(format!(
+            "`{SOFT_DELETE_PREDICATE}` alone selects most rows; it only ever becomes a partial index's predicate"
+        ));
+    }
+    (out, why)
 }
 
-/// `<schema>.<table> (<cols>)[ WHERE <predicate>]`, identifiers quoted as
-/// needed: what follows `ON` in the index's CREATE statement.
-pub fn index_target(schema: &str, table: &str, columns: &[String], predicate: &str) -> String {
-    let columns: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-    let mut target = format!(
-        "{}.{} ({})",
-        quote_ident(schema),
-        quote_ident(table),
-        columns.join(", ")
-    );
-    if !predicate.is_empty() {
-        target.push_str(" WHERE ");
-        target.push_str(predicate);
-    }
-    target
-}
-
-/// The statement an operator runs:
-/// `CREATE INDEX CONCURRENTLY IF NOT EXISTS <name> ON <target>`.
-pub fn definition(schema: &str, table: &str, columns: &[String], predicate: &str) -> String {
-    format!(
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {}",
-        quote_ident(&index_name(table, columns)),
-        index_target(schema, table, columns, predicate)
-    )
+/// Whether the sort keys may replace the filter: every condition on the
+/// table (if any) is a single-value equality, the soft-delete test, or a
+/// range on the first sort key, and the sort fits in the key.
+fn sorts(usage: &TableUse, sort: &[KeyElem]) -> bool {
+    !sort.is_empty()
+        && sort.len() <= MAX_COLUMNS
+        && usage.filters.iter().all(|f| match f.used {
+            Use::Equality { single } => single,
+            Use::SoftDelete => true,
+            Use::Range | Use::Prefix => sort.first().is_some_and(|s| s.same_key(&f.key)),
+        })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn candidates(sql: &str) -> Result<Vec<Candidate>, Unsupported> {
-        examine(sql).map(|examined| examined.candidates)
-    }
-
-    fn one(sql: &str) -> Candidate {
-        let found = candidates(sql).expect("supported");
-        assert_eq!(found.len(), 1, "{sql}: {found:?}");
-        found.into_iter().next().expect("one")
-    }
-
-    fn cols(candidate: &Candidate) -> Vec<&str> {
-        candidate.columns.iter().map(String::as_str).collect()
-    }
-
-    #[test]
-    fn equality_on_an_unqualified_table() {
-        let c = one("SELECT id, total FROM orders WHERE email = $1");
-        assert_eq!((c.schema.as_deref(), c.table.as_str()), (None, "orders"));
-        assert_eq!(cols(&c), ["email"]);
-        assert_eq!(c.predicate, None);
-    }
-
-    #[test]
-    fn aliases_and_schema_qualified_tables_resolve() {
-        let c = one("SELECT o.id FROM public.orders o WHERE o.customer_id = $1 AND o.status = 'x'");
-        assert_eq!(
-            (c.schema.as_deref(), c.table.as_str()),
-            (Some("public"), "orders")
-        );
-        assert_eq!(cols(&c), ["customer_id", "status"]);
-        let c = one("SELECT 1 FROM public.orders WHERE public.orders.region = $1");
-        assert_eq!(cols(&c), ["region"]);
-        let c = one("SELECT 1 FROM orders WHERE orders.region = $1");
-        assert_eq!(cols(&c), ["region"]);
-    }
-
-    #[test]
-    fn in_and_any_are_equalities() {
-        let c = one("SELECT * FROM cart WHERE region_id IN ($1, $2, $3) AND currency = ANY($4)");
-        assert_eq!(cols(&c), ["region_id", "currency"]);
-        let c = one("SELECT * FROM cart WHERE id = $1 OR id = $2");
-        assert_eq!(cols(&c), ["id"]);
-    }
-
-    #[test]
-    fn the_range_comes_last_and_only_one() {
-        let c = one(
-            "SELECT * FROM orders WHERE created_at > $1 AND updated_at < $2 AND customer_id = $3",
-        );
-        assert_eq!(cols(&c), ["customer_id", "created_at"]);
-        let c = one("SELECT * FROM orders WHERE total BETWEEN $1 AND $2 AND status = $3");
-        assert_eq!(cols(&c), ["status", "total"]);
-        let c = one("SELECT * FROM orders WHERE $1 <= total");
-        assert_eq!(cols(&c), ["total"]);
-    }
-
-    #[test]
-    fn at_most_three_columns() {
-        let c = one("SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3 AND d = $4 AND e > $5");
-        assert_eq!(cols(&c), ["a", "b", "c"]);
-    }
-
-    #[test]
-    fn deleted_at_is_null_becomes_the_partial_predicate() {
-        let c =
-            one("SELECT p.id FROM product p WHERE p.handle = $1 AND p.deleted_at IS NULL LIMIT $2");
-        assert_eq!(cols(&c), ["handle"]);
-        assert_eq!(c.predicate.as_deref(), Some(SOFT_DELETE_PREDICATE));
-        // Only the soft-delete test alone: no column, no candidate.
-        assert_eq!(
-            candidates("SELECT * FROM product WHERE deleted_at IS NULL"),
-            Ok(vec![])
-        );
-        // Another IS NULL is no predicate.
-        let c = one("SELECT * FROM product WHERE handle = $1 AND archived_at IS NULL");
-        assert_eq!(c.predicate, None);
-    }
-
-    #[test]
-    fn an_or_it_cannot_express_skips_the_statement() {
-        assert_eq!(
-            candidates("SELECT * FROM orders WHERE email = $1 OR phone = $2"),
-            Err(Unsupported::Or)
-        );
-        assert_eq!(
-            candidates("SELECT * FROM orders WHERE status = $1 AND (a = $2 OR b > $3)"),
-            Err(Unsupported::Or)
-        );
-    }
-
-    #[test]
-    fn join_conditions_give_no_candidate_but_filters_do() {
-        let found = candidates(
-            "SELECT * FROM orders o JOIN customer c ON c.id = o.customer_id \
-             WHERE o.total = c.total AND c.email = $1",
-        )
-        .expect("supported");
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].table, "customer");
-        assert_eq!(cols(&found[0]), ["email"]);
-        // Unqualified columns are ambiguous with two tables.
-        assert_eq!(
-            candidates("SELECT * FROM a, b WHERE a.id = b.id AND x = $1"),
-            Ok(vec![])
-        );
-    }
-
-    #[test]
-    fn only_plain_selects_are_examined() {
-        for sql in [
-            "UPDATE orders SET total = $1 WHERE id = $2",
-            "DELETE FROM orders WHERE email = $1",
-            "INSERT INTO orders (email) VALUES ($1)",
-            "SELECT * FROM a WHERE x = $1 UNION SELECT * FROM b WHERE y = $2",
-            "WITH w AS (SELECT * FROM a) SELECT * FROM w WHERE x = $1",
-            "SELECT $1; SELECT $2",
-        ] {
-            assert_eq!(candidates(sql), Err(Unsupported::NotSelect), "{sql}");
-        }
-        assert!(matches!(
-            candidates("SELEC nonsense"),
-            Err(Unsupported::Parse(_))
-        ));
-    }
-
-    #[test]
-    fn the_highest_parameter_is_counted() {
-        let examined = examine("SELECT * FROM t WHERE a = $2 AND b IN ($1, $5)").expect("ok");
-        assert_eq!(examined.params, 5);
-        assert_eq!(examine("SELECT 1").expect("ok").params, 0);
-    }
-
-    #[test]
-    fn names_are_cut_at_63_bytes_and_quoted_as_needed() {
-        assert_eq!(
-            index_name("orders", &["email".into(), "status".into()]),
-            "headroom_orders_email_status_idx"
-        );
-        let long = index_name(&"t".repeat(80), &["a".into()]);
-        assert_eq!(long.len(), MAX_IDENTIFIER_BYTES);
-        assert_eq!(quote_ident("order"), "\"order\"");
-        assert_eq!(quote_ident("Cart"), "\"Cart\"");
-        assert_eq!(quote_ident("cart_id"), "cart_id");
-        assert_eq!(
-            definition(
-                "public",
-                "order",
-                &["region_id".into()],
-                SOFT_DELETE_PREDICATE
-            ),
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS headroom_order_region_id_idx \
-             ON public.\"order\" (region_id) WHERE deleted_at IS NULL"
-        );
-        assert_eq!(
-            definition("shop", "orders", &["a".into(), "b".into()], ""),
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS headroom_orders_a_b_idx ON shop.orders (a, b)"
-        );
-    }
-}
+#[path = "candidate_tests.rs"]
+mod tests;

@@ -1,9 +1,11 @@
 //! Index advice for the postgres source: the slowest SELECTs of the scrape
 //! (by execution time in the interval, at most `index_advice_max_statements`
 //! per pass, each re-examined at most every `index_advice_interval`) are
-//! parsed into index candidates (`candidate`), those an existing index
-//! already covers are dropped (`covered`), and the rest are verified on the
-//! source's own connection:
+//! parsed into index candidates (`candidate`: conditions classified by
+//! `predicate`, expressions walked and deparsed by `expr`, key elements and
+//! DDL rendered by `keys`, a `reason` for each table without a candidate),
+//! those an existing index already covers are dropped (`covered`), and the
+//! rest are verified on the source's own connection:
 //!
 //! - with the `hypopg` extension installed in the database: the generic
 //!   plan's cost without the index, then with a hypothetical index
@@ -34,8 +36,14 @@ use headroom_proto::v1;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 pub mod candidate;
+#[cfg(test)]
+mod corpus_tests;
 pub mod covered;
+pub mod expr;
+pub mod keys;
 pub mod plan;
+pub mod predicate;
+pub mod reason;
 
 use candidate::Candidate;
 
@@ -52,6 +60,12 @@ const GENERIC_PLAN_VERSION: i32 = 160_000;
 const Q_SERVER: &str = "SELECT current_setting('server_version_num')::int4, \
      (SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
       WHERE e.extname = 'hypopg')";
+
+/// The kind of a relation (`pg_class.relkind`).
+const Q_RELKIND: &str = "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = $1 AND c.relname = $2";
+/// `relkind` of a partitioned table.
+const RELKIND_PARTITIONED: i8 = b'p' as i8;
 
 /// Method names as sent.
 pub const METHOD_HYPOPG: &str = "hypopg";
@@ -73,6 +87,8 @@ struct Found {
     table: String,
     columns: Vec<String>,
     predicate: String,
+    /// Trailing sort keys of `columns` (see `Candidate::sorted`).
+    sorted: usize,
     method: &'static str,
     cost_before: f64,
     cost_after: Option<f64>,
@@ -211,17 +227,21 @@ impl Advisor {
         let examined = match candidate::examine(&statement.query) {
             Ok(examined) => examined,
             Err(reason) => {
-                tracing::debug!(source = %self.source, queryid = %statement.queryid, reason = %reason, "statement not examined for indexes");
+                let reason = reason::Reason::from(reason);
+                tracing::debug!(source = %self.source, queryid = %statement.queryid, code = reason.code(), reason = %reason, "statement not examined for indexes");
                 return Ok(Vec::new());
             }
         };
+        for reason in examined.unserved.iter().cloned().map(reason::Reason::from) {
+            tracing::debug!(source = %self.source, queryid = %statement.queryid, code = reason.code(), reason = %reason, "no index candidate for a table");
+        }
         let wanted: Vec<(Candidate, &v1::PgTable)> = examined
             .candidates
             .into_iter()
             .filter_map(|c| {
                 let table = resolve(&c, tables)?;
                 (table.n_live_tup >= self.settings.min_rows
-                    && !covered::covered(definitions(indexes, table), &c.columns))
+                    && !covered::covers_candidate(indexes_of(indexes, table), &c))
                 .then_some((c, table))
             })
             .collect();
@@ -236,7 +256,7 @@ impl Advisor {
                     source = %self.source,
                     queryid = %statement.queryid,
                     query = %statement.query,
-                    error = %error,
+                    error = %headroom_proto::with_sources(error.to_string(), std::error::Error::source(&error)),
                     "statement could not be explained; no index advice for it"
                 );
                 Ok(Vec::new())
@@ -260,15 +280,14 @@ fn resolve<'a>(candidate: &Candidate, tables: &'a [v1::PgTable]) -> Option<&'a v
     }
 }
 
-/// Index definitions of `table`.
-fn definitions<'a>(
+/// The indexes of `table`.
+fn indexes_of<'a>(
     indexes: &'a [v1::PgIndex],
     table: &'a v1::PgTable,
-) -> impl Iterator<Item = &'a str> + 'a {
+) -> impl Iterator<Item = &'a v1::PgIndex> + 'a {
     indexes
         .iter()
         .filter(move |i| i.schema == table.schema && i.table == table.table)
-        .map(|i| i.definition.as_str())
 }
 
 /// Every cached candidate of `database` whose table is still large enough
@@ -294,7 +313,12 @@ fn emit(
                 continue;
             };
             if table.n_live_tup < min_rows
-                || covered::covered(definitions(indexes, table), &found.columns)
+                || covered::covered(
+                    indexes_of(indexes, table),
+                    &found.columns,
+                    &found.predicate,
+                    found.sorted,
+                )
             {
                 continue;
             }
@@ -362,12 +386,23 @@ async fn verify_in_transaction(
     };
     let mut out = Vec::with_capacity(wanted.len());
     for (candidate, table) in wanted {
+        // PostgreSQL refuses CREATE INDEX CONCURRENTLY on a partitioned
+        // table (its partitions are indexed one by one): no DDL for it.
+        let kind: Option<i8> = client
+            .query_opt(Q_RELKIND, &[&table.schema, &table.table])
+            .await?
+            .map(|row| row.get(0));
+        if kind == Some(RELKIND_PARTITIONED) {
+            tracing::debug!(schema = %table.schema, table = %table.table, "no index candidate for a partitioned table: CREATE INDEX CONCURRENTLY is refused on it");
+            continue;
+        }
         let predicate = candidate.predicate.clone().unwrap_or_default();
         let mut found = Found {
             schema: table.schema.clone(),
             table: table.table.clone(),
             columns: candidate.columns.clone(),
             predicate,
+            sorted: candidate.sorted,
             method: METHOD_EXPLAIN,
             cost_before,
             cost_after: None,
@@ -492,6 +527,7 @@ mod tests {
             table: name.into(),
             columns: vec!["email".into()],
             predicate: None,
+            sorted: 0,
         }
     }
 
@@ -528,6 +564,7 @@ mod tests {
             table: "orders".into(),
             columns: vec!["email".into()],
             predicate: candidate::SOFT_DELETE_PREDICATE.into(),
+            sorted: 0,
             method: METHOD_HYPOPG,
             cost_before: 1_000.0,
             cost_after: Some(8.0),
