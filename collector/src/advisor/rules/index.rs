@@ -15,7 +15,9 @@ use crate::analysis::HOUR_MS;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Tables with fewer live rows are left to sequential scans (default 10,000).
+    /// Tables with fewer rows (`pg_table_rows`: the planner's estimate or
+    /// n_live_tup, whichever is larger) are left to sequential scans
+    /// (default 10,000).
     pub min_table_rows: f64,
     /// The plan cost must drop by at least this share with the index
     /// (default 0.5, as Dexter).
@@ -165,10 +167,12 @@ fn statement(ctx: &Context, c: &Candidate, since: i64) -> Option<Statement> {
     })
 }
 
+/// The table's rows (`pg_table_rows`, which survives a statistics reset),
+/// else what the agent measured when it sent the candidate.
 fn table_rows(ctx: &Context, c: &Candidate) -> f64 {
     ctx.snapshot
         .find(
-            "pg_table_live_tuples",
+            "pg_table_rows",
             &[
                 ("database", c.database.as_str()),
                 ("schema", c.schema.as_str()),
@@ -256,11 +260,7 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
         ("table".to_owned(), c.table.clone()),
     ]
     .into();
-    evidence = evidence.series(
-        "pg_table_live_tuples",
-        &table_labels,
-        Some(cfg.min_table_rows),
-    );
+    evidence = evidence.series("pg_table_rows", &table_labels, Some(cfg.min_table_rows));
     let support = (calls / (10.0 * cfg.min_calls)).min(1.0);
     let confidence = if verified { 0.9 } else { 0.6 } * (0.5 + 0.5 * support);
     Some(Finding {
@@ -327,7 +327,7 @@ mod tests {
             vec![(t, calls * 3.0)],
         ));
         snap.push(Series::new(
-            "pg_table_live_tuples",
+            "pg_table_rows",
             &[
                 ("agent", "db"),
                 ("database", "shop"),
