@@ -307,7 +307,13 @@ mod tests {
         assert_eq!(planner_rows(&inputs), 102_000);
         // No pages yet, or a width never read: no estimate (n_live_tup then).
         assert_eq!(planner_rows(&PlannerInputs { pages: 0, ..inputs }), 0);
-        assert_eq!(planner_rows(&PlannerInputs { width: None, ..inputs }), 0);
+        assert_eq!(
+            planner_rows(&PlannerInputs {
+                width: None,
+                ..inputs
+            }),
+            0
+        );
         // Once analysed, reltuples is the estimate, even 0 for an empty table.
         assert_eq!(
             planner_rows(&PlannerInputs {

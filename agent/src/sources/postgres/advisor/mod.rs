@@ -309,9 +309,9 @@ impl Advisor {
         let mut found = Vec::new();
         if !wanted.is_empty() {
             match verify(client, server, &statement.query, examined.params, &wanted).await {
-                Ok(verified) if verified.is_empty() => verdicts.push(verdict::not_explainable(
-                    "the plan carried no total cost",
-                )),
+                Ok(verified) if verified.is_empty() => {
+                    verdicts.push(verdict::not_explainable("the plan carried no total cost"))
+                }
                 Ok(verified) => {
                     verdicts.extend(verified.iter().filter_map(|f| verdict::found(f, tables)));
                     found = verified;
@@ -319,7 +319,10 @@ impl Advisor {
                 // The message only: a detail or position may quote the
                 // statement.
                 Err(error) if error.as_db_error().is_some() => {
-                    let message = error.as_db_error().map(|db| db.message()).unwrap_or_default();
+                    let message = error
+                        .as_db_error()
+                        .map(|db| db.message())
+                        .unwrap_or_default();
                     verdicts.push(verdict::not_explainable(message));
                 }
                 Err(error) => return Err(error),
@@ -682,6 +685,5 @@ mod tests {
             .is_empty()
         );
         assert!(emit(&cache, "shop", &[], &[], 1_000, 8).is_empty());
-    }
     }
 }

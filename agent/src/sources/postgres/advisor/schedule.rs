@@ -256,7 +256,12 @@ mod tests {
         )
     }
 
-    fn examined(advisor: &mut super::super::Advisor, id: &str, measure: Measure, verdict: super::super::Verdict) {
+    fn examined(
+        advisor: &mut super::super::Advisor,
+        id: &str,
+        measure: Measure,
+        verdict: super::super::Verdict,
+    ) {
         advisor.cache.insert(
             ("shop".into(), id.into()),
             super::super::Entry {
@@ -322,7 +327,11 @@ mod tests {
             too_small_verdict(&table("public", "orders", 800)),
         );
         let tables = [table("public", "orders", 800)];
-        assert!(advisor.due("shop", &[slow(12.0)], &tables, 15_000).is_empty());
+        assert!(
+            advisor
+                .due("shop", &[slow(12.0)], &tables, 15_000)
+                .is_empty()
+        );
         let slower = [slow(25.0)];
         let due = advisor.due("shop", &slower, &tables, 15_000);
         assert_eq!(due[0].1, Trigger::Mean);

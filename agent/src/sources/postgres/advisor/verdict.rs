@@ -243,8 +243,12 @@ pub(super) fn found(found: &Found, tables: &[v1::PgTable]) -> Option<Verdict> {
     let table = tables
         .iter()
         .find(|t| t.schema == found.schema && t.table == found.table)?;
-    let definition =
-        super::candidate::definition(&found.schema, &found.table, &found.columns, &found.predicate);
+    let definition = super::candidate::definition(
+        &found.schema,
+        &found.table,
+        &found.columns,
+        &found.predicate,
+    );
     let costs = match found.cost_after {
         Some(after) => format!("plan cost {:.0} → {after:.1} (hypopg)", found.cost_before),
         None => format!(
@@ -370,8 +374,8 @@ mod tests {
         let index = v1::PgIndex {
             schema: "public".into(),
             index: "cart_customer_id_idx".into(),
-            definition: "CREATE INDEX cart_customer_id_idx ON public.cart USING btree (customer_id)"
-                .into(),
+            definition:
+                "CREATE INDEX cart_customer_id_idx ON public.cart USING btree (customer_id)".into(),
             ..v1::PgIndex::default()
         };
         let verdict = already_covered(&table(90_000, 0), &index, &["customer_id".into()]);
@@ -393,7 +397,11 @@ mod tests {
             Verdict::plain(Code::Candidate, "an index would serve it"),
         ]);
         assert_eq!(combined.code, Code::Candidate);
-        assert!(combined.reason.starts_with("an index would serve it; public.cart"));
+        assert!(
+            combined
+                .reason
+                .starts_with("an index would serve it; public.cart")
+        );
         assert_eq!(combine(Vec::new()).code, Code::NoUsablePredicate);
     }
 
@@ -411,7 +419,16 @@ mod tests {
                 wire.table_rows,
                 wire.definition.as_str()
             ),
-            (5, "shop", "-9", "table_too_small", "public", "cart", Some(800), "")
+            (
+                5,
+                "shop",
+                "-9",
+                "table_too_small",
+                "public",
+                "cart",
+                Some(800),
+                ""
+            )
         );
     }
 
@@ -484,7 +501,12 @@ mod tests {
         }
         let sent = advisor.verdicts("shop", &statements, &[], &[], 9);
         let queryids: Vec<&str> = sent.iter().map(|v| v.queryid.as_str()).collect();
-        assert_eq!(queryids, ["5", "4", "3"], "1 × {}", super::super::VERDICTS_PER_STATEMENT);
+        assert_eq!(
+            queryids,
+            ["5", "4", "3"],
+            "1 × {}",
+            super::super::VERDICTS_PER_STATEMENT
+        );
         assert!(sent.iter().all(|v| v.timestamp_ms == 9
             && v.database == "shop"
             && v.verdict == "no_usable_predicate"));
@@ -500,7 +522,9 @@ mod tests {
         let candidate = found(&f, &tables).expect("table known");
         assert_eq!(candidate.code, Code::Candidate);
         assert!(
-            candidate.definition.starts_with("CREATE INDEX CONCURRENTLY"),
+            candidate
+                .definition
+                .starts_with("CREATE INDEX CONCURRENTLY"),
             "{}",
             candidate.definition
         );
