@@ -87,13 +87,15 @@ fn load(
                 let values: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> = params
                     .iter()
                     .zip(types)
-                    .map(|(p, t)| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
-                        if *t == tokio_postgres::types::Type::INT8 {
-                            Box::new(p.parse::<i64>().expect("int"))
-                        } else {
-                            Box::new(p.clone())
-                        }
-                    })
+                    .map(
+                        |(p, t)| -> Box<dyn tokio_postgres::types::ToSql + Sync + Send> {
+                            if *t == tokio_postgres::types::Type::INT8 {
+                                Box::new(p.parse::<i64>().expect("int"))
+                            } else {
+                                Box::new(p.clone())
+                            }
+                        },
+                    )
                     .collect();
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
                     .iter()
@@ -116,7 +118,10 @@ fn quiet_round(n: u64) -> Vec<(&'static str, Vec<String>)> {
     vec![
         (REGION_QUERY, vec!["eur".into()]),
         (REGION_QUERY, vec!["usd".into()]),
-        (PRODUCT_QUERY, vec![format!("handle-{}", 1 + n * 7919 % 200_000)]),
+        (
+            PRODUCT_QUERY,
+            vec![format!("handle-{}", 1 + n * 7919 % 200_000)],
+        ),
         (EVENT_INSERT, vec!["view".into(), format!("payload {n}")]),
     ]
 }
@@ -146,7 +151,11 @@ async fn verdicts(collector: &Collector) -> Vec<Value> {
 }
 
 /// The verdict of the statement whose text starts with `prefix`.
-async fn verdict_of(collector: &Collector, admin: &tokio_postgres::Client, prefix: &str) -> Option<Value> {
+async fn verdict_of(
+    collector: &Collector,
+    admin: &tokio_postgres::Client,
+    prefix: &str,
+) -> Option<Value> {
     let queryid = queryid(admin, prefix).await?;
     verdicts(collector)
         .await
@@ -201,14 +210,23 @@ async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_default
         .collect();
     let mut tasks = Vec::new();
     for app in apps {
-        tasks.push(load(app.await, Arc::clone(&stop), Duration::from_millis(20), cart_round));
+        tasks.push(load(
+            app.await,
+            Arc::clone(&stop),
+            Duration::from_millis(20),
+            cart_round,
+        ));
     }
     // The indexed lookup runs and is examined first (its verdict: covered).
-    let covered = wait_for(Duration::from_secs(60), "the indexed lookup's verdict", || async {
-        verdict_of(&collector, &admin, "SELECT id, created_at FROM cart")
-            .await
-            .filter(|v| v["verdict"] == "already_covered")
-    })
+    let covered = wait_for(
+        Duration::from_secs(60),
+        "the indexed lookup's verdict",
+        || async {
+            verdict_of(&collector, &admin, "SELECT id, created_at FROM cart")
+                .await
+                .filter(|v| v["verdict"] == "already_covered")
+        },
+    )
     .await;
     eprintln!("before the regression: {covered}");
 
@@ -218,6 +236,8 @@ async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_default
         .await
         .unwrap();
     let regressed = Instant::now();
+    let (calls_at_regression, total_at_regression) =
+        stats(&admin, "SELECT id, created_at FROM cart").await;
     let live: i64 = admin
         .query_one(
             "SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'cart'",
@@ -228,12 +248,16 @@ async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_default
         .get(0);
     assert_eq!(live, 0, "pg_stat_reset() zeroes n_live_tup");
 
-    let advice = wait_for(Duration::from_secs(240), "an index recommendation on cart", || async {
-        index_recommendations(&collector, "open")
-            .await
-            .into_iter()
-            .find(|r| r["action"].as_str().is_some_and(|a| a.contains("cart")))
-    })
+    let advice = wait_for(
+        Duration::from_secs(240),
+        "an index recommendation on cart",
+        || async {
+            index_recommendations(&collector, "open")
+                .await
+                .into_iter()
+                .find(|r| r["action"].as_str().is_some_and(|a| a.contains("cart")))
+        },
+    )
     .await;
     let to_advice = regressed.elapsed();
     let action = advice["action"].as_str().unwrap().to_owned();
@@ -254,11 +278,17 @@ async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_default
         .await
         .expect("a verdict");
     assert_eq!(candidate["verdict"], "candidate", "{candidate}");
-    assert!(candidate["table_rows"].as_f64().unwrap() >= 290_000.0, "{candidate}");
+    assert!(
+        candidate["table_rows"].as_f64().unwrap() >= 290_000.0,
+        "{candidate}"
+    );
 
     // The table never analysed: its rows from its pages and row width.
     let reltuples: f32 = admin
-        .query_one("SELECT reltuples FROM pg_class WHERE relname = 'audit_log'", &[])
+        .query_one(
+            "SELECT reltuples FROM pg_class WHERE relname = 'audit_log'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -266,23 +296,45 @@ async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_default
     let rows = collector
         .points("pg_table_rows", &[("table", "audit_log")])
         .await;
-    let estimate = rows.iter().flatten().last().expect("pg_table_rows of audit_log").1;
+    let estimate = rows
+        .iter()
+        .flatten()
+        .last()
+        .expect("pg_table_rows of audit_log")
+        .1;
     eprintln!("audit_log (100,000 rows, never analysed): pg_table_rows {estimate:.0}");
     assert!((50_000.0..=150_000.0).contains(&estimate), "{estimate}");
 
     // Apply the advice as an engineer would.
     let (calls_before, total_before) = stats(&admin, "SELECT id, created_at FROM cart").await;
-    let mean_before = total_before / calls_before;
+    // The mean since the regression (the calls before it had the index).
+    let mean_before = (total_before - total_at_regression) / (calls_before - calls_at_regression);
     let psql = std::process::Command::new(format!("{PG_BIN}/psql"))
-        .args(["-X", "-v", "ON_ERROR_STOP=1", "-d", &cluster.url("shop", "postgres"), "-c", &action])
+        .args([
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            &cluster.url("shop", "postgres"),
+            "-c",
+            &action,
+        ])
         .output()
         .expect("psql runs");
-    assert!(psql.status.success(), "psql: {}", String::from_utf8_lossy(&psql.stderr));
+    assert!(
+        psql.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
     let (calls_at, total_at) = stats(&admin, "SELECT id, created_at FROM cart").await;
-    let (calls_after, total_after) = wait_for(Duration::from_secs(30), "200 runs with the index", || async {
-        let (calls, total) = stats(&admin, "SELECT id, created_at FROM cart").await;
-        (calls - calls_at >= 200.0).then_some((calls, total))
-    })
+    let (calls_after, total_after) = wait_for(
+        Duration::from_secs(30),
+        "200 runs with the index",
+        || async {
+            let (calls, total) = stats(&admin, "SELECT id, created_at FROM cart").await;
+            (calls - calls_at >= 200.0).then_some((calls, total))
+        },
+    )
     .await;
     let mean_after = (total_after - total_at) / (calls_after - calls_at);
     eprintln!(
@@ -333,18 +385,27 @@ async fn small_tables_indexed_lookups_and_writes_get_no_index_advice_and_say_why
 
     let expected = [
         (REGION_QUERY, "table_too_small", "public.region has"),
-        (PRODUCT_QUERY, "already_covered", "public.product_handle_idx"),
+        (
+            PRODUCT_QUERY,
+            "already_covered",
+            "public.product_handle_idx",
+        ),
         (EVENT_INSERT, "not_select", "not a single plain SELECT"),
     ];
     for (sql, code, says) in expected {
         let prefix = &sql[..30];
-        let verdict = wait_for(Duration::from_secs(60), &format!("the verdict of {sql}"), || async {
-            verdict_of(&collector, &admin, prefix).await
-        })
+        let verdict = wait_for(
+            Duration::from_secs(60),
+            &format!("the verdict of {sql}"),
+            || async { verdict_of(&collector, &admin, prefix).await },
+        )
         .await;
         eprintln!("{sql}: {verdict}");
         assert_eq!(verdict["verdict"], code, "{verdict}");
-        assert!(verdict["reason"].as_str().unwrap().contains(says), "{verdict}");
+        assert!(
+            verdict["reason"].as_str().unwrap().contains(says),
+            "{verdict}"
+        );
     }
     // Ten analysis passes later: still no index advice of any state.
     tokio::time::sleep(Duration::from_secs(20)).await;

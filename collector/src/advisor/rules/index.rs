@@ -267,9 +267,8 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
     ]
     .into();
     evidence = evidence.series("pg_table_rows", &table_labels, Some(cfg.min_table_rows));
-    evidence = evidence.opening_at_once(
-        verified && c.uses_index == Some(true) && gain >= cfg.open_at_once_gain,
-    );
+    evidence = evidence
+        .opening_at_once(verified && c.uses_index == Some(true) && gain >= cfg.open_at_once_gain);
     let support = (calls / (10.0 * cfg.min_calls)).min(1.0);
     let confidence = if verified { 0.9 } else { 0.6 } * (0.5 + 0.5 * support);
     Some(Finding {
@@ -395,9 +394,11 @@ mod tests {
 
     #[test]
     fn only_a_hypopg_verified_large_gain_opens_at_once() {
-        let at_once = |text: &str| run(&snapshot(100.0, 40.0, 200_000.0, text))[0]
-            .evidence
-            .opens_at_once;
+        let at_once = |text: &str| {
+            run(&snapshot(100.0, 40.0, 200_000.0, text))[0]
+                .evidence
+                .opens_at_once
+        };
         // 5000 → 500 is a 90% drop: at the default threshold.
         assert!(at_once(&candidate(Some(500.0), "hypopg")));
         assert!(at_once(&candidate(Some(10.0), "hypopg")));
@@ -423,7 +424,11 @@ mod tests {
         ));
         let out = run(&snap);
         assert_eq!(out.len(), 1);
-        assert!(out[0].summary.contains("(600000 rows)"), "{}", out[0].summary);
+        assert!(
+            out[0].summary.contains("(600000 rows)"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]
