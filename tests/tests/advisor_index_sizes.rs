@@ -62,6 +62,9 @@ const REGION_QUERY: &str = "SELECT id, name FROM region WHERE currency_code = $1
 const PRODUCT_QUERY: &str = "SELECT id, title FROM product WHERE handle = $1";
 const EVENT_INSERT: &str = "INSERT INTO event_log (kind, payload) VALUES ($1, $2)";
 
+/// One round of the load: statements with their parameters for run `n`.
+type Round = fn(u64) -> Vec<(&'static str, Vec<String>)>;
+
 fn agent_toml(endpoint: &str, url: &str, source_extra: &str) -> String {
     format!(
         "[agent]\nid = \"shop-db\"\nflush_interval = \"200ms\"\n[collector]\nendpoint = \"{endpoint}\"\n\
@@ -76,7 +79,7 @@ fn load(
     client: tokio_postgres::Client,
     stop: Arc<AtomicBool>,
     pause: Duration,
-    round: fn(u64) -> Vec<(&'static str, Vec<String>)>,
+    round: Round,
 ) -> tokio::task::JoinHandle<u64> {
     tokio::spawn(async move {
         let mut runs = 0u64;
