@@ -8,9 +8,15 @@
 //! A value that was 0 and is not now (or the reverse) has moved; both 0
 //! has not. The comparison is always against the values of the last
 //! examination, never the previous scrape, so a slow drift is caught too.
+//! A rare statement's figures are noise (one call of 2 ms, then two of
+//! 5 ms): calls count only when either interval had [`MIN_CALLS`], the mean
+//! only when both had.
 
 /// How much a value must move (×, either way) to re-examine the statement.
 pub const FACTOR: f64 = 2.0;
+/// Calls in an interval below which its mean (and a move of its calls) is
+/// not worth a new examination.
+pub const MIN_CALLS: f64 = 5.0;
 
 /// What an examination depended on, as measured in one scrape.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -72,10 +78,11 @@ pub fn due(
     let Some(last) = last else {
         return Some(Trigger::New);
     };
-    if moved(last.measure.mean_ms, now.mean_ms) {
+    let (calls_then, calls_now) = (last.measure.calls, now.calls);
+    if calls_then.min(calls_now) >= MIN_CALLS && moved(last.measure.mean_ms, now.mean_ms) {
         return Some(Trigger::Mean);
     }
-    if moved(last.measure.calls, now.calls) {
+    if calls_then.max(calls_now) >= MIN_CALLS && moved(calls_then, calls_now) {
         return Some(Trigger::Calls);
     }
     let table_moved = last
@@ -213,6 +220,27 @@ mod tests {
             Some(Trigger::Table)
         );
         assert_eq!(due_with(&empty, now(), Some(0), 15_000), None);
+    }
+
+    #[test]
+    fn a_rare_statements_noise_does_not_make_it_due() {
+        let last = measure(2.0, 1.0, 50_000);
+        // One call of 2 ms, then two of 5 ms: neither is a move.
+        assert_eq!(
+            due_with(&last, measure(5.0, 2.0, 50_000), Some(50_000), 15_000),
+            None
+        );
+        // Its calls reaching MIN_CALLS and doubling is one.
+        assert_eq!(
+            due_with(&last, measure(2.0, MIN_CALLS, 50_000), Some(50_000), 15_000),
+            Some(Trigger::Calls)
+        );
+        // A mean moves only between intervals of MIN_CALLS calls each.
+        let busy = measure(2.0, MIN_CALLS, 50_000);
+        assert_eq!(
+            due_with(&busy, measure(5.0, MIN_CALLS, 50_000), Some(50_000), 15_000),
+            Some(Trigger::Mean)
+        );
     }
 
     #[test]
