@@ -86,15 +86,17 @@ pub async fn serve_with_advisor_gate(
         config.retention.compaction_interval.0,
     ));
 
+    let wake = advisor::engine::Wake::default();
     let advisor = tokio::spawn({
-        let (store, advisor, interval) = (
+        let (store, advisor, interval, wake) = (
             store.clone(),
             config.advisor.clone(),
             config.analysis_interval.0,
+            wake.clone(),
         );
         async move {
             advisor_gate.await;
-            advisor::engine::run(store, advisor, interval).await;
+            advisor::engine::run(store, advisor, interval, wake).await;
         }
     });
 
@@ -112,7 +114,7 @@ pub async fn serve_with_advisor_gate(
 
     let limit = config.ingest.max_message_bytes.0 as usize;
     let auth = AgentAuth::new(config.auth.agent_tokens.clone());
-    let ingest = IngestService::new(store.clone(), writer, counters.clone());
+    let ingest = IngestService::new(store.clone(), writer, counters.clone(), wake);
     let service = InterceptedService::new(
         IngestServer::new(ingest.clone())
             .max_decoding_message_size(limit)

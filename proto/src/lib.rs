@@ -56,7 +56,8 @@ impl v1::Batch {
             + self.pg_tables.len() * v1::PgTable::FIELDS
             + self.pg_indexes.len() * v1::PgIndex::FIELDS
             + self.redis.len() * v1::RedisStats::FIELDS
-            + self.index_candidates.len() * v1::IndexCandidate::FIELDS) as u64
+            + self.index_candidates.len() * v1::IndexCandidate::FIELDS
+            + self.index_verdicts.len() * v1::IndexVerdict::FIELDS) as u64
             + self
                 .http_routes
                 .iter()
@@ -81,6 +82,7 @@ impl v1::Batch {
         self.redis.extend(other.redis);
         self.http_routes.extend(other.http_routes);
         self.index_candidates.extend(other.index_candidates);
+        self.index_verdicts.extend(other.index_verdicts);
     }
 }
 
@@ -90,7 +92,7 @@ impl v1::PgStatement {
 }
 impl v1::PgTable {
     /// Numeric fields stored per record.
-    pub const FIELDS: usize = 8;
+    pub const FIELDS: usize = 9;
 }
 impl v1::PgIndex {
     /// Numeric fields stored per record.
@@ -102,6 +104,10 @@ impl v1::RedisStats {
 }
 impl v1::IndexCandidate {
     /// Values stored per record: one text row (costs travel inside it).
+    pub const FIELDS: usize = 1;
+}
+impl v1::IndexVerdict {
+    /// Values stored per record: one text row.
     pub const FIELDS: usize = 1;
 }
 

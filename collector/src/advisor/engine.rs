@@ -1,10 +1,15 @@
 //! The analysis cadence: every `analysis_interval`, one pass: load, compute
 //! headroom, run the rules, step the lifecycle, save. A failed pass is
-//! logged and the next tick tries again.
+//! logged and the next tick tries again. A batch bringing an index
+//! candidate not seen before (`Wake`) brings the next pass forward, at most
+//! one early pass per [`EARLY_PASS_GAP`]: index advice then needs no full
+//! interval to appear.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 use super::lifecycle::{self, Hysteresis, State};
 use super::{AdvisorConfig, Context, load, resources, rules};
@@ -101,14 +106,64 @@ pub async fn pass(
     })
 }
 
-/// Runs a pass every `interval` until the task is dropped.
-pub async fn run(store: Store, config: AdvisorConfig, interval: Duration) {
+/// Shortest time between an early pass and the pass before it.
+pub const EARLY_PASS_GAP: Duration = Duration::from_secs(10);
+/// Candidate keys remembered before the memory starts over (each key is
+/// then new once more: one early pass more, no harm).
+const MAX_KNOWN_CANDIDATES: usize = 100_000;
+
+/// Shared by ingest and the cadence: wakes the advisor when a batch brings
+/// an index candidate it has not seen.
+#[derive(Debug, Clone, Default)]
+pub struct Wake {
+    notify: Arc<Notify>,
+    known: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Wake {
+    /// Remembers `keys` (one per candidate: agent, statement and index);
+    /// any new one wakes the advisor. Returns whether one was new.
+    pub fn candidates(&self, keys: impl IntoIterator<Item = String>) -> bool {
+        let mut new = false;
+        if let Ok(mut known) = self.known.lock() {
+            for key in keys {
+                if known.len() >= MAX_KNOWN_CANDIDATES {
+                    known.clear();
+                }
+                new |= known.insert(key);
+            }
+        }
+        if new {
+            self.notify.notify_one();
+        }
+        new
+    }
+
+    async fn woken(&self) {
+        self.notify.notified().await;
+    }
+}
+
+/// Runs a pass every `interval` (and early when `wake` says) until the task
+/// is dropped.
+pub async fn run(store: Store, config: AdvisorConfig, interval: Duration, wake: Wake) {
     let config = Arc::new(config);
     let mut history = load::History::default();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_pass: Option<Instant> = None;
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = wake.woken() => {
+                let since = last_pass.map_or(EARLY_PASS_GAP, |at| at.elapsed());
+                if since < EARLY_PASS_GAP {
+                    tokio::time::sleep(EARLY_PASS_GAP - since).await;
+                }
+                tracing::debug!("early analysis pass: a new index candidate arrived");
+            }
+        }
+        last_pass = Some(Instant::now());
         match pass(&store, &config, &mut history, now_ms()).await {
             Ok(report) => tracing::debug!(
                 series = report.series,
@@ -124,5 +179,28 @@ pub async fn run(store: Store, config: AdvisorConfig, interval: Duration) {
                 tracing::warn!(error = %error, "analysis pass failed; retrying at the next interval")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_a_candidate_not_seen_before_wakes_the_advisor() {
+        let wake = Wake::default();
+        assert!(wake.candidates(["a/shop/1/CREATE INDEX x".to_owned()]));
+        // The permit is stored: the advisor wakes even if it was not waiting.
+        tokio::time::timeout(Duration::from_secs(1), wake.woken())
+            .await
+            .expect("woken");
+        assert!(!wake.candidates(["a/shop/1/CREATE INDEX x".to_owned()]));
+        assert!(!wake.candidates(Vec::<String>::new()));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), wake.woken())
+                .await
+                .is_err(),
+            "a re-sent candidate wakes nothing"
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! The lifecycle of a recommendation, pure: pending (seen, not yet shown) →
 //! open → acknowledged or snoozed → resolved. A finding opens after
-//! `open_after` consecutive passes and resolves itself after
-//! `resolve_after` consecutive passes without it, so nothing flaps; every
-//! change of state is an event kept as history.
+//! `open_after` consecutive passes (at once when its evidence says
+//! `opens_at_once`: a measurement, not a trend that one pass may show by
+//! chance) and resolves itself after `resolve_after` consecutive passes
+//! without it, so nothing flaps; every change of state is an event kept as
+//! history.
 
 use serde::{Deserialize, Serialize};
 
@@ -169,7 +171,9 @@ pub fn step(
         let came_back = next.missed_passes > 0;
         next.missed_passes = 0;
         match rec.state {
-            State::Pending if next.seen_passes >= hysteresis.open_after => {
+            State::Pending
+                if next.seen_passes >= hysteresis.open_after || finding.evidence.opens_at_once =>
+            {
                 next.state = State::Open;
                 event(&next, "opened");
             }
@@ -218,7 +222,7 @@ pub fn step(
             missed_passes: 0,
         };
         refresh(&mut rec, finding, now);
-        if hysteresis.open_after <= 1 {
+        if hysteresis.open_after <= 1 || finding.evidence.opens_at_once {
             rec.state = State::Open;
             event(&rec, "opened");
         }
@@ -356,6 +360,25 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(recs[0].first_seen, 0);
         assert_eq!(recs[0].last_seen, 1);
+    }
+
+    #[test]
+    fn a_finding_measured_directly_opens_in_its_first_pass_and_resolves_as_any_other() {
+        let direct = Finding {
+            evidence: Evidence::default().opening_at_once(true),
+            ..finding("k")
+        };
+        let (opened, events) = step(&[], std::slice::from_ref(&direct), 0, H);
+        assert_eq!(opened[0].state, State::Open);
+        assert_eq!(events.len(), 1);
+        // Pending from an earlier pass without it: opens now.
+        let (pending, _) = step(&[], &[finding("k")], 0, H);
+        assert_eq!(pending[0].state, State::Pending);
+        let (now_open, _) = step(&pending, std::slice::from_ref(&direct), 1, H);
+        assert_eq!(now_open[0].state, State::Open);
+        // Resolving still takes resolve_after absent passes.
+        let (absent, _) = step(&opened, &[], 1, H);
+        assert_eq!(absent[0].state, State::Open);
     }
 
     #[test]

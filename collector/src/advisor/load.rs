@@ -13,12 +13,14 @@ use super::snapshot::{Series, Snapshot, Text};
 use crate::store::model::Kind;
 use crate::store::{HOUR, RAW, ScanPoint, Store, StoreError};
 
-/// Text kinds the rules read.
-pub const TEXT_KINDS: [&str; 4] = [
+/// Text kinds the rules read (and the agent's index verdicts, so that a
+/// pass can say why a statement has no index advice).
+pub const TEXT_KINDS: [&str; 5] = [
     "pg_query",
     super::routes::FINGERPRINT_TEXT,
     "pg_index",
     "pg_index_candidate",
+    "pg_index_verdict",
 ];
 
 /// Buckets the recent window is cut into (10 s for the default hour).
@@ -31,6 +33,7 @@ pub const RECENT_BUCKETS: i64 = 360;
 pub const HISTORY_PREFIXES: &[&str] = &[
     "pg_connections_total",
     "pg_table_live_tuples",
+    "pg_table_rows",
     "pg_table_n_tup_ins",
     "pg_index_scans",
     "redis_used_memory_bytes",

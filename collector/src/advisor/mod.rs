@@ -129,6 +129,11 @@ pub struct Evidence {
     pub series: Vec<SeriesRef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The rule measured this finding so directly (e.g. a hypothetical
+    /// index the planner uses, with a large gain) that it opens in the
+    /// pass that first sees it instead of after `open_after` passes.
+    #[serde(skip)]
+    pub opens_at_once: bool,
 }
 
 impl Evidence {
@@ -172,6 +177,12 @@ impl Evidence {
     /// Adds a note.
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Marks the finding as one that opens at once (see `opens_at_once`).
+    pub fn opening_at_once(mut self, at_once: bool) -> Self {
+        self.opens_at_once = at_once;
         self
     }
 }

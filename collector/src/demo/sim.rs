@@ -132,8 +132,10 @@ impl Tick {
             .map(|b| {
                 b.samples.len()
                     + b.pg_statements.len() * 7
-                    + b.pg_tables.len() * 8
+                    + b.pg_tables.len() * v1::PgTable::FIELDS
                     + b.pg_indexes.len() * 3
+                    + b.index_candidates.len()
+                    + b.index_verdicts.len()
                     + b.redis.len() * 11
                     + b.http_routes.len() * (BOUNDS_MS.len() + 4)
             })
@@ -401,6 +403,8 @@ impl Sim {
                 table_bytes: (live * row_bytes) as u64,
                 index_bytes: (live * 90.0) as u64,
                 n_tup_ins: inserts as u64,
+                // The planner's estimate follows the live rows here.
+                estimated_rows: live.round() as u64,
             });
         }
         for (table, index, idx_scan, rows_of) in [
@@ -455,6 +459,35 @@ impl Sim {
                 table_rows: rows.round() as u64,
             });
         }
+        // The advisor's verdict on the lookup: a candidate, or too small.
+        let (verdict, reason, definition) = if rows >= 10_000.0 {
+            (
+                "candidate",
+                format!(
+                    "an index on public.product (handle) would serve it; public.product has about {rows:.0} rows"
+                ),
+                PRODUCT_CANDIDATE.to_owned(),
+            )
+        } else {
+            (
+                "table_too_small",
+                format!(
+                    "public.product has about {rows:.0} rows (planner estimate), fewer than 10000"
+                ),
+                String::new(),
+            )
+        };
+        batch.index_verdicts.push(v1::IndexVerdict {
+            timestamp_ms: t,
+            database: DATABASE.into(),
+            queryid: PRODUCT_QUERYID.into(),
+            verdict: verdict.into(),
+            reason,
+            schema: "public".into(),
+            table: "product".into(),
+            table_rows: Some(rows.round() as u64),
+            definition,
+        });
     }
 
     fn redis(&mut self, batch: &mut v1::Batch, mid: i64, t: i64, views: f64, minutes: f64) {

@@ -204,6 +204,12 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
             ("pg_table_idx_scan", Kind::Counter, t.idx_scan),
             ("pg_table_n_tup_ins", Kind::Counter, t.n_tup_ins),
             ("pg_table_live_tuples", Kind::Gauge, t.n_live_tup),
+            // An agent older than `estimated_rows` sends 0: n_live_tup then.
+            (
+                "pg_table_rows",
+                Kind::Gauge,
+                t.estimated_rows.max(t.n_live_tup),
+            ),
             ("pg_table_dead_tuples", Kind::Gauge, t.n_dead_tup),
             ("pg_table_bytes", Kind::Gauge, t.table_bytes),
             ("pg_table_index_bytes", Kind::Gauge, t.index_bytes),
@@ -256,6 +262,9 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
     }
     for c in &batch.index_candidates {
         b.out.texts.push(candidate_text(c));
+    }
+    for v in &batch.index_verdicts {
+        b.out.texts.push(verdict_text(v));
     }
     for r in &batch.redis {
         let labels = [("instance", r.instance.as_str())];
@@ -338,6 +347,32 @@ fn candidate_text(c: &v1::IndexCandidate) -> Text {
     Text {
         kind: "pg_index_candidate",
         key: format!("{}/{}", c.database, c.queryid),
+        text: text.to_string(),
+    }
+}
+
+/// Text kind of an index verdict.
+pub const VERDICT_KIND: &str = "pg_index_verdict";
+
+/// An index verdict as a text row keyed `database/queryid`, its text a JSON
+/// object of exactly `database, queryid, verdict, reason, schema, table,
+/// table_rows` (a number or null), `definition` ("" when none) and
+/// `timestamp_ms`.
+fn verdict_text(v: &v1::IndexVerdict) -> Text {
+    let text = serde_json::json!({
+        "database": v.database,
+        "queryid": v.queryid,
+        "verdict": v.verdict,
+        "reason": v.reason,
+        "schema": v.schema,
+        "table": v.table,
+        "table_rows": v.table_rows,
+        "definition": v.definition,
+        "timestamp_ms": v.timestamp_ms,
+    });
+    Text {
+        kind: VERDICT_KIND,
+        key: format!("{}/{}", v.database, v.queryid),
         text: text.to_string(),
     }
 }
@@ -627,5 +662,92 @@ mod tests {
                 &serde_json::json!("")
             )
         );
+    }
+
+    #[test]
+    fn an_index_verdict_is_a_json_text_with_exactly_the_contract_fields() {
+        let verdict = v1::IndexVerdict {
+            timestamp_ms: 9_000,
+            database: "shop".into(),
+            queryid: "-7".into(),
+            verdict: "table_too_small".into(),
+            reason: "public.cart has about 800 rows (planner estimate; n_live_tup 0)".into(),
+            schema: "public".into(),
+            table: "cart".into(),
+            table_rows: Some(800),
+            definition: String::new(),
+        };
+        let converted = convert(
+            "a",
+            &v1::Batch {
+                index_verdicts: vec![
+                    verdict.clone(),
+                    v1::IndexVerdict {
+                        queryid: "8".into(),
+                        verdict: "not_select".into(),
+                        schema: String::new(),
+                        table: String::new(),
+                        table_rows: None,
+                        ..verdict.clone()
+                    },
+                ],
+                ..Default::default()
+            },
+        );
+        assert!(converted.points.is_empty(), "a verdict is no series");
+        let text = &converted.texts[0];
+        assert_eq!((text.kind, text.key.as_str()), (VERDICT_KIND, "shop/-7"));
+        assert_eq!(VERDICT_KIND, "pg_index_verdict");
+        let json: serde_json::Value = serde_json::from_str(&text.text).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "database": "shop",
+                "queryid": "-7",
+                "verdict": "table_too_small",
+                "reason": verdict.reason,
+                "schema": "public",
+                "table": "cart",
+                "table_rows": 800,
+                "definition": "",
+                "timestamp_ms": 9000,
+            })
+        );
+        let none: serde_json::Value = serde_json::from_str(&converted.texts[1].text).expect("json");
+        assert_eq!(converted.texts[1].key, "shop/8");
+        assert_eq!(none["table_rows"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn table_rows_are_the_planner_estimate_or_live_tuples_whichever_is_larger() {
+        let rows = |estimated_rows: u64, n_live_tup: u64| {
+            let batch = v1::Batch {
+                pg_tables: vec![v1::PgTable {
+                    database: "shop".into(),
+                    schema: "public".into(),
+                    table: "cart".into(),
+                    estimated_rows,
+                    n_live_tup,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let converted = convert("a", &batch);
+            let value = |name: &str| {
+                converted
+                    .points
+                    .iter()
+                    .find(|p| converted.key(p).name == name)
+                    .map(|p| p.value)
+            };
+            (value("pg_table_rows"), value("pg_table_live_tuples"))
+        };
+        assert_eq!(
+            rows(600_000, 0),
+            (Some(600_000.0), Some(0.0)),
+            "after a stats reset"
+        );
+        assert_eq!(rows(900, 1_000), (Some(1_000.0), Some(1_000.0)));
+        assert_eq!(rows(0, 50), (Some(50.0), Some(50.0)), "an older agent");
     }
 }

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use crate::advisor::engine::Wake;
 use crate::metrics::IngestCounters;
 use crate::store::model::{AgentHello, Drops, PreparedBatch};
 use crate::store::{Outcome, Store, StoreError, Writer, now_ms};
@@ -26,15 +27,18 @@ pub struct IngestService {
     store: Store,
     writer: Writer,
     counters: IngestCounters,
+    /// Told of every stored index candidate (new ones wake the advisor).
+    wake: Wake,
 }
 
 impl IngestService {
     /// A service storing into `store` through `writer`.
-    pub fn new(store: Store, writer: Writer, counters: IngestCounters) -> Self {
+    pub fn new(store: Store, writer: Writer, counters: IngestCounters, wake: Wake) -> Self {
         Self {
             store,
             writer,
             counters,
+            wake,
         }
     }
 
@@ -101,6 +105,12 @@ impl IngestService {
             .await
             .map_err(BatchError::Store)?;
         self.counters.record(outcome, points as u64);
+        self.wake.candidates(batch.index_candidates.iter().map(|c| {
+            format!(
+                "{}/{}/{}/{}",
+                agent.agent_id, c.database, c.queryid, c.definition
+            )
+        }));
         Ok(outcome)
     }
 }

@@ -6,7 +6,8 @@
 //! rest as one `other` record), their texts made safe in `text`;
 //! the `tables_top` largest tables of the connected database and their
 //! indexes in `tables`; index candidates for its slowest SELECTs, verified
-//! with EXPLAIN (and hypopg when installed), in `advisor`.
+//! with EXPLAIN (and hypopg when installed), and a verdict for each, in
+//! `advisor`.
 //!
 //! Privileges: any role that can log in sees its own sessions; grant
 //! `pg_monitor` (`GRANT pg_monitor TO headroom;`) so that every session's
@@ -76,7 +77,8 @@ pub struct Config {
     pub index_advice: bool,
     /// How often one statement is re-examined.
     pub index_advice_interval: HumanDuration,
-    /// Tables with fewer live rows are not examined.
+    /// Tables with fewer rows (the planner's estimate or n_live_tup,
+    /// whichever is larger) are not examined.
     pub index_advice_min_rows: u64,
     /// Statements examined per pass (slowest first).
     pub index_advice_max_statements: usize,
@@ -187,6 +189,7 @@ impl PostgresSource {
                     interval: config.index_advice_interval.0,
                     min_rows: config.index_advice_min_rows,
                     max_statements: config.index_advice_max_statements,
+                    tables_top: config.tables_top,
                 },
             ),
             name,
@@ -236,7 +239,7 @@ impl PostgresSource {
         let database: String = settings.get(3);
         let tables = tables::read(client, &database, self.config.tables_top, now_ms).await?;
         let statements = self.statements.read(client, &database, now_ms).await?;
-        let index_candidates = self
+        let advice = self
             .advisor
             .read(
                 client,
@@ -265,7 +268,8 @@ impl PostgresSource {
             pg_statements: statements.records,
             pg_tables: tables.tables,
             pg_indexes: tables.indexes,
-            index_candidates,
+            index_candidates: advice.candidates,
+            index_verdicts: advice.verdicts,
             ..v1::Batch::default()
         })
     }

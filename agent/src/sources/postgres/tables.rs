@@ -9,6 +9,19 @@
 //!
 //! Sizes come from `pg_table_size` and `pg_indexes_size`: catalog lookups
 //! and a `stat` per file, no table is read.
+//!
+//! Rows (`estimated_rows`) are the planner's estimate, which survives a
+//! statistics reset (`pg_stat_reset()`, crash recovery, a failover, where
+//! `n_live_tup` reads 0 for hours): the larger of `n_live_tup` and
+//! `pg_class.reltuples`. A table never analysed nor vacuumed has
+//! `reltuples` = -1, and no rows-per-page ratio of its own then; like the
+//! planner (`table_block_relation_estimate_size`), its current pages
+//! (`pg_relation_size / block_size`) are multiplied by the tuples a page
+//! holds at its row width: the sum of its columns' fixed lengths, 32 bytes
+//! per variable-length column (the planner's default when it has no
+//! statistics, which such a table has not), plus 24 bytes of tuple header
+//! and 4 of line pointer, aligned to 8, into the page less its 24-byte
+//! header. Unlike the planner, an empty table is not assumed 10 pages.
 
 use headroom_proto::v1;
 use tokio_postgres::{Client, Row};
@@ -17,14 +30,30 @@ use super::advisor::keys::IndexShape;
 
 /// Every user table with its sizes, largest first, cut at `$1`; the last
 /// column counts every user table (before the cut).
+/// The planner's inputs follow: `reltuples`, the current pages of the main
+/// fork, and, only for a table never analysed, its row width.
 const Q_TABLES: &str = "WITH t AS (\
        SELECT relid, schemaname::text AS schema, relname::text AS name, seq_scan, seq_tup_read, \
        coalesce(idx_scan, 0) AS idx_scan, n_live_tup, n_dead_tup, n_tup_ins, \
        coalesce(pg_table_size(relid), 0) AS table_bytes, coalesce(pg_indexes_size(relid), 0) AS index_bytes \
        FROM pg_stat_user_tables) \
-     SELECT relid, schema, name, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, n_tup_ins, \
-       table_bytes, index_bytes, count(*) OVER () \
-     FROM t ORDER BY table_bytes + index_bytes DESC, schema, name LIMIT $1";
+     SELECT t.relid, t.schema, t.name, t.seq_scan, t.seq_tup_read, t.idx_scan, t.n_live_tup, t.n_dead_tup, \
+       t.n_tup_ins, t.table_bytes, t.index_bytes, count(*) OVER (), \
+       c.reltuples::float8, \
+       coalesce(pg_relation_size(t.relid), 0) / current_setting('block_size')::int8, \
+       CASE WHEN c.reltuples < 0 THEN (SELECT coalesce(sum(CASE WHEN a.attlen > 0 THEN a.attlen ELSE 32 END), 0)::int8 \
+         FROM pg_attribute a WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped) END, \
+       current_setting('block_size')::int8 \
+     FROM t JOIN pg_class c ON c.oid = t.relid \
+     ORDER BY t.table_bytes + t.index_bytes DESC, t.schema, t.name LIMIT $1";
+
+/// Bytes of a heap page's header (`SizeOfPageHeaderData`).
+const PAGE_HEADER_BYTES: i64 = 24;
+/// Bytes each tuple costs beyond its data: the aligned tuple header
+/// (`SizeofHeapTupleHeader`) and its line pointer (`ItemIdData`).
+const TUPLE_OVERHEAD_BYTES: i64 = 24 + 4;
+/// `MAXALIGN` of 64-bit platforms.
+const MAX_ALIGN: i64 = 8;
 
 /// The indexes of the tables `$1` (an array of oids).
 const Q_INDEXES: &str = "SELECT s.schemaname::text, s.relname::text, s.indexrelname::text, \
@@ -46,6 +75,36 @@ pub struct TableRow {
     pub n_tup_ins: i64,
     pub table_bytes: i64,
     pub index_bytes: i64,
+    /// The planner's inputs: see [`planner_rows`].
+    pub planner: PlannerInputs,
+}
+
+/// What the catalog says about a table's size, for [`planner_rows`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PlannerInputs {
+    /// `pg_class.reltuples`: -1 when never analysed nor vacuumed.
+    pub reltuples: f64,
+    /// Current pages of the main fork.
+    pub pages: i64,
+    /// The row's data width in bytes (asked for only when `reltuples` < 0).
+    pub width: Option<i64>,
+    /// `block_size`, 8192 unless PostgreSQL was built otherwise.
+    pub block_size: i64,
+}
+
+/// The planner's estimate of a table's rows (pure): `reltuples` once
+/// known, else the current pages times the tuples a page holds at the row
+/// width (see the module's doc).
+pub fn planner_rows(inputs: &PlannerInputs) -> u64 {
+    if inputs.reltuples >= 0.0 {
+        return inputs.reltuples.round() as u64;
+    }
+    let Some(width) = inputs.width else {
+        return 0;
+    };
+    let tuple = (width.max(0) + TUPLE_OVERHEAD_BYTES + MAX_ALIGN - 1) / MAX_ALIGN * MAX_ALIGN;
+    let per_page = (inputs.block_size - PAGE_HEADER_BYTES).max(0) / tuple;
+    u64::try_from(inputs.pages.max(0).saturating_mul(per_page)).unwrap_or(0)
 }
 
 /// One row of `Q_INDEXES`.
@@ -115,6 +174,12 @@ fn table_row(row: &Row) -> TableRow {
         n_tup_ins: row.get(8),
         table_bytes: row.get(9),
         index_bytes: row.get(10),
+        planner: PlannerInputs {
+            reltuples: row.get(12),
+            pages: row.get(13),
+            width: row.get(14),
+            block_size: row.get(15),
+        },
     }
 }
 
@@ -151,6 +216,7 @@ pub fn table_record(row: &TableRow, database: &str, now_ms: i64) -> v1::PgTable 
         table_bytes: count(row.table_bytes),
         index_bytes: count(row.index_bytes),
         n_tup_ins: count(row.n_tup_ins),
+        estimated_rows: planner_rows(&row.planner).max(count(row.n_live_tup)),
     }
 }
 
@@ -199,6 +265,12 @@ mod tests {
             n_tup_ins: 1_005,
             table_bytes: 8_192,
             index_bytes: 16_384,
+            planner: PlannerInputs {
+                reltuples: 900.0,
+                pages: 1,
+                width: None,
+                block_size: 8_192,
+            },
         };
         let record = table_record(&row, "shop", 42);
         assert_eq!(record.timestamp_ms, 42);
@@ -219,6 +291,59 @@ mod tests {
             (1_000, 5, 1_005)
         );
         assert_eq!((record.table_bytes, record.index_bytes), (8_192, 16_384));
+        assert_eq!(record.estimated_rows, 1_000, "the larger of the two");
+    }
+
+    #[test]
+    fn rows_survive_a_statistics_reset_through_reltuples() {
+        let row = TableRow {
+            n_live_tup: 0,
+            planner: PlannerInputs {
+                reltuples: 600_000.0,
+                pages: 7_000,
+                width: None,
+                block_size: 8_192,
+            },
+            ..TableRow::default()
+        };
+        let record = table_record(&row, "shop", 0);
+        assert_eq!((record.n_live_tup, record.estimated_rows), (0, 600_000));
+    }
+
+    #[test]
+    fn a_table_never_analysed_is_estimated_from_its_pages_and_row_width() {
+        // Two bigints and a text: 8 + 8 + 32 data bytes, + 28 overhead,
+        // aligned to 80 bytes; (8192 - 24) / 80 = 102 tuples a page.
+        let inputs = PlannerInputs {
+            reltuples: -1.0,
+            pages: 1_000,
+            width: Some(48),
+            block_size: 8_192,
+        };
+        assert_eq!(planner_rows(&inputs), 102_000);
+        // No pages yet, or a width never read: no estimate (n_live_tup then).
+        assert_eq!(planner_rows(&PlannerInputs { pages: 0, ..inputs }), 0);
+        assert_eq!(
+            planner_rows(&PlannerInputs {
+                width: None,
+                ..inputs
+            }),
+            0
+        );
+        // Once analysed, reltuples is the estimate, even 0 for an empty table.
+        assert_eq!(
+            planner_rows(&PlannerInputs {
+                reltuples: 0.0,
+                ..inputs
+            }),
+            0
+        );
+        let row = TableRow {
+            n_live_tup: 5,
+            planner: inputs,
+            ..TableRow::default()
+        };
+        assert_eq!(table_record(&row, "shop", 0).estimated_rows, 102_000);
     }
 
     #[test]

@@ -31,8 +31,9 @@ pub const KEY_PREFIX: &str = "big_scans/";
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// A table with fewer live tuples than this is not large. Default
-    /// 100,000.
+    /// A table with fewer rows than this is not large (`pg_table_rows`:
+    /// the planner's estimate or n_live_tup, whichever is larger; the key
+    /// keeps its historical name). Default 100,000.
     pub min_live_tuples: f64,
     /// A statement faster than this on average (recent window, ms) is not
     /// a problem yet. Default 50 ms.
@@ -126,7 +127,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
             .iter()
             .filter_map(|name| {
                 ctx.snapshot
-                    .matching("pg_table_live_tuples", &db)
+                    .matching("pg_table_rows", &db)
                     .find(|s| s.label("table") == name)
             })
             .filter_map(|s| s.fresh(now, stale).map(|v| (s, v)))
@@ -225,12 +226,7 @@ fn finding(
             "ms",
             config.min_mean_ms,
         )
-        .against(
-            "live rows in the table",
-            live,
-            "rows",
-            config.min_live_tuples,
-        )
+        .against("rows in the table", live, "rows", config.min_live_tuples)
         .fact("calls (recent window)", n, "calls")
         .fact(
             "rows at which the mean reaches the target",
@@ -242,7 +238,7 @@ fn finding(
             &calls.labels,
             Some(config.target_mean_ms),
         )
-        .series("pg_table_live_tuples", &table.labels, Some(rows_at_target))
+        .series("pg_table_rows", &table.labels, Some(rows_at_target))
         .note(format!("queryid {queryid}: {text}"));
     if let Some(g) = growth {
         evidence = evidence.fact("table growth", g, "rows per day");
@@ -256,7 +252,7 @@ fn finding(
         severity,
         title: format!("Query {what} over \"{name}\" ({live:.0} rows)"),
         summary: format!(
-            "Query {queryid} on {database} {what} over \"{name}\" ({live:.0} live rows) and \
+            "Query {queryid} on {database} {what} over \"{name}\" (about {live:.0} rows) and \
              takes {mean_ms:.0} ms per call on average (threshold {:.0} ms). Its time grows \
              with the table. {outlook} If nothing is done, whatever issues it (Headroom does not \
              see the caller) keeps slowing down, holding a connection for the whole scan.",
@@ -376,12 +372,7 @@ mod tests {
             ("schema", "public"),
             ("table", table),
         ];
-        snap.push(Series::new(
-            "pg_table_live_tuples",
-            &labels,
-            Kind::Gauge,
-            rows,
-        ));
+        snap.push(Series::new("pg_table_rows", &labels, Kind::Gauge, rows));
         snap
     }
 
@@ -458,7 +449,7 @@ mod tests {
         assert!(run(&store(COUNT, 1.0, 80.0, "product_variant", 500_000.0, 0.0)).is_empty());
         let mut other_db = store(COUNT, 1.0, 80.0, "product", 500_000.0, 0.0);
         for s in &mut other_db.series {
-            if s.name == "pg_table_live_tuples" {
+            if s.name == "pg_table_rows" {
                 s.labels.insert("database".into(), "other".into());
             }
         }

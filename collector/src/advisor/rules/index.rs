@@ -20,7 +20,9 @@ pub const MIN_CONFIDENCE: f64 = 0.3;
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
-    /// Tables with fewer live rows are left to sequential scans (default 10,000).
+    /// Tables with fewer rows (`pg_table_rows`: the planner's estimate or
+    /// n_live_tup, whichever is larger) are left to sequential scans
+    /// (default 10,000).
     pub min_table_rows: f64,
     /// The plan cost must drop by at least this share with the index
     /// (default 0.5, as Dexter).
@@ -35,6 +37,11 @@ pub struct Config {
     /// other statistics were is stale (the index now exists), after this
     /// many seconds (default 120).
     pub candidate_grace_seconds: f64,
+    /// A candidate hypopg verified (the plan uses the hypothetical index)
+    /// whose cost drops by at least this share opens in the first pass
+    /// that sees it rather than after `open_after` passes (default 0.9;
+    /// above 1 never).
+    pub open_at_once_gain: f64,
 }
 
 impl Default for Config {
@@ -46,6 +53,7 @@ impl Default for Config {
             min_mean_ms: 5.0,
             critical_mean_ms: 500.0,
             candidate_grace_seconds: 120.0,
+            open_at_once_gain: 0.9,
         }
     }
 }
@@ -170,10 +178,12 @@ fn statement(ctx: &Context, c: &Candidate, since: i64) -> Option<Statement> {
     })
 }
 
+/// The table's rows (`pg_table_rows`, which survives a statistics reset),
+/// else what the agent measured when it sent the candidate.
 fn table_rows(ctx: &Context, c: &Candidate) -> f64 {
     ctx.snapshot
         .find(
-            "pg_table_live_tuples",
+            "pg_table_rows",
             &[
                 ("database", c.database.as_str()),
                 ("schema", c.schema.as_str()),
@@ -263,12 +273,10 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
         ("table".to_owned(), c.table.clone()),
     ]
     .into();
-    evidence = evidence.series(
-        "pg_table_live_tuples",
-        &table_labels,
-        Some(cfg.min_table_rows),
-    );
+    evidence = evidence.series("pg_table_rows", &table_labels, Some(cfg.min_table_rows));
     evidence = routes.evidence(evidence, window_h);
+    evidence = evidence
+        .opening_at_once(verified && c.uses_index == Some(true) && gain >= cfg.open_at_once_gain);
     let support = (calls / (10.0 * cfg.min_calls)).min(1.0);
     let confidence = if verified { 0.9 } else { 0.6 } * (0.5 + 0.5 * support);
     Some(Finding {
@@ -344,7 +352,7 @@ mod tests {
             vec![(t, calls * 3.0)],
         ));
         snap.push(Series::new(
-            "pg_table_live_tuples",
+            "pg_table_rows",
             &[
                 ("agent", "db"),
                 ("database", "shop"),
@@ -399,6 +407,45 @@ mod tests {
         );
         assert!(f.confidence > 0.8, "{}", f.confidence);
         assert_eq!(f.key, "shop/public.order(status) WHERE deleted_at IS NULL");
+    }
+
+    #[test]
+    fn only_a_hypopg_verified_large_gain_opens_at_once() {
+        let at_once = |text: &str| {
+            run(&snapshot(100.0, 40.0, 200_000.0, text))[0]
+                .evidence
+                .opens_at_once
+        };
+        // 5000 → 500 is a 90% drop: at the default threshold.
+        assert!(at_once(&candidate(Some(500.0), "hypopg")));
+        assert!(at_once(&candidate(Some(10.0), "hypopg")));
+        assert!(!at_once(&candidate(Some(501.0), "hypopg")));
+        assert!(!at_once(&candidate(None, "explain")), "not verified");
+    }
+
+    #[test]
+    fn a_statistics_reset_does_not_hide_the_table_the_planner_knows() {
+        // pg_table_rows carries the planner's estimate; n_live_tup (0 after
+        // pg_stat_reset) is not read.
+        let mut snap = snapshot(100.0, 40.0, 600_000.0, &candidate(Some(10.0), "hypopg"));
+        snap.push(Series::new(
+            "pg_table_live_tuples",
+            &[
+                ("agent", "db"),
+                ("database", "shop"),
+                ("schema", "public"),
+                ("table", "order"),
+            ],
+            Kind::Gauge,
+            vec![(NOW - 60_000, 0.0)],
+        ));
+        let out = run(&snap);
+        assert_eq!(out.len(), 1);
+        assert!(
+            out[0].summary.contains("(600000 rows)"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]

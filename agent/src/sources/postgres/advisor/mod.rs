@@ -1,11 +1,15 @@
 //! Index advice for the postgres source: the slowest SELECTs of the scrape
 //! (by execution time in the interval, at most `index_advice_max_statements`
-//! per pass, each re-examined at most every `index_advice_interval`) are
-//! parsed into index candidates (`candidate`: conditions classified by
+//! per pass) are examined in the scrape where they first appear, again when
+//! their mean time, calls per interval or table's rows moved twofold since
+//! (`schedule`), and at least every `index_advice_interval`. Each is parsed
+//! into index candidates (`candidate`: conditions classified by
 //! `predicate`, expressions walked and deparsed by `expr`, key elements and
-//! DDL rendered by `keys`, a `reason` for each table without a candidate),
-//! those an existing index already covers are dropped (`covered`), and the
-//! rest are verified on the source's own connection:
+//! DDL rendered by `keys`, a `reason` for each table without a candidate);
+//! those on tables smaller than `index_advice_min_rows` (the planner's
+//! estimate or n_live_tup, whichever is larger: a statistics reset does not
+//! hide a big table) or that an existing index already covers (`covered`)
+//! are dropped, and the rest are verified on the source's own connection:
 //!
 //! - with the `hypopg` extension installed in the database: the generic
 //!   plan's cost without the index, then with a hypothetical index
@@ -21,13 +25,16 @@
 //! and hypothetical indexes are removed. Only SELECTs are ever explained,
 //! never executed. A statement that fails to parse, prepare or explain (no
 //! SELECT privilege, a timeout) is skipped with a DEBUG line, never a failed
-//! scrape. Tables with fewer live rows than `index_advice_min_rows` are not
-//! examined. Privileges: SELECT on the tables examined (EXPLAIN reads no
+//! scrape. Privileges: SELECT on the tables examined (EXPLAIN reads no
 //! row); hypopg's functions are executable by anyone by default.
 //!
 //! Verified candidates are cached per queryid and sent with every scrape as
 //! `v1::IndexCandidate` records while no index covers them, so the
-//! collector sees them as fresh; once the index exists they stop.
+//! collector sees them as fresh; once the index exists they stop. Every
+//! examined statement also gets a `verdict` (a candidate, or why not), logged
+//! at DEBUG when made and sent with every scrape as a `v1::IndexVerdict`
+//! for the statements of that scrape (at most [`VERDICTS_PER_STATEMENT`] ×
+//! `index_advice_max_statements`, slowest first).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -44,8 +51,15 @@ pub mod keys;
 pub mod plan;
 pub mod predicate;
 pub mod reason;
+pub mod schedule;
+pub mod verdict;
 
 use candidate::Candidate;
+use schedule::Measure;
+use verdict::Verdict;
+
+/// Verdicts sent per scrape: this many per statement examined per pass.
+pub const VERDICTS_PER_STATEMENT: usize = 3;
 
 /// Name of the statement prepared for a generic plan (PostgreSQL < 16).
 const PREPARED: &str = "headroom_candidate";
@@ -78,6 +92,15 @@ pub struct Settings {
     pub interval: Duration,
     pub min_rows: u64,
     pub max_statements: usize,
+    /// The source's `tables_top`, named when a table is not found.
+    pub tables_top: usize,
+}
+
+/// What one scrape's advice sends.
+#[derive(Debug, Default)]
+pub struct Advice {
+    pub candidates: Vec<v1::IndexCandidate>,
+    pub verdicts: Vec<v1::IndexVerdict>,
 }
 
 /// A verified candidate of one statement.
@@ -101,6 +124,28 @@ struct Entry {
     examined_ms: i64,
     seen_ms: i64,
     found: Vec<Found>,
+    verdict: Verdict,
+    /// What the examination depended on (`schedule`).
+    measure: Measure,
+}
+
+/// What examining one statement concluded.
+#[derive(Debug)]
+struct Examination {
+    found: Vec<Found>,
+    verdict: Verdict,
+    /// Rows of each table examined, by `schema.table`.
+    tables: Vec<(String, u64)>,
+}
+
+impl Examination {
+    fn only(verdict: Verdict) -> Self {
+        Self {
+            found: Vec::new(),
+            verdict,
+            tables: Vec::new(),
+        }
+    }
 }
 
 /// What the server offers for verification.
@@ -129,9 +174,9 @@ impl Advisor {
     }
 
     /// Examines the statements due and returns every cached candidate still
-    /// uncovered. `statements`, `tables` and `indexes` are this scrape's
-    /// records of the connected `database`. Only a failing connection is an
-    /// error.
+    /// uncovered, and the verdicts of this scrape's statements.
+    /// `statements`, `tables` and `indexes` are this scrape's records of the
+    /// connected `database`. Only a failing connection is an error.
     pub async fn read(
         &mut self,
         client: &Client,
@@ -140,11 +185,11 @@ impl Advisor {
         tables: &[v1::PgTable],
         indexes: &[v1::PgIndex],
         now_ms: i64,
-    ) -> Result<Vec<v1::IndexCandidate>, tokio_postgres::Error> {
+    ) -> Result<Advice, tokio_postgres::Error> {
         if !self.settings.enabled {
-            return Ok(Vec::new());
+            return Ok(Advice::default());
         }
-        let due = self.due(database, statements, now_ms);
+        let due = self.due(database, statements, tables, now_ms);
         if !due.is_empty() {
             let row = client.query_one(Q_SERVER, &[]).await?;
             let server = Server {
@@ -153,16 +198,30 @@ impl Advisor {
                     .get::<_, Option<String>>(1)
                     .map(|schema| candidate::quote_ident(&schema)),
             };
-            for statement in due {
-                let found = self
+            for (statement, trigger) in due {
+                let examination = self
                     .examine(client, &server, statement, tables, indexes)
                     .await?;
+                tracing::debug!(
+                    source = %self.source,
+                    database = %database,
+                    queryid = %statement.queryid,
+                    trigger = trigger.as_str(),
+                    verdict = examination.verdict.code.as_str(),
+                    reason = %examination.verdict.reason,
+                    "index advice verdict"
+                );
                 self.cache.insert(
                     (database.to_owned(), statement.queryid.clone()),
                     Entry {
                         examined_ms: now_ms,
                         seen_ms: now_ms,
-                        found,
+                        found: examination.found,
+                        verdict: examination.verdict,
+                        measure: Measure {
+                            tables: examination.tables,
+                            ..measure(statement)
+                        },
                     },
                 );
             }
@@ -171,51 +230,59 @@ impl Advisor {
             i64::try_from(FORGET_AFTER.max(self.settings.interval).as_millis()).unwrap_or(i64::MAX);
         self.cache
             .retain(|_, entry| now_ms.saturating_sub(entry.seen_ms) <= forget_ms);
-        Ok(emit(
-            &self.cache,
-            database,
-            tables,
-            indexes,
-            self.settings.min_rows,
-            now_ms,
-        ))
+        Ok(Advice {
+            candidates: emit(
+                &self.cache,
+                database,
+                tables,
+                indexes,
+                self.settings.min_rows,
+                now_ms,
+            ),
+            verdicts: self.verdicts(database, statements, tables, indexes, now_ms),
+        })
     }
 
-    /// Marks this scrape's statements as seen and returns those to examine:
-    /// the slowest first, never examined or examined an interval ago.
+    /// Marks this scrape's statements as seen and returns those to examine
+    /// with why (`schedule::due`), the slowest first, at most
+    /// `max_statements`.
     fn due<'a>(
         &mut self,
         database: &str,
         statements: &'a [v1::PgStatement],
+        tables: &[v1::PgTable],
         now_ms: i64,
-    ) -> Vec<&'a v1::PgStatement> {
+    ) -> Vec<(&'a v1::PgStatement, schedule::Trigger)> {
         let interval_ms = i64::try_from(self.settings.interval.as_millis()).unwrap_or(i64::MAX);
-        let mut mine: Vec<&v1::PgStatement> = statements
-            .iter()
-            .filter(|s| !s.other && s.database == database && !s.query.is_empty())
-            .collect();
-        mine.sort_by(|a, b| b.total_exec_ms.total_cmp(&a.total_exec_ms));
+        let rows_now = |name: &str| {
+            tables
+                .iter()
+                .find(|t| verdict::qualified(t) == name)
+                .map(verdict::rows)
+        };
         let mut due = Vec::new();
-        for statement in mine {
+        for statement in slowest(database, statements) {
             let key = (database.to_owned(), statement.queryid.clone());
-            match self.cache.get_mut(&key) {
-                Some(entry) => {
-                    entry.seen_ms = now_ms;
-                    if now_ms.saturating_sub(entry.examined_ms) >= interval_ms
-                        && due.len() < self.settings.max_statements
-                    {
-                        due.push(statement);
-                    }
-                }
-                None if due.len() < self.settings.max_statements => due.push(statement),
-                None => {}
+            let entry = self.cache.get_mut(&key);
+            let last = entry.as_ref().map(|entry| schedule::Last {
+                examined_ms: entry.examined_ms,
+                measure: &entry.measure,
+            });
+            let trigger = schedule::due(last, &measure(statement), rows_now, now_ms, interval_ms);
+            if let Some(entry) = entry {
+                entry.seen_ms = now_ms;
+            }
+            if let Some(trigger) = trigger
+                && due.len() < self.settings.max_statements
+            {
+                due.push((statement, trigger));
             }
         }
         due
     }
 
     /// Candidates of one statement that survive the size and coverage
-    /// checks, verified. A statement that cannot be examined gives none.
+    /// checks, verified, and the statement's verdict.
     async fn examine(
         &self,
         client: &Client,
@@ -223,46 +290,93 @@ impl Advisor {
         statement: &v1::PgStatement,
         tables: &[v1::PgTable],
         indexes: &[v1::PgIndex],
-    ) -> Result<Vec<Found>, tokio_postgres::Error> {
+    ) -> Result<Examination, tokio_postgres::Error> {
         let examined = match candidate::examine(&statement.query) {
             Ok(examined) => examined,
             Err(reason) => {
-                let reason = reason::Reason::from(reason);
                 tracing::debug!(source = %self.source, queryid = %statement.queryid, code = reason.code(), reason = %reason, "statement not examined for indexes");
-                return Ok(Vec::new());
+                return Ok(Examination::only(verdict::unsupported(&reason)));
             }
         };
-        for reason in examined.unserved.iter().cloned().map(reason::Reason::from) {
-            tracing::debug!(source = %self.source, queryid = %statement.queryid, code = reason.code(), reason = %reason, "no index candidate for a table");
+        let mut verdicts: Vec<Verdict> = examined.unserved.iter().map(verdict::unserved).collect();
+        if examined.candidates.is_empty() {
+            return Ok(Examination::only(if verdicts.is_empty() {
+                verdict::no_usable_predicate()
+            } else {
+                verdict::combine(verdicts)
+            }));
         }
-        let wanted: Vec<(Candidate, &v1::PgTable)> = examined
-            .candidates
-            .into_iter()
-            .filter_map(|c| {
-                let table = resolve(&c, tables)?;
-                (table.n_live_tup >= self.settings.min_rows
-                    && !covered::covers_candidate(indexes_of(indexes, table), &c))
-                .then_some((c, table))
-            })
-            .collect();
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
-        let verified = verify(client, server, &statement.query, examined.params, &wanted).await;
-        match verified {
-            Ok(found) => Ok(found),
-            Err(error) if error.as_db_error().is_some() => {
-                tracing::debug!(
-                    source = %self.source,
-                    queryid = %statement.queryid,
-                    query = %statement.query,
-                    error = %headroom_proto::with_sources(error.to_string(), std::error::Error::source(&error)),
-                    "statement could not be explained; no index advice for it"
-                );
-                Ok(Vec::new())
+        let mut examined_tables: Vec<(String, u64)> = Vec::new();
+        let mut wanted: Vec<(Candidate, &v1::PgTable)> = Vec::new();
+        for c in examined.candidates {
+            let Some(table) = resolve(&c, tables) else {
+                verdicts.push(verdict::table_not_found(
+                    c.schema.as_deref(),
+                    &c.table,
+                    self.settings.tables_top,
+                ));
+                continue;
+            };
+            let name = verdict::qualified(table);
+            if !examined_tables.iter().any(|(n, _)| *n == name) {
+                examined_tables.push((name, verdict::rows(table)));
             }
-            Err(error) => Err(error),
+            if verdict::rows(table) < self.settings.min_rows {
+                verdicts.push(verdict::too_small(table, self.settings.min_rows));
+            } else if let Some(index) = verdict::covering(indexes, table, &c) {
+                verdicts.push(verdict::already_covered(table, index, &c.columns));
+            } else {
+                wanted.push((c, table));
+            }
         }
+        let mut found = Vec::new();
+        if !wanted.is_empty() {
+            match verify(client, server, &statement.query, examined.params, &wanted).await {
+                Ok(verified) if verified.is_empty() => {
+                    verdicts.push(verdict::not_explainable("the plan carried no total cost"))
+                }
+                Ok(verified) => {
+                    verdicts.extend(verified.iter().filter_map(|f| verdict::found(f, tables)));
+                    found = verified;
+                }
+                // The message only: a detail or position may quote the
+                // statement.
+                Err(error) if error.as_db_error().is_some() => {
+                    let message = error
+                        .as_db_error()
+                        .map(|db| db.message())
+                        .unwrap_or_default();
+                    verdicts.push(verdict::not_explainable(message));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(Examination {
+            found,
+            verdict: verdict::combine(verdicts),
+            tables: examined_tables,
+        })
+    }
+}
+
+/// This scrape's statements of `database` that can be examined, slowest
+/// (by execution time in the interval) first.
+fn slowest<'a>(database: &str, statements: &'a [v1::PgStatement]) -> Vec<&'a v1::PgStatement> {
+    let mut mine: Vec<&v1::PgStatement> = statements
+        .iter()
+        .filter(|s| !s.other && s.database == database && !s.query.is_empty())
+        .collect();
+    mine.sort_by(|a, b| b.total_exec_ms.total_cmp(&a.total_exec_ms));
+    mine
+}
+
+/// What the schedule compares of a statement (its tables are added once
+/// examined).
+fn measure(statement: &v1::PgStatement) -> Measure {
+    Measure {
+        mean_ms: statement.mean_exec_ms,
+        calls: statement.calls as f64,
+        tables: Vec::new(),
     }
 }
 
@@ -312,7 +426,7 @@ fn emit(
             else {
                 continue;
             };
-            if table.n_live_tup < min_rows
+            if verdict::rows(table) < min_rows
                 || covered::covered(
                     indexes_of(indexes, table),
                     &found.columns,
@@ -340,7 +454,7 @@ fn emit(
                 cost_before: found.cost_before,
                 cost_after: found.cost_after,
                 uses_index: found.uses_index,
-                table_rows: table.n_live_tup,
+                table_rows: verdict::rows(table),
             });
         }
     }
@@ -516,7 +630,7 @@ mod tests {
             database: "shop".into(),
             schema: schema.into(),
             table: name.into(),
-            n_live_tup: rows,
+            estimated_rows: rows,
             ..v1::PgTable::default()
         }
     }
@@ -538,7 +652,7 @@ mod tests {
             table("audit", "orders", 2),
             table("audit", "log", 3),
         ];
-        let found = |c: &Candidate| resolve(c, &tables).map(|t| t.n_live_tup);
+        let found = |c: &Candidate| resolve(c, &tables).map(|t| t.estimated_rows);
         assert_eq!(found(&candidate(None, "orders")), Some(1));
         assert_eq!(found(&candidate(Some("audit"), "orders")), Some(2));
         assert_eq!(found(&candidate(None, "log")), Some(3));
@@ -554,6 +668,8 @@ mod tests {
                 examined_ms: 0,
                 seen_ms: 0,
                 found: vec![found],
+                verdict: verdict::no_usable_predicate(),
+                measure: Measure::default(),
             },
         )])
     }
@@ -609,54 +725,5 @@ mod tests {
             .is_empty()
         );
         assert!(emit(&cache, "shop", &[], &[], 1_000, 8).is_empty());
-    }
-
-    fn statement(queryid: &str, database: &str, ms: f64) -> v1::PgStatement {
-        v1::PgStatement {
-            database: database.into(),
-            queryid: queryid.into(),
-            query: "SELECT 1".into(),
-            total_exec_ms: ms,
-            ..v1::PgStatement::default()
-        }
-    }
-
-    #[test]
-    fn statements_are_due_slowest_first_once_per_interval() {
-        let mut advisor = Advisor::new(
-            "pg".into(),
-            Settings {
-                enabled: true,
-                interval: Duration::from_secs(60),
-                min_rows: 1_000,
-                max_statements: 2,
-            },
-        );
-        let statements = [
-            statement("1", "shop", 1.0),
-            statement("2", "shop", 3.0),
-            statement("3", "shop", 2.0),
-            statement("4", "other", 9.0),
-            v1::PgStatement {
-                other: true,
-                ..statement("5", "shop", 99.0)
-            },
-        ];
-        let ids = |due: Vec<&v1::PgStatement>| -> Vec<String> {
-            due.iter().map(|s| s.queryid.clone()).collect()
-        };
-        assert_eq!(ids(advisor.due("shop", &statements, 0)), ["2", "3"]);
-        for id in ["2", "3"] {
-            advisor.cache.insert(
-                ("shop".into(), id.into()),
-                Entry {
-                    examined_ms: 0,
-                    seen_ms: 0,
-                    found: Vec::new(),
-                },
-            );
-        }
-        assert_eq!(ids(advisor.due("shop", &statements, 1_000)), ["1"]);
-        assert_eq!(ids(advisor.due("shop", &statements, 60_000)), ["2", "3"]);
     }
 }
