@@ -164,10 +164,9 @@ pub fn unsupported(reason: &Unsupported) -> Verdict {
 /// A table of the statement that the parser found no candidate for, with
 /// what it saw of its conditions.
 pub fn unserved(reason: &Unserved) -> Verdict {
-    let code = if reason.seen.is_empty() {
-        Code::NoPredicate
-    } else {
-        Code::NoUsablePredicate
+    let code = match reason.code() {
+        "no_predicate" => Code::NoPredicate,
+        _ => Code::NoUsablePredicate,
     };
     Verdict {
         schema: reason.schema.clone().unwrap_or_default(),
@@ -250,13 +249,11 @@ pub fn covering<'a>(
     table: &v1::PgTable,
     candidate: &Candidate,
 ) -> Option<&'a v1::PgIndex> {
-    covering_keys(
-        indexes,
-        table,
-        &candidate.columns,
-        candidate.predicate.as_deref().unwrap_or(""),
-        candidate.sorted,
-    )
+    indexes.iter().find(|i| {
+        i.schema == table.schema
+            && i.table == table.table
+            && super::covered::covers_candidate([*i], candidate)
+    })
 }
 
 /// The first index of `table` that covers `columns` (the last `sorted` of
