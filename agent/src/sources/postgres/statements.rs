@@ -15,6 +15,7 @@ use headroom_proto::v1;
 use tokio_postgres::Client;
 
 use super::deltas::{Counters, Delta, Key, StatRow, Tracker, keep_top, record};
+use super::own::{mark, own_sql};
 use super::text::safe_text;
 
 /// Texts that stay cached this many scrapes after they were last sent.
@@ -58,35 +59,37 @@ impl Extension {
         } else {
             "true"
         };
-        format!(
+        mark(&format!(
             "SELECT s.dbid::int8, s.userid::int8, s.queryid, {toplevel}, coalesce(d.datname::text, ''), \
              s.calls, s.{time}::float8, s.rows, s.shared_blks_hit, s.shared_blks_read, s.temp_blks_written \
              FROM {}.pg_stat_statements(false) s LEFT JOIN pg_database d ON d.oid = s.dbid \
              WHERE s.queryid IS NOT NULL",
             self.schema
-        )
+        ))
     }
 
     fn reset_query(&self) -> Option<String> {
         (self.version >= (1, 9)).then(|| {
-            format!(
+            mark(&format!(
                 "SELECT (extract(epoch FROM stats_reset) * 1000)::int8 FROM {}.pg_stat_statements_info",
                 self.schema
-            )
+            ))
         })
     }
 
     fn texts_query(&self) -> String {
-        format!(
+        mark(&format!(
             "SELECT s.dbid::int8, s.queryid, s.query FROM {}.pg_stat_statements(true) s \
              WHERE s.queryid = ANY($1)",
             self.schema
-        )
+        ))
     }
 }
 
-const Q_EXTENSION: &str = "SELECT n.nspname::text, e.extversion FROM pg_extension e \
-     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'";
+const Q_EXTENSION: &str = own_sql!(
+    "SELECT n.nspname::text, e.extversion FROM pg_extension e \
+     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'"
+);
 
 /// A cached query text and the scrape that last sent it.
 #[derive(Debug)]
