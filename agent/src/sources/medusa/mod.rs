@@ -180,9 +180,13 @@ const Q_CARTS_COMPLETED_BY_TIME: &str = own_sql!(
     "SELECT count(*)::float8 FROM cart WHERE completed_at > $1::text::timestamptz \
      AND completed_at <= $2::text::timestamptz AND deleted_at IS NULL"
 );
+/// Completed carts among the newest `$4` carts with ids from `$3`, and
+/// how many were examined (the cap reached: the count may miss some).
 const Q_CARTS_COMPLETED_BY_ID: &str = own_sql!(
-    "SELECT count(*)::float8 FROM cart WHERE completed_at > $1::text::timestamptz \
-     AND completed_at <= $2::text::timestamptz AND deleted_at IS NULL AND id >= $3"
+    "SELECT (count(*) FILTER (WHERE completed_at > $1::text::timestamptz \
+     AND completed_at <= $2::text::timestamptz))::float8, count(*)::int8 \
+     FROM (SELECT completed_at FROM cart WHERE id >= $3 AND deleted_at IS NULL \
+     ORDER BY id DESC LIMIT $4) c"
 );
 
 const Q_PRIVILEGES: &str = own_sql!(
@@ -330,6 +334,7 @@ impl MedusaSource {
             catalog.get("cart").map_or(0.0, |c| c.inserted),
         );
         let previous = self.inserted.replace(inserted);
+        let mut completed_capped = false;
         if let Some((start, start_ms)) = self.window.start().cloned() {
             let since = start_ms as i64 - ID_SLACK_MS;
             let grown = |now: f64, before: Option<f64>| match before {
@@ -374,23 +379,33 @@ impl MedusaSource {
                 }
                 Method::UlidIds => {
                     let bound = id_lower_bound("cart", since - plan::COMPLETED_LOOKBACK_MS);
-                    Some(count(client, Q_CARTS_COMPLETED_BY_ID, &start, &end, Some(&bound)).await?)
+                    let row = client
+                        .query_one(
+                            Q_CARTS_COMPLETED_BY_ID,
+                            &[&start, &end, &bound, &plan::COMPLETED_SCAN_CAP],
+                        )
+                        .await?;
+                    completed_capped = row.get::<_, i64>(1) >= plan::COMPLETED_SCAN_CAP;
+                    Some(row.get(0))
                 }
                 Method::Inserts | Method::None => None,
             };
             let minutes = (end_ms - start_ms) / 60_000.0;
             samples.extend(self.window.record(&reading, minutes, now_ms));
         }
-        for (count, method) in [
-            ("orders", plan.orders),
-            ("carts_created", plan.carts_created),
-            ("carts_completed", plan.carts_completed),
+        for (count, exact) in [
+            ("orders", plan.orders.exact()),
+            ("carts_created", plan.carts_created.exact()),
+            (
+                "carts_completed",
+                plan.carts_completed.exact() && !completed_capped,
+            ),
         ] {
             samples.push(gauge(
                 "medusa_count_exact",
                 &[("count", count)],
                 now_ms,
-                if method.exact() { 1.0 } else { 0.0 },
+                if exact { 1.0 } else { 0.0 },
             ));
         }
         self.window.advance(end, end_ms);
@@ -425,8 +440,8 @@ impl MedusaSource {
     }
 }
 
-/// The count of one cart query over `(start, end]`, with the id bound when
-/// given.
+/// The count of one cart query over `(start, end]`, with the id bound `$3`
+/// when given.
 async fn count(
     client: &Client,
     sql: &str,

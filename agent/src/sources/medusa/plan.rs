@@ -13,9 +13,11 @@
 //!    bounded by the smallest id of its start (less the slack), then
 //!    filtered exactly on the time column. Exact; costs the rows created
 //!    since the bound. For completed carts the bound reaches back
-//!    [`COMPLETED_LOOKBACK_MS`] (a day) before the window, so it costs a
-//!    day of carts and a cart completed more than a day after its creation
-//!    is not counted.
+//!    [`COMPLETED_LOOKBACK_MS`] (two hours) before the window and at most
+//!    the newest [`COMPLETED_SCAN_CAP`] carts are examined: a cart
+//!    completed more than two hours after its creation is not counted, and
+//!    when more carts than the cap were created in that time (bots), the
+//!    count is marked inexact for that scrape.
 //! 3. [`Method::Inserts`] (created counts only): the change of
 //!    `pg_stat_user_tables.n_tup_ins` between scrapes, a catalog read.
 //!    Precision lost: no split per currency and no order value; rows
@@ -43,7 +45,9 @@ pub const SAMPLE_IDS: i64 = 32;
 pub const DETECT_EVERY_SCRAPES: u64 = 60;
 /// How far before the window a completed cart may have been created, when
 /// only its id bounds the scan.
-pub const COMPLETED_LOOKBACK_MS: i64 = 24 * 3_600 * 1_000;
+pub const COMPLETED_LOOKBACK_MS: i64 = 2 * 3_600 * 1_000;
+/// Most carts examined for completion per scrape, when only ids bound it.
+pub const COMPLETED_SCAN_CAP: i64 = 2_000;
 
 /// How one count is bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
