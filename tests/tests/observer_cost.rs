@@ -473,6 +473,9 @@ async fn postgres_source(
             .map(|row| row.get(0))
             .collect();
         assert_eq!(names, vec!["headroom-agent".to_owned()]);
+        for line in agent.log().lines().filter(|l| l.contains("WARN")) {
+            println!("agent: {line}");
+        }
         let database = [("agent", "pg"), ("database", "shop")];
         let own = wait_for(DEADLINE, "the agent's own cost", || async {
             let calls = last(collector, "headroom_agent_pg_calls_total", &database).await?;

@@ -85,13 +85,15 @@ const Q_LEADING: &str = own_sql!(
      AND a.attname IN ('id', 'created_at', 'completed_at')"
 );
 
+/// The newest ids by the primary key's order (the table's column, not the
+/// text output: a backward index scan of `$1` rows).
 const Q_SAMPLE_ORDER: &str = own_sql!(
-    "SELECT id::text, (extract(epoch FROM created_at) * 1000)::float8 FROM \"order\" \
-     ORDER BY id DESC LIMIT $1"
+    "SELECT t.id::text AS sampled, (extract(epoch FROM t.created_at) * 1000)::float8 \
+     FROM \"order\" t ORDER BY t.id DESC LIMIT $1"
 );
 const Q_SAMPLE_CART: &str = own_sql!(
-    "SELECT id::text, (extract(epoch FROM created_at) * 1000)::float8 FROM cart \
-     ORDER BY id DESC LIMIT $1"
+    "SELECT t.id::text AS sampled, (extract(epoch FROM t.created_at) * 1000)::float8 \
+     FROM cart t ORDER BY t.id DESC LIMIT $1"
 );
 
 /// Chooses the plan for the tables on `client`'s search path in `schema`.

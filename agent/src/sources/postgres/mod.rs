@@ -255,6 +255,8 @@ impl PostgresSource {
                 now_ms,
             )
             .await?;
+        // The agent's own cost: samples, never statement records.
+        samples.extend(statements.own);
         let labels = [("database", database.as_str())];
         samples.push(gauge(
             "pg_stat_statements_available",
