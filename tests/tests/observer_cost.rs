@@ -254,7 +254,10 @@ impl Drop for Running {
 /// The cost of the agent's role since the last reset: (scrapes, database
 /// ms, statements by time), scrapes counted as the calls of the statement
 /// containing `per_scrape` (one per scrape).
-async fn cost(admin: &tokio_postgres::Client, per_scrape: &str) -> (i64, f64, Vec<(String, i64, f64)>) {
+async fn cost(
+    admin: &tokio_postgres::Client,
+    per_scrape: &str,
+) -> (i64, f64, Vec<(String, i64, f64)>) {
     let rows = admin
         .query(
             "SELECT query, calls, total_exec_time FROM pg_stat_statements \
@@ -394,15 +397,38 @@ async fn each_source_is_bounded_and_invisible_at_a_million_rows() {
             if !scheme.time_index && scheme.name != "ulid" {
                 // Counted from inserts: the number, not the currency.
                 assert_eq!(
-                    last(&collector, "medusa_count_exact", &[labels[0], ("count", "orders")]).await,
+                    last(
+                        &collector,
+                        "medusa_count_exact",
+                        &[labels[0], ("count", "orders")]
+                    )
+                    .await,
                     Some(0.0)
                 );
-                assert!(collector.points("medusa_orders_total", &usd).await.is_empty());
+                assert!(
+                    collector
+                        .points("medusa_orders_total", &usd)
+                        .await
+                        .is_empty()
+                );
             } else {
-                assert_eq!(last(&collector, "medusa_orders_total", &usd).await, Some(3.0), "{log}");
-                assert_eq!(last(&collector, "medusa_orders_total", &eur).await, Some(2.0));
-                assert_eq!(last(&collector, "medusa_order_value_total", &usd).await, Some(60.5));
-                assert_eq!(last(&collector, "medusa_order_value_total", &eur).await, Some(20.0));
+                assert_eq!(
+                    last(&collector, "medusa_orders_total", &usd).await,
+                    Some(3.0),
+                    "{log}"
+                );
+                assert_eq!(
+                    last(&collector, "medusa_orders_total", &eur).await,
+                    Some(2.0)
+                );
+                assert_eq!(
+                    last(&collector, "medusa_order_value_total", &usd).await,
+                    Some(60.5)
+                );
+                assert_eq!(
+                    last(&collector, "medusa_order_value_total", &eur).await,
+                    Some(20.0)
+                );
             }
             let completed = last(&collector, "medusa_carts_completed_total", &labels).await;
             if scheme.name == "ulid" {
@@ -458,7 +484,13 @@ async fn postgres_source(
             "type = \"postgres\"\nurl = \"{url}\"\ninterval = \"1s\"\nindex_advice_interval = \"1s\"\n"
         ),
     );
-    scraped(admin, "pg_database_size(current_database())", SCRAPES, &agent).await;
+    scraped(
+        admin,
+        "pg_database_size(current_database())",
+        SCRAPES,
+        &agent,
+    )
+    .await;
     let (scrapes, total, statements) = cost(admin, "pg_database_size(current_database())").await;
     report("postgres source", scrapes, total, &statements);
     if check {

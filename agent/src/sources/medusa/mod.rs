@@ -53,10 +53,12 @@ use tokio_postgres::Client;
 use super::postgres::endpoint;
 use super::postgres::own::{mark, own_sql};
 use super::{Finding, ScrapeError, Source, gauge};
+use diagnose::{diagnose, table_findings};
 use oversold::Rolling;
 use plan::{Method, Plan};
 use window::{Reading, Window, id_lower_bound};
 
+mod diagnose;
 mod oversold;
 mod plan;
 mod window;
@@ -290,7 +292,7 @@ impl MedusaSource {
     ) -> Result<Vec<v1::Sample>, tokio_postgres::Error> {
         self.scrapes += 1;
         let plan = match self.plan {
-            Some(plan) if self.scrapes % plan::DETECT_EVERY_SCRAPES != 0 => plan,
+            Some(plan) if !self.scrapes.is_multiple_of(plan::DETECT_EVERY_SCRAPES) => plan,
             _ => {
                 let plan = plan::detect(client, &self.config.schema).await?;
                 if self.plan != Some(plan) {
@@ -347,7 +349,9 @@ impl MedusaSource {
                 Method::TimeIndex | Method::UlidIds => {
                     let rows = if plan.orders == Method::UlidIds {
                         let bound = id_lower_bound("order", since);
-                        client.query(Q_ORDERS_BY_ID, &[&start, &end, &bound]).await?
+                        client
+                            .query(Q_ORDERS_BY_ID, &[&start, &end, &bound])
+                            .await?
                     } else {
                         client.query(Q_ORDERS_BY_TIME, &[&start, &end]).await?
                     };
@@ -427,13 +431,20 @@ impl MedusaSource {
         };
         if let Some((from, to)) = self.oversold.next_range(levels.blocks, version) {
             let row = client
-                .query_one(oversold::Q_CHUNK, &[&oversold::tid(from), &oversold::tid(to)])
+                .query_one(
+                    oversold::Q_CHUNK,
+                    &[&oversold::tid(from), &oversold::tid(to)],
+                )
                 .await?;
-            self.oversold
-                .add(to, levels.blocks, row.get(0), row.get(1));
+            self.oversold.add(to, levels.blocks, row.get(0), row.get(1));
         }
         if let Some((levels, units)) = self.oversold.last() {
-            samples.push(gauge("medusa_inventory_oversold_levels", &[], now_ms, levels));
+            samples.push(gauge(
+                "medusa_inventory_oversold_levels",
+                &[],
+                now_ms,
+                levels,
+            ));
             samples.push(gauge("medusa_inventory_oversold_units", &[], now_ms, units));
         }
         Ok(())
@@ -470,87 +481,6 @@ fn estimate_name(table: &str) -> Option<&'static str> {
 /// `name` as a quoted SQL identifier.
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// What an error means and how to fix it.
-fn diagnose(error: &tokio_postgres::Error, endpoint: &str, schema: &str) -> String {
-    if let Some(db) = error.as_db_error() {
-        match db.code().code() {
-            "42P01" => {
-                return format!(
-                    "{} at {endpoint} (schema {schema}): is this a Medusa v2 database?",
-                    db.message()
-                );
-            }
-            "42501" => {
-                return format!(
-                    "{} at {endpoint}: grant the role SELECT on Medusa's tables (run `headroom-agent check`)",
-                    db.message()
-                );
-            }
-            "57014" => {
-                return format!(
-                    "a query at {endpoint} took longer than {STATEMENT_TIMEOUT_MS} ms and was cancelled: {}",
-                    db.message()
-                );
-            }
-            _ => {}
-        }
-    }
-    if let Some(db) = error.as_db_error() {
-        return format!(
-            "PostgreSQL at {endpoint} answered with an error: {}",
-            db.message()
-        );
-    }
-    let source = std::error::Error::source(error)
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    format!("cannot reach PostgreSQL at {endpoint}: {error} {source}")
-}
-
-/// Check findings from (table, exists, can select) rows (pure).
-fn table_findings(schema: &str, user: &str, rows: &[(String, bool, bool)]) -> Vec<Finding> {
-    let missing: Vec<&str> = rows
-        .iter()
-        .filter(|(_, exists, _)| !exists)
-        .map(|(name, _, _)| name.as_str())
-        .collect();
-    let denied: Vec<&str> = rows
-        .iter()
-        .filter(|(_, exists, select)| *exists && !select)
-        .map(|(name, _, _)| name.as_str())
-        .collect();
-    let mut findings = Vec::new();
-    if !missing.is_empty() {
-        findings.push(Finding::problem(
-            format!(
-                "tables missing from schema {schema}: {}; is this a Medusa v2 database?",
-                missing.join(", ")
-            ),
-            "point `url` at the store's database (the one `medusa db:migrate` ran on) and `schema` at its schema",
-        ));
-    }
-    if !denied.is_empty() {
-        let list: Vec<String> = denied
-            .iter()
-            .map(|table| format!("{}.{}", quote_ident(schema), quote_ident(table)))
-            .collect();
-        findings.push(Finding::problem(
-            format!("{user} cannot SELECT {}", denied.join(", ")),
-            format!(
-                "GRANT USAGE ON SCHEMA {} TO {user}; GRANT SELECT ON {} TO {user};",
-                quote_ident(schema),
-                list.join(", ")
-            ),
-        ));
-    }
-    if missing.is_empty() && denied.is_empty() {
-        findings.push(Finding::ok(format!(
-            "{user} can read Medusa's tables in schema {schema}"
-        )));
-    }
-    findings
 }
 
 #[async_trait::async_trait]
@@ -628,27 +558,6 @@ mod tests {
         assert_eq!(estimate_name("order"), Some("medusa_orders_estimate"));
         assert_eq!(estimate_name("cart"), Some("medusa_carts_estimate"));
         assert_eq!(estimate_name("customer"), None);
-    }
-
-    #[test]
-    fn check_names_missing_tables_and_the_grant() {
-        let rows = vec![
-            ("order".to_owned(), true, false),
-            ("cart".to_owned(), false, false),
-            ("product".to_owned(), true, true),
-        ];
-        let findings = table_findings("public", "ro", &rows);
-        assert_eq!(findings.len(), 2);
-        assert!(findings[0].what.contains("cart"), "{findings:?}");
-        assert!(findings[0].what.contains("Medusa v2"), "{findings:?}");
-        assert_eq!(
-            findings[1].fix.as_deref(),
-            Some(
-                "GRANT USAGE ON SCHEMA \"public\" TO ro; GRANT SELECT ON \"public\".\"order\" TO ro;"
-            )
-        );
-        let ok = table_findings("public", "ro", &[("order".to_owned(), true, true)]);
-        assert!(ok[0].ok);
     }
 
     #[test]

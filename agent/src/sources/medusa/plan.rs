@@ -196,7 +196,10 @@ mod tests {
         let far = (ms + 3_600_000) as f64;
         assert!(!ulids_sorted_by_time(&[(ulid.clone(), far)]));
         let uuid = "0b6f7c1e-8a3d-4d2b-9f5e-2c1a7b9e4d10".to_owned();
-        assert!(!ulids_sorted_by_time(&[(ulid, ms as f64), (uuid, ms as f64)]));
+        assert!(!ulids_sorted_by_time(&[
+            (ulid, ms as f64),
+            (uuid, ms as f64)
+        ]));
         assert!(!ulids_sorted_by_time(&[("42".to_owned(), ms as f64)]));
         assert!(!ulids_sorted_by_time(&[]));
     }

@@ -543,8 +543,10 @@ async fn table_access_finding(client: &Client, endpoint: &str) -> Finding {
 async fn hypopg_finding(client: &Client, endpoint: &str) -> Finding {
     let found = client
         .query_one(
-            own_sql!("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'), \
-             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg')"),
+            own_sql!(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'), \
+             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg')"
+            ),
             &[],
         )
         .await

@@ -407,7 +407,11 @@ mod tests {
         assert_eq!(samples.len(), 6);
         let shop: Vec<(&str, f64)> = samples
             .iter()
-            .filter(|s| s.labels.iter().any(|l| l.key == "database" && l.value == "shop"))
+            .filter(|s| {
+                s.labels
+                    .iter()
+                    .any(|l| l.key == "database" && l.value == "shop")
+            })
             .map(|s| (s.name.as_str(), s.value))
             .collect();
         assert_eq!(

@@ -15,21 +15,25 @@ use super::own::own_sql;
 
 /// Every user table with its sizes, largest first, cut at `$1`; the last
 /// column counts every user table (before the cut).
-const Q_TABLES: &str = own_sql!("WITH t AS (\
+const Q_TABLES: &str = own_sql!(
+    "WITH t AS (\
        SELECT relid, schemaname::text AS schema, relname::text AS name, seq_scan, seq_tup_read, \
        coalesce(idx_scan, 0) AS idx_scan, n_live_tup, n_dead_tup, n_tup_ins, \
        coalesce(pg_table_size(relid), 0) AS table_bytes, coalesce(pg_indexes_size(relid), 0) AS index_bytes \
        FROM pg_stat_user_tables) \
      SELECT relid, schema, name, seq_scan, seq_tup_read, idx_scan, n_live_tup, n_dead_tup, n_tup_ins, \
        table_bytes, index_bytes, count(*) OVER () \
-     FROM t ORDER BY table_bytes + index_bytes DESC, schema, name LIMIT $1");
+     FROM t ORDER BY table_bytes + index_bytes DESC, schema, name LIMIT $1"
+);
 
 /// The indexes of the tables `$1` (an array of oids).
-const Q_INDEXES: &str = own_sql!("SELECT s.schemaname::text, s.relname::text, s.indexrelname::text, \
+const Q_INDEXES: &str = own_sql!(
+    "SELECT s.schemaname::text, s.relname::text, s.indexrelname::text, \
        coalesce(pg_get_indexdef(s.indexrelid), ''), coalesce(s.idx_scan, 0), coalesce(s.idx_tup_read, 0), \
        coalesce(pg_relation_size(s.indexrelid), 0), i.indisunique \
      FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid \
-     WHERE s.relid = ANY($1) ORDER BY 1, 2, 3");
+     WHERE s.relid = ANY($1) ORDER BY 1, 2, 3"
+);
 
 /// One row of `Q_TABLES`.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -390,7 +390,9 @@ async fn verify_in_transaction(
             );
             let row = client
                 .query_one(
-                    &mark(&format!("SELECT indexname::text FROM {hypopg}.hypopg_create_index($1)")),
+                    &mark(&format!(
+                        "SELECT indexname::text FROM {hypopg}.hypopg_create_index($1)"
+                    )),
                     &[&create],
                 )
                 .await?;
