@@ -8,8 +8,9 @@
 //!    whole or partial on `deleted_at IS NULL`: the window is an index
 //!    range, exact, and costs the rows in the window.
 //! 2. [`Method::UlidIds`]: the newest ids by the primary key (a backward
-//!    index scan of [`SAMPLE_IDS`] rows) are all `<prefix>_<ULID>` whose
-//!    time is within `ID_SLACK_MS` of their `created_at`: the window is
+//!    index scan of [`SAMPLE_IDS`] rows) are all `<prefix>_<ULID>` made no
+//!    earlier than `ID_SLACK_MS` before their `created_at` (an id made
+//!    later, as for imported rows, only widens the scan): the window is
 //!    bounded by the smallest id of its start (less the slack), then
 //!    filtered exactly on the time column. Exact; costs the rows created
 //!    since the bound. For completed carts the bound reaches back
@@ -96,8 +97,15 @@ const Q_SAMPLE_CART: &str = own_sql!(
      FROM cart t ORDER BY t.id DESC LIMIT $1"
 );
 
+/// Fails (42P01, 42501) unless every table counted exists and is readable.
+const Q_TABLES_READABLE: &str = own_sql!(
+    "SELECT (SELECT 1 FROM \"order\" LIMIT 0), (SELECT 1 FROM order_summary LIMIT 0), \
+     (SELECT 1 FROM cart LIMIT 0), (SELECT 1 FROM inventory_level LIMIT 0)"
+);
+
 /// Chooses the plan for the tables on `client`'s search path in `schema`.
 pub async fn detect(client: &Client, schema: &str) -> Result<Plan, tokio_postgres::Error> {
+    client.query_one(Q_TABLES_READABLE, &[]).await?;
     let leading: Vec<(String, String)> = client
         .query(Q_LEADING, &[&schema])
         .await?
@@ -147,14 +155,14 @@ pub fn choose(leads: &dyn Fn(&str, &str) -> bool, order_ulid: bool, cart_ulid: b
     }
 }
 
-/// Whether every sampled (id, created_at ms) is `<prefix>_<ULID>` made
-/// within `ID_SLACK_MS` of its `created_at` (pure). An empty sample proves
-/// nothing.
+/// Whether every sampled (id, created_at ms) is `<prefix>_<ULID>` made no
+/// earlier than `ID_SLACK_MS` before its `created_at`, so that the id
+/// bound of a window never excludes a row created in it (pure). An empty
+/// sample proves nothing.
 pub fn ulids_sorted_by_time(rows: &[(String, f64)]) -> bool {
     !rows.is_empty()
         && rows.iter().all(|(id, created_ms)| {
-            decode_ulid_ms(id)
-                .is_some_and(|ms| (ms as f64 - created_ms).abs() <= super::ID_SLACK_MS as f64)
+            decode_ulid_ms(id).is_some_and(|ms| ms as f64 >= created_ms - super::ID_SLACK_MS as f64)
         })
 }
 
@@ -193,8 +201,13 @@ mod tests {
         let ms = 1_795_785_565_109_i64;
         let ulid = format!("{}ZZZZZZZZZZZZZZZZ", id_lower_bound("order", ms));
         assert!(ulids_sorted_by_time(&[(ulid.clone(), ms as f64)]));
-        let far = (ms + 3_600_000) as f64;
-        assert!(!ulids_sorted_by_time(&[(ulid.clone(), far)]));
+        let later = (ms + 3_600_000) as f64;
+        assert!(
+            !ulids_sorted_by_time(&[(ulid.clone(), later)]),
+            "an id made an hour before its created_at would be cut off by the bound"
+        );
+        let earlier = (ms - 3_600_000) as f64;
+        assert!(ulids_sorted_by_time(&[(ulid.clone(), earlier)]));
         let uuid = "0b6f7c1e-8a3d-4d2b-9f5e-2c1a7b9e4d10".to_owned();
         assert!(!ulids_sorted_by_time(&[
             (ulid, ms as f64),
