@@ -35,6 +35,10 @@ use super::text::safe_text;
 
 /// Texts that stay cached this many scrapes after they were last sent.
 const TEXT_CACHE_SCRAPES: u64 = 20;
+/// Classifications (own or not) kept this many scrapes after their
+/// statement last ran: longer than texts, so that the agent's rarer
+/// statements (plan detection, index advice) are not read again each time.
+const CLASSIFIED_SCRAPES: u64 = 1_000;
 
 /// Whether per-query statistics can be read, as last seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,7 +266,7 @@ impl Statements {
         self.texts
             .retain(|_, cached| scrapes - cached.used < TEXT_CACHE_SCRAPES);
         self.classified
-            .retain(|_, c| scrapes - c.used < TEXT_CACHE_SCRAPES);
+            .retain(|_, c| scrapes - c.used < CLASSIFIED_SCRAPES);
         Ok(Reading {
             available: true,
             records,
