@@ -9,20 +9,23 @@
 //! `inventory_level` (`check` prints the GRANT). Every session sets
 //! `default_transaction_read_only = on` and a 5 s `statement_timeout`.
 //!
-//! Safe on large tables: never a full `count(*)`. Table sizes are the
-//! planner's estimates (`pg_class.reltuples`); a table never analysed
-//! (`reltuples` = -1, as small stores' tables stay) is counted up to
-//! [`UNANALYSED_COUNT_CAP`] rows instead. Rates come from incremental windows
-//! `(previous scrape, now - 10 s]` on the database's clock (the lag lets
-//! rows that Medusa stamped with the app's clock commit first): `created_at` is not
-//! indexed in Medusa v2, so the scan is bounded by the primary key, whose
-//! ids are `<prefix>_<ULID>` and thus sorted by creation time
-//! (`id >= 'order_' || ULID of (window start - 10 min)`), then filtered
-//! exactly on `created_at`. The first scrape only sets the window's start:
-//! no giant first window. The window survives reconnects, so counts stay
-//! exact across errors. A row that commits more than 10 s after its
-//! `created_at` (or whose app clock lags the database's by more) is not
-//! counted.
+//! Bounded on any table size and id scheme: every statement costs a
+//! catalog lookup, an index range over the rows of one window, or a fixed
+//! chunk. Table sizes are the planner's estimates (`pg_class.reltuples`);
+//! a table never analysed (`reltuples` = -1, as small stores' tables stay)
+//! is counted up to [`UNANALYSED_COUNT_CAP`] rows instead. Rates come from
+//! incremental windows `(previous scrape, now - 10 s]` on the database's
+//! clock (the lag lets rows that Medusa stamped with the app's clock
+//! commit first); how each window is bounded (an index on the time column,
+//! time-sortable ULID ids, or the catalog's insert counter, with what each
+//! loses) is chosen per table in `plan`. The first scrape only sets the
+//! window's start: no giant first window. The window survives reconnects,
+//! so counts stay exact across errors. A row that commits more than 10 s
+//! after its `created_at` (or whose app clock lags the database's by more)
+//! is not counted. Oversold inventory is read by a rolling scan of a fixed
+//! number of blocks per scrape (`oversold`). Every statement carries the
+//! agent's marker (`postgres::own`), so the postgres source reports it as
+//! the agent's own cost, never as the store's.
 //!
 //! Samples: counters `medusa_orders_total{currency}`,
 //! `medusa_order_value_total{currency}` (from the latest
@@ -33,9 +36,13 @@
 //! `medusa_order_value_per_minute{currency}`,
 //! `medusa_carts_created_per_minute`, `medusa_carts_completed_per_minute`;
 //! gauges `medusa_{products,variants,orders,carts}_estimate`,
-//! `medusa_inventory_oversold_levels` and `medusa_inventory_oversold_units`.
+//! `medusa_inventory_oversold_levels` and `medusa_inventory_oversold_units`
+//! (as of the last complete pass); `medusa_count_exact{count}` (1 when
+//! `orders`, `carts_created`, `carts_completed` are counted exactly per
+//! window, 0 when estimated from inserts or, for completed carts, not sent).
 //! At most `MAX_CURRENCIES` (50) currencies are labels; the rest are `other`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use headroom_proto::config::HumanDuration;
@@ -44,9 +51,16 @@ use serde::Deserialize;
 use tokio_postgres::Client;
 
 use super::postgres::endpoint;
+use super::postgres::own::{mark, own_sql};
 use super::{Finding, ScrapeError, Source, gauge};
+use diagnose::{diagnose, table_findings};
+use oversold::Rolling;
+use plan::{Method, Plan};
 use window::{Reading, Window, id_lower_bound};
 
+mod diagnose;
+mod oversold;
+mod plan;
 mod window;
 
 /// Default scrape interval.
@@ -116,48 +130,83 @@ impl Config {
     }
 }
 
-/// The window's end: the database's clock minus [`SETTLE_SECONDS`].
-const Q_NOW: &str = "SELECT (now() - make_interval(secs => $1::float8))::text, \
-     (extract(epoch FROM now() - make_interval(secs => $1::float8)) * 1000)::float8";
+/// The window's end: the database's clock minus [`SETTLE_SECONDS`]; and
+/// the server's version.
+const Q_NOW: &str = own_sql!(
+    "SELECT (now() - make_interval(secs => $1::float8))::text, \
+     (extract(epoch FROM now() - make_interval(secs => $1::float8)) * 1000)::float8, \
+     current_setting('server_version_num')::int4"
+);
 
-const Q_ESTIMATES: &str = "SELECT c.relname::text, c.reltuples::float8 FROM pg_class c \
+/// Per table: the planner's row estimate, its size in blocks (a `stat` of
+/// its file) and rows inserted since statistics were reset.
+const Q_ESTIMATES: &str = own_sql!(
+    "SELECT c.relname::text, c.reltuples::float8, \
+     (pg_relation_size(c.oid) / current_setting('block_size')::int8)::int8, \
+     coalesce(pg_stat_get_tuples_inserted(c.oid), 0)::float8 FROM pg_class c \
      JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') \
-     AND c.relname IN ('product', 'product_variant', 'order', 'cart')";
+     AND c.relname IN ('product', 'product_variant', 'order', 'cart', 'inventory_level')"
+);
 
-/// Orders in the window by currency, with the value of their latest summary.
-const Q_ORDERS: &str = "SELECT o.currency_code, count(*)::float8, \
-     coalesce(sum((s.totals ->> 'current_order_total')::numeric), 0)::float8 \
-     FROM \"order\" o LEFT JOIN LATERAL (SELECT totals FROM order_summary \
-     WHERE order_id = o.id AND deleted_at IS NULL ORDER BY version DESC LIMIT 1) s ON true \
-     WHERE o.id >= $1 AND o.created_at > $2::text::timestamptz \
-     AND o.created_at <= $3::text::timestamptz AND o.deleted_at IS NULL \
-     GROUP BY 1";
+/// Orders in the window `($1, $2]` by currency, with the value of their
+/// latest summary; `ORDERS_BY_ID` adds the id bound `$3`.
+macro_rules! orders_sql {
+    ($bound:literal) => {
+        own_sql!(concat!(
+            "SELECT o.currency_code, count(*)::float8, \
+             coalesce(sum((s.totals ->> 'current_order_total')::numeric), 0)::float8 \
+             FROM \"order\" o LEFT JOIN LATERAL (SELECT totals FROM order_summary \
+             WHERE order_id = o.id AND deleted_at IS NULL ORDER BY version DESC LIMIT 1) s ON true \
+             WHERE o.created_at > $1::text::timestamptz AND o.created_at <= $2::text::timestamptz \
+             AND o.deleted_at IS NULL",
+            $bound,
+            " GROUP BY 1"
+        ))
+    };
+}
+const Q_ORDERS_BY_TIME: &str = orders_sql!("");
+const Q_ORDERS_BY_ID: &str = orders_sql!(" AND o.id >= $3");
 
-/// Carts created in the window.
-const Q_CARTS_CREATED: &str = "SELECT count(*)::float8 FROM cart \
-     WHERE id >= $1 AND created_at > $2::text::timestamptz \
-     AND created_at <= $3::text::timestamptz AND deleted_at IS NULL";
+/// Carts whose `created_at` or `completed_at` falls in `($1, $2]`; the
+/// `_BY_ID` forms add the id bound `$3`.
+const Q_CARTS_CREATED_BY_TIME: &str = own_sql!(
+    "SELECT count(*)::float8 FROM cart WHERE created_at > $1::text::timestamptz \
+     AND created_at <= $2::text::timestamptz AND deleted_at IS NULL"
+);
+const Q_CARTS_CREATED_BY_ID: &str = own_sql!(
+    "SELECT count(*)::float8 FROM cart WHERE created_at > $1::text::timestamptz \
+     AND created_at <= $2::text::timestamptz AND deleted_at IS NULL AND id >= $3"
+);
+const Q_CARTS_COMPLETED_BY_TIME: &str = own_sql!(
+    "SELECT count(*)::float8 FROM cart WHERE completed_at > $1::text::timestamptz \
+     AND completed_at <= $2::text::timestamptz AND deleted_at IS NULL"
+);
+/// Completed carts among the newest `$4` carts with ids from `$3`, and
+/// how many were examined (the cap reached: the count may miss some).
+const Q_CARTS_COMPLETED_BY_ID: &str = own_sql!(
+    "SELECT (count(*) FILTER (WHERE completed_at > $1::text::timestamptz \
+     AND completed_at <= $2::text::timestamptz))::float8, count(*)::int8 \
+     FROM (SELECT completed_at FROM cart WHERE id >= $3 AND deleted_at IS NULL \
+     ORDER BY id DESC LIMIT $4) c"
+);
 
-/// Carts completed in the window: a cart is completed within days of its
-/// creation, so only carts created in the last 30 days are scanned.
-const Q_CARTS_COMPLETED: &str = "SELECT count(*)::float8 FROM cart \
-     WHERE id >= $1 AND completed_at > $2::text::timestamptz \
-     AND completed_at <= $3::text::timestamptz AND deleted_at IS NULL";
-
-/// How far back completed carts are looked for, by id.
-const COMPLETED_LOOKBACK_MS: i64 = 30 * 24 * 3_600 * 1_000;
-
-const Q_OVERSOLD: &str = "SELECT count(*)::float8, \
-     coalesce(sum(reserved_quantity - stocked_quantity), 0)::float8 \
-     FROM inventory_level WHERE deleted_at IS NULL AND reserved_quantity > stocked_quantity";
-
-const Q_PRIVILEGES: &str = "SELECT t.name, c.oid IS NOT NULL, \
+const Q_PRIVILEGES: &str = own_sql!(
+    "SELECT t.name, c.oid IS NOT NULL, \
      c.oid IS NOT NULL AND has_table_privilege(c.oid, 'SELECT') \
      FROM unnest($2::text[]) WITH ORDINALITY AS t(name, position) \
      LEFT JOIN pg_namespace n ON n.nspname = $1 \
      LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.name \
-     ORDER BY t.position";
+     ORDER BY t.position"
+);
+
+/// One table's row of `Q_ESTIMATES`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Catalog {
+    rows: f64,
+    blocks: i64,
+    inserted: f64,
+}
 
 /// The source: its configuration, once connected a client, and the window.
 pub struct MedusaSource {
@@ -165,6 +214,13 @@ pub struct MedusaSource {
     config: Config,
     client: Option<Client>,
     window: Window,
+    /// How each count is bounded, chosen on connecting and every
+    /// `DETECT_EVERY_SCRAPES` scrapes.
+    plan: Option<Plan>,
+    scrapes: u64,
+    /// `n_tup_ins` of `order` and `cart` at the previous scrape.
+    inserted: Option<(f64, f64)>,
+    oversold: Rolling,
 }
 
 impl MedusaSource {
@@ -175,6 +231,10 @@ impl MedusaSource {
             config,
             client: None,
             window: Window::default(),
+            plan: None,
+            scrapes: 0,
+            inserted: None,
+            oversold: Rolling::default(),
         }
     }
 
@@ -195,13 +255,22 @@ impl MedusaSource {
         let client =
             super::postgres::connect(&self.config.url, self.config.connect_timeout.0, &self.name)
                 .await?;
+        // One statement per call: the marker must lead each.
         client
-            .batch_execute(&format!(
-                "SET default_transaction_read_only = on; SET statement_timeout = {STATEMENT_TIMEOUT_MS}; \
-                 SET search_path TO {}",
-                quote_ident(&self.config.schema)
-            ))
+            .batch_execute(own_sql!("SET default_transaction_read_only = on"))
             .await?;
+        client
+            .batch_execute(&mark(&format!(
+                "SET statement_timeout = {STATEMENT_TIMEOUT_MS}"
+            )))
+            .await?;
+        client
+            .batch_execute(&mark(&format!(
+                "SET search_path TO {}",
+                quote_ident(&self.config.schema)
+            )))
+            .await?;
+        self.plan = None;
         Ok(client)
     }
 
@@ -221,72 +290,181 @@ impl MedusaSource {
         client: &Client,
         now_ms: i64,
     ) -> Result<Vec<v1::Sample>, tokio_postgres::Error> {
+        self.scrapes += 1;
+        let plan = match self.plan {
+            Some(plan) if !self.scrapes.is_multiple_of(plan::DETECT_EVERY_SCRAPES) => plan,
+            _ => {
+                let plan = plan::detect(client, &self.config.schema).await?;
+                if self.plan != Some(plan) {
+                    tracing::info!(source = %self.name, plan = ?plan, "medusa counts bounded by");
+                }
+                self.plan = Some(plan);
+                plan
+            }
+        };
         let mut samples = Vec::new();
+        let mut catalog: HashMap<String, Catalog> = HashMap::new();
         for row in client.query(Q_ESTIMATES, &[&self.config.schema]).await? {
             let table: String = row.get(0);
-            let Some(name) = estimate_name(&table) else {
-                continue;
+            let mut entry = Catalog {
+                rows: row.get(1),
+                blocks: row.get(2),
+                inserted: row.get(3),
             };
-            let mut rows: f64 = row.get(1);
-            if rows < 0.0 {
+            if entry.rows < 0.0 && estimate_name(&table).is_some() {
                 // Never analysed: a small table (autovacuum analyses after
                 // 50 changed rows), so a capped count is cheap.
-                let capped = format!(
+                let capped = mark(&format!(
                     "SELECT count(*)::float8 FROM (SELECT 1 FROM {} LIMIT {UNANALYSED_COUNT_CAP}) t",
                     quote_ident(&table)
-                );
-                rows = client.query_one(&capped, &[]).await?.get(0);
+                ));
+                entry.rows = client.query_one(&capped, &[]).await?.get(0);
             }
-            samples.push(gauge(name, &[], now_ms, rows));
+            if let Some(name) = estimate_name(&table) {
+                samples.push(gauge(name, &[], now_ms, entry.rows));
+            }
+            catalog.insert(table, entry);
         }
-        let oversold = client.query_one(Q_OVERSOLD, &[]).await?;
-        samples.push(gauge(
-            "medusa_inventory_oversold_levels",
-            &[],
-            now_ms,
-            oversold.get(0),
-        ));
-        samples.push(gauge(
-            "medusa_inventory_oversold_units",
-            &[],
-            now_ms,
-            oversold.get(1),
-        ));
         let now = client
             .query_one(Q_NOW, &[&f64::from(SETTLE_SECONDS)])
             .await?;
-        let (end, end_ms): (String, f64) = (now.get(0), now.get(1));
+        let (end, end_ms, version): (String, f64, i32) = (now.get(0), now.get(1), now.get(2));
+        self.read_oversold(client, &catalog, version, now_ms, &mut samples)
+            .await?;
+        let inserted = (
+            catalog.get("order").map_or(0.0, |c| c.inserted),
+            catalog.get("cart").map_or(0.0, |c| c.inserted),
+        );
+        let previous = self.inserted.replace(inserted);
+        let mut completed_capped = false;
         if let Some((start, start_ms)) = self.window.start().cloned() {
             let since = start_ms as i64 - ID_SLACK_MS;
-            let order_bound = id_lower_bound("order", since);
-            let cart_bound = id_lower_bound("cart", since);
-            let completed_bound = id_lower_bound("cart", since - COMPLETED_LOOKBACK_MS);
-            let orders = client
-                .query(Q_ORDERS, &[&order_bound, &start, &end])
-                .await?
-                .iter()
-                .map(|row| {
-                    let currency: Option<String> = row.get(0);
-                    (currency.unwrap_or_default(), row.get(1), row.get(2))
-                })
-                .collect();
-            let created = client
-                .query_one(Q_CARTS_CREATED, &[&cart_bound, &start, &end])
-                .await?;
-            let completed = client
-                .query_one(Q_CARTS_COMPLETED, &[&completed_bound, &start, &end])
-                .await?;
-            let reading = Reading {
-                orders,
-                carts_created: created.get(0),
-                carts_completed: completed.get(0),
+            let grown = |now: f64, before: Option<f64>| match before {
+                // A statistics reset restarts the counter: nothing counted.
+                Some(before) if now >= before => now - before,
+                _ => 0.0,
+            };
+            let mut reading = Reading::default();
+            match plan.orders {
+                Method::TimeIndex | Method::UlidIds => {
+                    let rows = if plan.orders == Method::UlidIds {
+                        let bound = id_lower_bound("order", since);
+                        client
+                            .query(Q_ORDERS_BY_ID, &[&start, &end, &bound])
+                            .await?
+                    } else {
+                        client.query(Q_ORDERS_BY_TIME, &[&start, &end]).await?
+                    };
+                    reading.orders = rows
+                        .iter()
+                        .map(|row| {
+                            let currency: Option<String> = row.get(0);
+                            (currency.unwrap_or_default(), row.get(1), row.get(2))
+                        })
+                        .collect();
+                }
+                Method::Inserts | Method::None => {
+                    reading.orders_only = Some(grown(inserted.0, previous.map(|p| p.0)));
+                }
+            }
+            reading.carts_created = match plan.carts_created {
+                Method::TimeIndex => {
+                    count(client, Q_CARTS_CREATED_BY_TIME, &start, &end, None).await?
+                }
+                Method::UlidIds => {
+                    let bound = id_lower_bound("cart", since);
+                    count(client, Q_CARTS_CREATED_BY_ID, &start, &end, Some(&bound)).await?
+                }
+                Method::Inserts | Method::None => grown(inserted.1, previous.map(|p| p.1)),
+            };
+            reading.carts_completed = match plan.carts_completed {
+                Method::TimeIndex => {
+                    Some(count(client, Q_CARTS_COMPLETED_BY_TIME, &start, &end, None).await?)
+                }
+                Method::UlidIds => {
+                    let bound = id_lower_bound("cart", since - plan::COMPLETED_LOOKBACK_MS);
+                    let row = client
+                        .query_one(
+                            Q_CARTS_COMPLETED_BY_ID,
+                            &[&start, &end, &bound, &plan::COMPLETED_SCAN_CAP],
+                        )
+                        .await?;
+                    completed_capped = row.get::<_, i64>(1) >= plan::COMPLETED_SCAN_CAP;
+                    Some(row.get(0))
+                }
+                Method::Inserts | Method::None => None,
             };
             let minutes = (end_ms - start_ms) / 60_000.0;
             samples.extend(self.window.record(&reading, minutes, now_ms));
         }
+        for (count, exact) in [
+            ("orders", plan.orders.exact()),
+            ("carts_created", plan.carts_created.exact()),
+            (
+                "carts_completed",
+                plan.carts_completed.exact() && !completed_capped,
+            ),
+        ] {
+            samples.push(gauge(
+                "medusa_count_exact",
+                &[("count", count)],
+                now_ms,
+                if exact { 1.0 } else { 0.0 },
+            ));
+        }
         self.window.advance(end, end_ms);
         Ok(samples)
     }
+
+    /// Reads the next chunk of `inventory_level` and sends the last
+    /// complete pass's totals.
+    async fn read_oversold(
+        &mut self,
+        client: &Client,
+        catalog: &HashMap<String, Catalog>,
+        version: i32,
+        now_ms: i64,
+        samples: &mut Vec<v1::Sample>,
+    ) -> Result<(), tokio_postgres::Error> {
+        let Some(levels) = catalog.get("inventory_level") else {
+            return Ok(());
+        };
+        if let Some((from, to)) = self.oversold.next_range(levels.blocks, version) {
+            let row = client
+                .query_one(
+                    oversold::Q_CHUNK,
+                    &[&oversold::tid(from), &oversold::tid(to)],
+                )
+                .await?;
+            self.oversold.add(to, levels.blocks, row.get(0), row.get(1));
+        }
+        if let Some((levels, units)) = self.oversold.last() {
+            samples.push(gauge(
+                "medusa_inventory_oversold_levels",
+                &[],
+                now_ms,
+                levels,
+            ));
+            samples.push(gauge("medusa_inventory_oversold_units", &[], now_ms, units));
+        }
+        Ok(())
+    }
+}
+
+/// The count of one cart query over `(start, end]`, with the id bound `$3`
+/// when given.
+async fn count(
+    client: &Client,
+    sql: &str,
+    start: &str,
+    end: &str,
+    bound: Option<&str>,
+) -> Result<f64, tokio_postgres::Error> {
+    let row = match bound {
+        Some(bound) => client.query_one(sql, &[&start, &end, &bound]).await?,
+        None => client.query_one(sql, &[&start, &end]).await?,
+    };
+    Ok(row.get(0))
 }
 
 /// The estimate's metric name for a table.
@@ -303,87 +481,6 @@ fn estimate_name(table: &str) -> Option<&'static str> {
 /// `name` as a quoted SQL identifier.
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// What an error means and how to fix it.
-fn diagnose(error: &tokio_postgres::Error, endpoint: &str, schema: &str) -> String {
-    if let Some(db) = error.as_db_error() {
-        match db.code().code() {
-            "42P01" => {
-                return format!(
-                    "{} at {endpoint} (schema {schema}): is this a Medusa v2 database?",
-                    db.message()
-                );
-            }
-            "42501" => {
-                return format!(
-                    "{} at {endpoint}: grant the role SELECT on Medusa's tables (run `headroom-agent check`)",
-                    db.message()
-                );
-            }
-            "57014" => {
-                return format!(
-                    "a query at {endpoint} took longer than {STATEMENT_TIMEOUT_MS} ms and was cancelled: {}",
-                    db.message()
-                );
-            }
-            _ => {}
-        }
-    }
-    if let Some(db) = error.as_db_error() {
-        return format!(
-            "PostgreSQL at {endpoint} answered with an error: {}",
-            db.message()
-        );
-    }
-    let source = std::error::Error::source(error)
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    format!("cannot reach PostgreSQL at {endpoint}: {error} {source}")
-}
-
-/// Check findings from (table, exists, can select) rows (pure).
-fn table_findings(schema: &str, user: &str, rows: &[(String, bool, bool)]) -> Vec<Finding> {
-    let missing: Vec<&str> = rows
-        .iter()
-        .filter(|(_, exists, _)| !exists)
-        .map(|(name, _, _)| name.as_str())
-        .collect();
-    let denied: Vec<&str> = rows
-        .iter()
-        .filter(|(_, exists, select)| *exists && !select)
-        .map(|(name, _, _)| name.as_str())
-        .collect();
-    let mut findings = Vec::new();
-    if !missing.is_empty() {
-        findings.push(Finding::problem(
-            format!(
-                "tables missing from schema {schema}: {}; is this a Medusa v2 database?",
-                missing.join(", ")
-            ),
-            "point `url` at the store's database (the one `medusa db:migrate` ran on) and `schema` at its schema",
-        ));
-    }
-    if !denied.is_empty() {
-        let list: Vec<String> = denied
-            .iter()
-            .map(|table| format!("{}.{}", quote_ident(schema), quote_ident(table)))
-            .collect();
-        findings.push(Finding::problem(
-            format!("{user} cannot SELECT {}", denied.join(", ")),
-            format!(
-                "GRANT USAGE ON SCHEMA {} TO {user}; GRANT SELECT ON {} TO {user};",
-                quote_ident(schema),
-                list.join(", ")
-            ),
-        ));
-    }
-    if missing.is_empty() && denied.is_empty() {
-        findings.push(Finding::ok(format!(
-            "{user} can read Medusa's tables in schema {schema}"
-        )));
-    }
-    findings
 }
 
 #[async_trait::async_trait]
@@ -419,7 +516,7 @@ impl Source for MedusaSource {
         };
         let tables: Vec<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
         let user = client
-            .query_one("SELECT current_user::text", &[])
+            .query_one(own_sql!("SELECT current_user::text"), &[])
             .await
             .map(|row| row.get::<_, String>(0));
         let rows = client
@@ -461,27 +558,6 @@ mod tests {
         assert_eq!(estimate_name("order"), Some("medusa_orders_estimate"));
         assert_eq!(estimate_name("cart"), Some("medusa_carts_estimate"));
         assert_eq!(estimate_name("customer"), None);
-    }
-
-    #[test]
-    fn check_names_missing_tables_and_the_grant() {
-        let rows = vec![
-            ("order".to_owned(), true, false),
-            ("cart".to_owned(), false, false),
-            ("product".to_owned(), true, true),
-        ];
-        let findings = table_findings("public", "ro", &rows);
-        assert_eq!(findings.len(), 2);
-        assert!(findings[0].what.contains("cart"), "{findings:?}");
-        assert!(findings[0].what.contains("Medusa v2"), "{findings:?}");
-        assert_eq!(
-            findings[1].fix.as_deref(),
-            Some(
-                "GRANT USAGE ON SCHEMA \"public\" TO ro; GRANT SELECT ON \"public\".\"order\" TO ro;"
-            )
-        );
-        let ok = table_findings("public", "ro", &[("order".to_owned(), true, true)]);
-        assert!(ok[0].ok);
     }
 
     #[test]

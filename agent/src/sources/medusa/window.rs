@@ -33,10 +33,14 @@ pub struct Volume {
 /// What one window read.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Reading {
-    /// (currency, orders, value) rows.
+    /// (currency, orders, value) rows, when counted exactly.
     pub orders: Vec<(String, f64, f64)>,
+    /// Orders of all currencies, when only their number is known (counted
+    /// from inserts): no per-currency counters are sent for the window.
+    pub orders_only: Option<f64>,
     pub carts_created: f64,
-    pub carts_completed: f64,
+    /// `None` when completed carts cannot be counted boundedly.
+    pub carts_completed: Option<f64>,
 }
 
 impl Window {
@@ -70,10 +74,16 @@ impl Window {
             entry.value += value;
         }
         self.carts_created += reading.carts_created;
-        self.carts_completed += reading.carts_completed;
+        if let Some(completed) = reading.carts_completed {
+            self.carts_completed += completed;
+        }
         let per_minute = |count: f64| if minutes > 0.0 { count / minutes } else { 0.0 };
         let mut out = Vec::new();
         let mut all_orders = 0.0;
+        if let Some(orders) = reading.orders_only {
+            all_orders = orders;
+            window.clear();
+        }
         for (currency, volume) in &window {
             let total = self.orders.entry(currency.clone()).or_default();
             total.orders += volume.orders;
@@ -106,24 +116,26 @@ impl Window {
             ts,
             self.carts_created,
         ));
-        out.push(counter(
-            "medusa_carts_completed_total",
-            &[],
-            ts,
-            self.carts_completed,
-        ));
         out.push(gauge(
             "medusa_carts_created_per_minute",
             &[],
             ts,
             per_minute(reading.carts_created),
         ));
-        out.push(gauge(
-            "medusa_carts_completed_per_minute",
-            &[],
-            ts,
-            per_minute(reading.carts_completed),
-        ));
+        if let Some(completed) = reading.carts_completed {
+            out.push(counter(
+                "medusa_carts_completed_total",
+                &[],
+                ts,
+                self.carts_completed,
+            ));
+            out.push(gauge(
+                "medusa_carts_completed_per_minute",
+                &[],
+                ts,
+                per_minute(completed),
+            ));
+        }
         out
     }
 }
@@ -141,6 +153,23 @@ pub fn id_lower_bound(prefix: &str, ms: i64) -> String {
         time /= 32;
     }
     format!("{prefix}_{}", String::from_utf8_lossy(&chars))
+}
+
+/// The millisecond time of a `<prefix>_<ULID>` id, `None` when the part
+/// after the last `_` is not a ULID (26 Crockford characters).
+pub fn decode_ulid_ms(id: &str) -> Option<i64> {
+    let (_, ulid) = id.rsplit_once('_')?;
+    if ulid.len() != 26 {
+        return None;
+    }
+    let mut ms: i64 = 0;
+    for (i, byte) in ulid.bytes().enumerate() {
+        let digit = CROCKFORD.iter().position(|c| *c == byte)? as i64;
+        if i < 10 {
+            ms = ms.checked_mul(32)?.checked_add(digit)?;
+        }
+    }
+    Some(ms)
 }
 
 #[cfg(test)]
@@ -177,6 +206,43 @@ mod tests {
     }
 
     #[test]
+    fn ulids_decode_to_their_time_and_other_ids_do_not() {
+        assert_eq!(
+            decode_ulid_ms("order_01M8EJJ8XNZ0DZHWYTDPBFKSFZ"),
+            Some(1_795_785_565_109)
+        );
+        assert_eq!(decode_ulid_ms("cart_01M8EJJ8XNZ0DZHWYTDPBFKSF"), None);
+        assert_eq!(decode_ulid_ms("cart_01M8EJJ8XNZ0DZHWYTDPBFKSFU"), None);
+        assert_eq!(decode_ulid_ms("0b6f7c1e-8a3d-4d2b-9f5e-2c1a7b9e4d10"), None);
+        assert_eq!(decode_ulid_ms("12345"), None);
+    }
+
+    #[test]
+    fn orders_known_only_by_number_send_no_currency_and_no_completed_carts() {
+        let mut window = Window::default();
+        let samples = window.record(
+            &Reading {
+                orders_only: Some(6.0),
+                carts_created: 4.0,
+                ..Reading::default()
+            },
+            2.0,
+            1,
+        );
+        assert_eq!(value(&samples, "medusa_orders_per_minute", &[]), Some(3.0));
+        assert!(samples.iter().all(|s| s.name != "medusa_orders_total"));
+        assert!(
+            samples
+                .iter()
+                .all(|s| !s.name.starts_with("medusa_carts_completed"))
+        );
+        assert_eq!(
+            value(&samples, "medusa_carts_created_per_minute", &[]),
+            Some(2.0)
+        );
+    }
+
+    #[test]
     fn windows_sum_per_currency_and_keep_seen_currencies_at_zero() {
         let mut window = Window::default();
         assert!(window.start().is_none(), "the first scrape is a baseline");
@@ -184,7 +250,8 @@ mod tests {
         let first = Reading {
             orders: vec![("EUR".into(), 3.0, 30.0), ("usd".into(), 1.0, 5.5)],
             carts_created: 6.0,
-            carts_completed: 4.0,
+            carts_completed: Some(4.0),
+            ..Reading::default()
         };
         let samples = window.record(&first, 2.0, 10);
         assert_eq!(value(&samples, "medusa_orders_per_minute", &[]), Some(2.0));
@@ -206,6 +273,7 @@ mod tests {
         );
         let second = Reading {
             orders: vec![("usd".into(), 2.0, 4.5)],
+            carts_completed: Some(0.0),
             ..Reading::default()
         };
         let samples = window.record(&second, 1.0, 20);

@@ -26,10 +26,12 @@ use serde::Deserialize;
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::{Finding, ScrapeError, Source, gauge, sample};
+use own::{APPLICATION_NAME, own_sql};
 use statements::Statements;
 
 mod advisor;
 mod deltas;
+pub mod own;
 mod statements;
 mod tables;
 mod text;
@@ -136,20 +138,26 @@ impl Config {
     }
 }
 
-const Q_SETTINGS: &str = "SELECT current_setting('max_connections')::float8, \
+const Q_SETTINGS: &str = own_sql!(
+    "SELECT current_setting('max_connections')::float8, \
      current_setting('superuser_reserved_connections')::float8, \
-     pg_database_size(current_database())::float8, current_database()";
+     pg_database_size(current_database())::float8, current_database()"
+);
 
-const Q_CONNECTIONS: &str = "SELECT coalesce(state, 'unknown'), count(*)::float8 FROM pg_stat_activity \
-     WHERE backend_type = 'client backend' GROUP BY 1";
+const Q_CONNECTIONS: &str = own_sql!(
+    "SELECT coalesce(state, 'unknown'), count(*)::float8 FROM pg_stat_activity \
+     WHERE backend_type = 'client backend' GROUP BY 1"
+);
 
 const Q_LOCK_WAITS: &str =
-    "SELECT count(*)::float8 FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+    own_sql!("SELECT count(*)::float8 FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
 
-const Q_DATABASES: &str = "SELECT datname, numbackends::float8, xact_commit::float8, xact_rollback::float8, \
+const Q_DATABASES: &str = own_sql!(
+    "SELECT datname, numbackends::float8, xact_commit::float8, xact_rollback::float8, \
      blks_read::float8, blks_hit::float8, tup_returned::float8, tup_fetched::float8, tup_inserted::float8, \
      tup_updated::float8, tup_deleted::float8, temp_files::float8, temp_bytes::float8, deadlocks::float8 \
-     FROM pg_stat_database WHERE datname IS NOT NULL AND datname NOT LIKE 'template%'";
+     FROM pg_stat_database WHERE datname IS NOT NULL AND datname NOT LIKE 'template%'"
+);
 
 /// Counters of `Q_DATABASES`, in column order after `datname` and `numbackends`.
 const DATABASE_COUNTERS: [&str; 12] = [
@@ -250,6 +258,8 @@ impl PostgresSource {
                 now_ms,
             )
             .await?;
+        // The agent's own cost: samples, never statement records.
+        samples.extend(statements.own);
         let labels = [("database", database.as_str())];
         samples.push(gauge(
             "pg_stat_statements_available",
@@ -284,7 +294,7 @@ pub async fn connect(
 ) -> Result<Client, tokio_postgres::Error> {
     let mut pg = url.parse::<tokio_postgres::Config>()?;
     pg.connect_timeout(timeout);
-    pg.application_name("headroom-agent");
+    pg.application_name(APPLICATION_NAME);
     let (client, connection) = pg.connect(NoTls).await?;
     let source = source.to_owned();
     tokio::spawn(async move {
@@ -440,7 +450,7 @@ impl Source for PostgresSource {
             }
         };
         match client
-            .query_one("SELECT version(), current_user", &[])
+            .query_one(own_sql!("SELECT version(), current_user"), &[])
             .await
         {
             Ok(row) => {
@@ -452,7 +462,7 @@ impl Source for PostgresSource {
                 )));
                 let monitor = client
                     .query_one(
-                        "SELECT rolsuper OR pg_has_role(current_user, 'pg_monitor', 'member') FROM pg_roles WHERE rolname = current_user",
+                        own_sql!("SELECT rolsuper OR pg_has_role(current_user, 'pg_monitor', 'member') FROM pg_roles WHERE rolname = current_user"),
                         &[],
                     )
                     .await
@@ -478,8 +488,8 @@ impl Source for PostgresSource {
         }
         let statements = client
             .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'), \
-                 current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%'",
+                own_sql!("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'), \
+                 current_setting('shared_preload_libraries') LIKE '%pg_stat_statements%'"),
                 &[],
             )
             .await
@@ -511,10 +521,10 @@ impl Source for PostgresSource {
 async fn table_access_finding(client: &Client, endpoint: &str) -> Finding {
     let access = client
         .query_one(
-            "SELECT count(*), count(*) FILTER (WHERE NOT has_table_privilege(c.oid, 'SELECT')) \
+            own_sql!("SELECT count(*), count(*) FILTER (WHERE NOT has_table_privilege(c.oid, 'SELECT')) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind IN ('r', 'p') \
-             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"),
             &[],
         )
         .await
@@ -537,8 +547,10 @@ async fn table_access_finding(client: &Client, endpoint: &str) -> Finding {
 async fn hypopg_finding(client: &Client, endpoint: &str) -> Finding {
     let found = client
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'), \
-             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg')",
+            own_sql!(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'), \
+             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg')"
+            ),
             &[],
         )
         .await

@@ -6,21 +6,41 @@
 //! (`headroom_proto::fingerprint`, of the whole normalised text: the key a
 //! span's statement meets it by).
 //!
+//! The agent's own statements (those carrying `own::MARKER`, from every
+//! source and every database of the server) are never sent as records, so
+//! no rule or index advice sees them: they are classified once per
+//! (database, queryid) when first seen with calls (one read of
+//! `pg_stat_statements(true)` for the new ones only, answering a boolean
+//! per statement, not its text) and summed, per database, into the counters
+//! `headroom_agent_pg_calls_total`, `headroom_agent_pg_exec_ms_total` and
+//! `headroom_agent_pg_rows_total` (cumulative since the agent started).
+//!
+//! Bounds: the counters are one row per statement, at most
+//! `pg_stat_statements.max` (5,000 by default); the texts are read only
+//! for statements not seen before.
+//!
 //! A missing extension (not created in this database) or one that cannot be
 //! read (not in `shared_preload_libraries`, or any other error PostgreSQL
 //! answers) is not a failed scrape: it is logged as one WARN until it comes
 //! back and reported as unavailable. A failing connection is an error.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use headroom_proto::v1;
+
+use crate::sources::counter;
 use tokio_postgres::Client;
 
 use super::deltas::{Counters, Delta, Key, StatRow, Tracker, keep_top, record};
+use super::own::{MARKER, mark, own_sql};
 use super::text::safe_text;
 
 /// Texts that stay cached this many scrapes after they were last sent.
 const TEXT_CACHE_SCRAPES: u64 = 20;
+/// Classifications (own or not) kept this many scrapes after their
+/// statement last ran: longer than texts, so that the agent's rarer
+/// statements (plan detection, index advice) are not read again each time.
+const CLASSIFIED_SCRAPES: u64 = 1_000;
 
 /// Whether per-query statistics can be read, as last seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,35 +80,47 @@ impl Extension {
         } else {
             "true"
         };
-        format!(
+        mark(&format!(
             "SELECT s.dbid::int8, s.userid::int8, s.queryid, {toplevel}, coalesce(d.datname::text, ''), \
              s.calls, s.{time}::float8, s.rows, s.shared_blks_hit, s.shared_blks_read, s.temp_blks_written \
              FROM {}.pg_stat_statements(false) s LEFT JOIN pg_database d ON d.oid = s.dbid \
              WHERE s.queryid IS NOT NULL",
             self.schema
-        )
+        ))
     }
 
     fn reset_query(&self) -> Option<String> {
         (self.version >= (1, 9)).then(|| {
-            format!(
+            mark(&format!(
                 "SELECT (extract(epoch FROM stats_reset) * 1000)::int8 FROM {}.pg_stat_statements_info",
                 self.schema
-            )
+            ))
         })
     }
 
+    /// Whether each of `$1` (queryids) in each database is the agent's own
+    /// (its text holds `$2`, the marker).
+    fn own_query(&self) -> String {
+        mark(&format!(
+            "SELECT s.dbid::int8, s.queryid, coalesce(bool_or(position($2 in s.query) > 0), false) \
+             FROM {}.pg_stat_statements(true) s WHERE s.queryid = ANY($1) GROUP BY 1, 2",
+            self.schema
+        ))
+    }
+
     fn texts_query(&self) -> String {
-        format!(
+        mark(&format!(
             "SELECT s.dbid::int8, s.queryid, s.query FROM {}.pg_stat_statements(true) s \
              WHERE s.queryid = ANY($1)",
             self.schema
-        )
+        ))
     }
 }
 
-const Q_EXTENSION: &str = "SELECT n.nspname::text, e.extversion FROM pg_extension e \
-     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'";
+const Q_EXTENSION: &str = own_sql!(
+    "SELECT n.nspname::text, e.extversion FROM pg_extension e \
+     JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'"
+);
 
 /// A cached query text, its fingerprint (hex, "" when the text does not
 /// parse) and the scrape that last sent it.
@@ -104,7 +136,23 @@ struct CachedText {
 pub struct Reading {
     /// False when the extension is missing or cannot be read.
     pub available: bool,
+    /// The application's statements (never the agent's own).
     pub records: Vec<v1::PgStatement>,
+    /// The agent's own cost per database, as counters.
+    pub own: Vec<v1::Sample>,
+}
+
+/// Counter names of the agent's own cost, labelled `database`.
+pub const OWN_CALLS: &str = "headroom_agent_pg_calls_total";
+pub const OWN_EXEC_MS: &str = "headroom_agent_pg_exec_ms_total";
+pub const OWN_ROWS: &str = "headroom_agent_pg_rows_total";
+
+/// Whether a (database, queryid) is the agent's own, and the scrape that
+/// last saw it.
+#[derive(Debug)]
+struct Classified {
+    own: bool,
+    used: u64,
 }
 
 /// The per-source state of pg_stat_statements collection.
@@ -115,6 +163,9 @@ pub struct Statements {
     status: Status,
     tracker: Tracker,
     texts: HashMap<(i64, i64), CachedText>,
+    classified: HashMap<(i64, i64), Classified>,
+    /// The agent's own (calls, exec ms, rows) per database since it started.
+    own: BTreeMap<String, (f64, f64, f64)>,
     scrapes: u64,
 }
 
@@ -127,6 +178,8 @@ impl Statements {
             status: Status::Unknown,
             tracker: Tracker::default(),
             texts: HashMap::new(),
+            classified: HashMap::new(),
+            own: BTreeMap::new(),
             scrapes: 0,
         }
     }
@@ -176,13 +229,27 @@ impl Statements {
             tracing::info!(source = %self.source, "pg_stat_statements is readable now");
         }
         self.status = Status::Available;
+        self.own.entry(database.to_owned()).or_default();
         let (stats_reset, rows) = counters;
         let Some((start_ms, deltas)) = self.tracker.observe(now_ms, stats_reset, rows) else {
             return Ok(Reading {
                 available: true,
                 records: Vec::new(),
+                own: own_samples(&self.own, now_ms),
             });
         };
+        self.classify(client, &extension, &deltas).await?;
+        let (own, deltas): (Vec<Delta>, Vec<Delta>) = deltas.into_iter().partition(|delta| {
+            self.classified
+                .get(&(delta.dbid, delta.queryid))
+                .is_some_and(|c| c.own)
+        });
+        for delta in &own {
+            let total = self.own.entry(delta.database.clone()).or_default();
+            total.0 += delta.counters.calls as f64;
+            total.1 += delta.counters.total_exec_ms;
+            total.2 += delta.counters.rows as f64;
+        }
         let (top, other) = keep_top(deltas, self.top);
         self.fetch_texts(client, &extension, &top).await?;
         let mut records = Vec::with_capacity(top.len() + 1);
@@ -205,10 +272,49 @@ impl Statements {
         let scrapes = self.scrapes;
         self.texts
             .retain(|_, cached| scrapes - cached.used < TEXT_CACHE_SCRAPES);
+        self.classified
+            .retain(|_, c| scrapes - c.used < CLASSIFIED_SCRAPES);
         Ok(Reading {
             available: true,
             records,
+            own: own_samples(&self.own, now_ms),
         })
+    }
+
+    /// Classifies the (database, queryid) of `deltas` not seen yet: one read
+    /// of pg_stat_statements' texts, for new statements only.
+    async fn classify(
+        &mut self,
+        client: &Client,
+        extension: &Extension,
+        deltas: &[Delta],
+    ) -> Result<(), tokio_postgres::Error> {
+        let scrapes = self.scrapes;
+        let mut missing = Vec::new();
+        for delta in deltas {
+            match self.classified.get_mut(&(delta.dbid, delta.queryid)) {
+                Some(known) => known.used = scrapes,
+                None => missing.push(delta.queryid),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let rows = client
+            .query(&extension.own_query(), &[&missing, &MARKER])
+            .await?;
+        let own: HashMap<(i64, i64), bool> = rows
+            .iter()
+            .map(|row| ((row.get(0), row.get(1)), row.get(2)))
+            .collect();
+        for delta in deltas {
+            let key = (delta.dbid, delta.queryid);
+            self.classified.entry(key).or_insert(Classified {
+                own: own.get(&key).copied().unwrap_or(false),
+                used: scrapes,
+            });
+        }
+        Ok(())
     }
 
     /// Logs why statements are missing, once until they come back.
@@ -296,6 +402,19 @@ fn fingerprint_of(query: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Counters of the agent's own cost: (calls, exec ms, rows) per database
+/// (pure).
+fn own_samples(own: &BTreeMap<String, (f64, f64, f64)>, now_ms: i64) -> Vec<v1::Sample> {
+    let mut out = Vec::with_capacity(own.len() * 3);
+    for (database, (calls, exec_ms, rows)) in own {
+        let labels = [("database", database.as_str())];
+        out.push(counter(OWN_CALLS, &labels, now_ms, *calls));
+        out.push(counter(OWN_EXEC_MS, &labels, now_ms, *exec_ms));
+        out.push(counter(OWN_ROWS, &labels, now_ms, *rows));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +431,33 @@ mod tests {
         assert_eq!(normalised.len(), 16);
         assert_eq!(Some(normalised), literal);
         assert_eq!(fingerprint_of("select from where"), "");
+    }
+
+    #[test]
+    fn own_cost_is_three_counters_per_database() {
+        let mut own = BTreeMap::new();
+        own.insert("shop".to_owned(), (3.0, 1.5, 12.0));
+        own.insert("postgres".to_owned(), (0.0, 0.0, 0.0));
+        let samples = own_samples(&own, 7);
+        assert_eq!(samples.len(), 6);
+        let shop: Vec<(&str, f64)> = samples
+            .iter()
+            .filter(|s| {
+                s.labels
+                    .iter()
+                    .any(|l| l.key == "database" && l.value == "shop")
+            })
+            .map(|s| (s.name.as_str(), s.value))
+            .collect();
+        assert_eq!(
+            shop,
+            vec![(OWN_CALLS, 3.0), (OWN_EXEC_MS, 1.5), (OWN_ROWS, 12.0)]
+        );
+        assert!(
+            samples
+                .iter()
+                .all(|s| s.timestamp_ms == 7 && s.kind == v1::MetricKind::Counter as i32)
+        );
     }
 
     #[test]

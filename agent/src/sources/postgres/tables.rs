@@ -27,12 +27,14 @@ use headroom_proto::v1;
 use tokio_postgres::{Client, Row};
 
 use super::advisor::keys::IndexShape;
+use super::own::own_sql;
 
 /// Every user table with its sizes, largest first, cut at `$1`; the last
 /// column counts every user table (before the cut).
 /// The planner's inputs follow: `reltuples`, the current pages of the main
 /// fork, and, only for a table never analysed, its row width.
-const Q_TABLES: &str = "WITH t AS (\
+const Q_TABLES: &str = own_sql!(
+    "WITH t AS (\
        SELECT relid, schemaname::text AS schema, relname::text AS name, seq_scan, seq_tup_read, \
        coalesce(idx_scan, 0) AS idx_scan, n_live_tup, n_dead_tup, n_tup_ins, \
        coalesce(pg_table_size(relid), 0) AS table_bytes, coalesce(pg_indexes_size(relid), 0) AS index_bytes \
@@ -45,7 +47,8 @@ const Q_TABLES: &str = "WITH t AS (\
          FROM pg_attribute a WHERE a.attrelid = t.relid AND a.attnum > 0 AND NOT a.attisdropped) END, \
        current_setting('block_size')::int8 \
      FROM t JOIN pg_class c ON c.oid = t.relid \
-     ORDER BY t.table_bytes + t.index_bytes DESC, t.schema, t.name LIMIT $1";
+     ORDER BY t.table_bytes + t.index_bytes DESC, t.schema, t.name LIMIT $1"
+);
 
 /// Bytes of a heap page's header (`SizeOfPageHeaderData`).
 const PAGE_HEADER_BYTES: i64 = 24;
@@ -56,11 +59,13 @@ const TUPLE_OVERHEAD_BYTES: i64 = 24 + 4;
 const MAX_ALIGN: i64 = 8;
 
 /// The indexes of the tables `$1` (an array of oids).
-const Q_INDEXES: &str = "SELECT s.schemaname::text, s.relname::text, s.indexrelname::text, \
+const Q_INDEXES: &str = own_sql!(
+    "SELECT s.schemaname::text, s.relname::text, s.indexrelname::text, \
        coalesce(pg_get_indexdef(s.indexrelid), ''), coalesce(s.idx_scan, 0), coalesce(s.idx_tup_read, 0), \
        coalesce(pg_relation_size(s.indexrelid), 0), i.indisunique \
      FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid \
-     WHERE s.relid = ANY($1) ORDER BY 1, 2, 3";
+     WHERE s.relid = ANY($1) ORDER BY 1, 2, 3"
+);
 
 /// One row of `Q_TABLES`.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -54,6 +54,7 @@ pub mod reason;
 pub mod schedule;
 pub mod verdict;
 
+use super::own::{mark, own_sql};
 use candidate::Candidate;
 use schedule::Measure;
 use verdict::Verdict;
@@ -71,13 +72,17 @@ const FORGET_AFTER: Duration = Duration::from_secs(3_600);
 /// First server version with `EXPLAIN (GENERIC_PLAN)`.
 const GENERIC_PLAN_VERSION: i32 = 160_000;
 
-const Q_SERVER: &str = "SELECT current_setting('server_version_num')::int4, \
+const Q_SERVER: &str = own_sql!(
+    "SELECT current_setting('server_version_num')::int4, \
      (SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-      WHERE e.extname = 'hypopg')";
+      WHERE e.extname = 'hypopg')"
+);
 
 /// The kind of a relation (`pg_class.relkind`).
-const Q_RELKIND: &str = "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = $1 AND c.relname = $2";
+const Q_RELKIND: &str = own_sql!(
+    "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = $1 AND c.relname = $2"
+);
 /// `relkind` of a partitioned table.
 const RELKIND_PARTITIONED: i8 = b'p' as i8;
 
@@ -471,9 +476,9 @@ async fn verify(
     params: usize,
     wanted: &[(Candidate, &v1::PgTable)],
 ) -> Result<Vec<Found>, tokio_postgres::Error> {
-    client.batch_execute("BEGIN").await?;
+    client.batch_execute(own_sql!("BEGIN")).await?;
     let result = verify_in_transaction(client, server, sql, params, wanted).await;
-    let rolled_back = client.batch_execute("ROLLBACK").await;
+    let rolled_back = client.batch_execute(own_sql!("ROLLBACK")).await;
     let cleaned = clean_up(client, server).await;
     let found = result?;
     rolled_back?;
@@ -489,10 +494,12 @@ async fn verify_in_transaction(
     wanted: &[(Candidate, &v1::PgTable)],
 ) -> Result<Vec<Found>, tokio_postgres::Error> {
     client
-        .batch_execute(&format!(
-            "SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}; \
-             SET LOCAL plan_cache_mode = force_generic_plan"
-        ))
+        .batch_execute(&mark(&format!(
+            "SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"
+        )))
+        .await?;
+    client
+        .batch_execute(own_sql!("SET LOCAL plan_cache_mode = force_generic_plan"))
         .await?;
     let before = explain(client, server, sql, params).await?;
     let Some(cost_before) = plan::total_cost(&before) else {
@@ -534,14 +541,16 @@ async fn verify_in_transaction(
             );
             let row = client
                 .query_one(
-                    &format!("SELECT indexname::text FROM {hypopg}.hypopg_create_index($1)"),
+                    &mark(&format!(
+                        "SELECT indexname::text FROM {hypopg}.hypopg_create_index($1)"
+                    )),
                     &[&create],
                 )
                 .await?;
             let name: String = row.get(0);
             let after = explain(client, server, sql, params).await?;
             client
-                .batch_execute(&format!("SELECT {hypopg}.hypopg_reset()"))
+                .batch_execute(&mark(&format!("SELECT {hypopg}.hypopg_reset()")))
                 .await?;
             found.method = METHOD_HYPOPG;
             found.cost_after = plan::total_cost(&after);
@@ -562,12 +571,12 @@ async fn explain(
     if server.version >= GENERIC_PLAN_VERSION {
         return first_value(
             client
-                .simple_query(&format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}"))
+                .simple_query(&mark(&format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}")))
                 .await?,
         );
     }
     client
-        .batch_execute(&format!("PREPARE {PREPARED} AS {sql}"))
+        .batch_execute(&mark(&format!("PREPARE {PREPARED} AS {sql}")))
         .await?;
     let execute = if params == 0 {
         format!("EXECUTE {PREPARED}")
@@ -576,13 +585,13 @@ async fn explain(
     };
     let plan = first_value(
         client
-            .simple_query(&format!("EXPLAIN (FORMAT JSON) {execute}"))
+            .simple_query(&mark(&format!("EXPLAIN (FORMAT JSON) {execute}")))
             .await?,
     );
     // A new statement per plan: a cached generic plan would not see a
     // hypothetical index created after it.
     client
-        .batch_execute(&format!("DEALLOCATE {PREPARED}"))
+        .batch_execute(&mark(&format!("DEALLOCATE {PREPARED}")))
         .await?;
     plan
 }
@@ -603,19 +612,19 @@ fn first_value(messages: Vec<SimpleQueryMessage>) -> Result<String, tokio_postgr
 async fn clean_up(client: &Client, server: &Server) -> Result<(), tokio_postgres::Error> {
     let prepared = client
         .query_one(
-            "SELECT count(*) FROM pg_prepared_statements WHERE name = $1",
+            own_sql!("SELECT count(*) FROM pg_prepared_statements WHERE name = $1"),
             &[&PREPARED],
         )
         .await?
         .get::<_, i64>(0);
     if prepared > 0 {
         client
-            .batch_execute(&format!("DEALLOCATE {PREPARED}"))
+            .batch_execute(&mark(&format!("DEALLOCATE {PREPARED}")))
             .await?;
     }
     if let Some(hypopg) = &server.hypopg {
         client
-            .batch_execute(&format!("SELECT {hypopg}.hypopg_reset()"))
+            .batch_execute(&mark(&format!("SELECT {hypopg}.hypopg_reset()")))
             .await?;
     }
     Ok(())
