@@ -16,6 +16,12 @@ use crate::free_port;
 /// Where Debian puts PostgreSQL 15's server binaries.
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
+/// The role an agent logs in as in the advisor's tests: statistics
+/// (`pg_monitor`) and read access to every table (so that it may EXPLAIN
+/// their statements), no writes.
+pub const AGENT_ROLE: &str =
+    "CREATE ROLE headroom LOGIN; GRANT pg_monitor TO headroom; GRANT pg_read_all_data TO headroom;";
+
 /// The OS user that owns the cluster when the tests run as root.
 const PG_OS_USER: &str = "postgres";
 
@@ -128,6 +134,39 @@ impl PgCluster {
                     .map_or_else(|| error.to_string(), |db| db.message().to_owned());
                 panic!("{sql}: {detail}")
             });
+    }
+
+    /// Starts a cluster with `pg_stat_statements` preloaded, the agent's
+    /// role ([`AGENT_ROLE`]) and a database `shop` holding `schema`.
+    pub async fn start_shop(schema: &str) -> Self {
+        let cluster = Self::start();
+        cluster.execute("postgres", AGENT_ROLE).await;
+        cluster.execute("postgres", "CREATE DATABASE shop").await;
+        cluster.execute("shop", schema).await;
+        cluster
+    }
+
+    /// Runs `sql` through `psql` in `db` as the superuser, as an engineer
+    /// runs advice (`CREATE INDEX CONCURRENTLY` needs to be outside a
+    /// transaction block); panics with psql's error when it fails.
+    pub fn psql(&self, db: &str, sql: &str) {
+        let output = Command::new(format!("{PG_BIN}/psql"))
+            .args([
+                "-X",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &self.url(db, "postgres"),
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql runs");
+        assert!(
+            output.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// The server's log so far (for assertion messages).

@@ -16,9 +16,6 @@ use headroom_tests::pgcluster::PgCluster;
 use headroom_tests::{Agent, Collector, CollectorOptions, tail, wait_for};
 use serde_json::Value;
 
-const AGENT_ROLE: &str =
-    "CREATE ROLE headroom LOGIN; GRANT pg_monitor TO headroom; GRANT pg_read_all_data TO headroom;";
-
 const SCHEMA: &str = "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg; \
      CREATE TABLE cart (id text PRIMARY KEY, customer_id text, email text, \
        created_at timestamptz NOT NULL DEFAULT now(), deleted_at timestamptz); \
@@ -59,10 +56,7 @@ fn is_replica(r: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_index_under_load_is_advised_as_the_index_never_as_a_read_replica() {
-    let cluster = PgCluster::start();
-    cluster.execute("postgres", AGENT_ROLE).await;
-    cluster.execute("postgres", "CREATE DATABASE shop").await;
-    cluster.execute("shop", SCHEMA).await;
+    let cluster = PgCluster::start_shop(SCHEMA).await;
 
     let collector = Collector::start(CollectorOptions {
         analysis_interval: Some("5s".into()),

@@ -12,13 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use headroom_tests::pgcluster::{PG_BIN, PgCluster};
+use headroom_tests::pgcluster::PgCluster;
 use headroom_tests::{Agent, Collector, CollectorOptions, tail, wait_for};
 use serde_json::Value;
-
-/// The role the agent logs in as: statistics and read access, no writes.
-const AGENT_ROLE: &str =
-    "CREATE ROLE headroom LOGIN; GRANT pg_monitor TO headroom; GRANT pg_read_all_data TO headroom;";
 
 /// Medusa-like tables: products with soft deletes (200,000 rows, no index
 /// on `handle`) and five regions.
@@ -101,10 +97,7 @@ async fn product_stats(admin: &tokio_postgres::Client) -> (f64, f64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
-    let cluster = PgCluster::start();
-    cluster.execute("postgres", AGENT_ROLE).await;
-    cluster.execute("postgres", "CREATE DATABASE shop").await;
-    cluster.execute("shop", SCHEMA).await;
+    let cluster = PgCluster::start_shop(SCHEMA).await;
 
     let collector = Collector::start(CollectorOptions {
         analysis_interval: Some("5s".into()),
@@ -162,23 +155,7 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
     let admin = cluster.connect("shop", "postgres").await;
     let (calls_before, total_before) = product_stats(&admin).await;
     let mean_before = total_before / calls_before;
-    let psql = std::process::Command::new(format!("{PG_BIN}/psql"))
-        .args([
-            "-X",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            &cluster.url("shop", "postgres"),
-            "-c",
-            &action,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        psql.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&psql.stderr)
-    );
+    cluster.psql("shop", &action);
     let (calls_at_index, total_at_index) = product_stats(&admin).await;
     let (calls_after, total_after) = wait_for(
         Duration::from_secs(30),

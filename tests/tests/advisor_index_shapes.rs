@@ -14,13 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use headroom_tests::pgcluster::{PG_BIN, PgCluster};
+use headroom_tests::pgcluster::PgCluster;
 use headroom_tests::{Agent, Collector, CollectorOptions, wait_for};
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
-
-const AGENT_ROLE: &str =
-    "CREATE ROLE headroom LOGIN; GRANT pg_monitor TO headroom; GRANT pg_read_all_data TO headroom;";
 
 type Params = Vec<Box<dyn ToSql + Sync + Send>>;
 
@@ -78,18 +75,11 @@ async fn stats(admin: &tokio_postgres::Client, statement: &str) -> (f64, f64) {
 }
 
 async fn run(shape: Shape) {
-    let cluster = PgCluster::start();
-    cluster.execute("postgres", AGENT_ROLE).await;
-    cluster.execute("postgres", "CREATE DATABASE shop").await;
-    cluster
-        .execute(
-            "shop",
-            &format!(
-                "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg; {}",
-                shape.schema
-            ),
-        )
-        .await;
+    let cluster = PgCluster::start_shop(&format!(
+        "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg; {}",
+        shape.schema
+    ))
+    .await;
     let collector = Collector::start(CollectorOptions {
         analysis_interval: Some("5s".into()),
         extra_toml: "[advisor]\nopen_after = 2\nresolve_after = 2\n".into(),
@@ -128,23 +118,7 @@ async fn run(shape: Shape) {
 
     let admin = cluster.connect("shop", "postgres").await;
     let (calls_before, total_before) = stats(&admin, shape.statement).await;
-    let psql = std::process::Command::new(format!("{PG_BIN}/psql"))
-        .args([
-            "-X",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            &cluster.url("shop", "postgres"),
-            "-c",
-            &action,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        psql.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&psql.stderr)
-    );
+    cluster.psql("shop", &action);
     let (calls_at, total_at) = stats(&admin, shape.statement).await;
     let (calls_after, total_after) = wait_for(
         Duration::from_secs(30),
@@ -230,12 +204,7 @@ async fn a_filtered_sorted_limited_list_gets_an_index_in_its_order() {
 /// agent's relkind check holds when that gate changes.)
 #[tokio::test(flavor = "multi_thread")]
 async fn partitioned_tables_and_views_never_get_ddl_the_server_refuses() {
-    let cluster = PgCluster::start();
-    cluster.execute("postgres", AGENT_ROLE).await;
-    cluster.execute("postgres", "CREATE DATABASE shop").await;
-    cluster
-        .execute(
-            "shop",
+    let cluster = PgCluster::start_shop(
             "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg; \
              CREATE TABLE measurements (city_id int NOT NULL, logdate date NOT NULL, peak int) PARTITION BY RANGE (logdate); \
              CREATE TABLE measurements_2020 PARTITION OF measurements FOR VALUES FROM ('2020-01-01') TO ('2021-01-01'); \

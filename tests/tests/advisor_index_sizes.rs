@@ -19,13 +19,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use headroom_tests::pgcluster::{PG_BIN, PgCluster};
+use headroom_tests::pgcluster::PgCluster;
 use headroom_tests::{Agent, Collector, CollectorOptions, tail, wait_for};
 use serde_json::Value;
-
-/// The role the agent logs in as: statistics and read access, no writes.
-const AGENT_ROLE: &str =
-    "CREATE ROLE headroom LOGIN; GRANT pg_monitor TO headroom; GRANT pg_read_all_data TO headroom;";
 
 /// (a): customers and their carts (300,000, indexed on the foreign key),
 /// and an audit log never analysed nor vacuumed.
@@ -192,10 +188,7 @@ async fn stats(admin: &tokio_postgres::Client, prefix: &str) -> (f64, f64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_defaults() {
-    let cluster = PgCluster::start();
-    cluster.execute("postgres", AGENT_ROLE).await;
-    cluster.execute("postgres", "CREATE DATABASE shop").await;
-    cluster.execute("shop", CART_SCHEMA).await;
+    let cluster = PgCluster::start_shop(CART_SCHEMA).await;
     let admin = cluster.connect("shop", "postgres").await;
 
     // Every setting at its default: 15 s scrapes, the default analysis
@@ -312,23 +305,7 @@ async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_default
     let (calls_before, total_before) = stats(&admin, "SELECT id, created_at FROM cart").await;
     // The mean since the regression (the calls before it had the index).
     let mean_before = (total_before - total_at_regression) / (calls_before - calls_at_regression);
-    let psql = std::process::Command::new(format!("{PG_BIN}/psql"))
-        .args([
-            "-X",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            &cluster.url("shop", "postgres"),
-            "-c",
-            &action,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        psql.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&psql.stderr)
-    );
+    cluster.psql("shop", &action);
     let (calls_at, total_at) = stats(&admin, "SELECT id, created_at FROM cart").await;
     let (calls_after, total_after) = wait_for(
         Duration::from_secs(30),
@@ -361,10 +338,7 @@ async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_default
 
 #[tokio::test(flavor = "multi_thread")]
 async fn small_tables_indexed_lookups_and_writes_get_no_index_advice_and_say_why() {
-    let cluster = PgCluster::start();
-    cluster.execute("postgres", AGENT_ROLE).await;
-    cluster.execute("postgres", "CREATE DATABASE shop").await;
-    cluster.execute("shop", QUIET_SCHEMA).await;
+    let cluster = PgCluster::start_shop(QUIET_SCHEMA).await;
     let admin = cluster.connect("shop", "postgres").await;
 
     let collector = Collector::start(CollectorOptions {

@@ -18,9 +18,6 @@ use headroom_tests::pgcluster::PgCluster;
 use headroom_tests::{Agent, Collector, CollectorOptions, free_port, tail, wait_for};
 use serde_json::Value;
 
-const AGENT_ROLE: &str =
-    "CREATE ROLE headroom LOGIN; GRANT pg_monitor TO headroom; GRANT pg_read_all_data TO headroom;";
-
 /// Line items with soft deletes: 200,000 rows over 20,000 carts, no index
 /// on `cart_id`.
 const SCHEMA: &str = "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg; \
@@ -84,10 +81,7 @@ async fn open_index_advice(collector: &Collector) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_index_advice_names_the_route_whose_spans_run_the_statement() {
-    let cluster = PgCluster::start();
-    cluster.execute("postgres", AGENT_ROLE).await;
-    cluster.execute("postgres", "CREATE DATABASE shop").await;
-    cluster.execute("shop", SCHEMA).await;
+    let cluster = PgCluster::start_shop(SCHEMA).await;
     let collector = Collector::start(CollectorOptions {
         analysis_interval: Some("5s".into()),
         extra_toml: "[advisor]\nopen_after = 2\n".into(),

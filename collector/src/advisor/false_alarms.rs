@@ -129,7 +129,7 @@ fn missing_index(scan_share: f64) -> Snapshot {
         1e7 * scan_share / 600.0,
     );
     snap.push(hourly_counter("pg_table_seq_tup_read", CART, scanned));
-    snap.push(hourly_delta("pg_table_live_tuples", CART, 12.0 * 300_000.0));
+    snap.push(hourly_delta("pg_table_rows", CART, 12.0 * 300_000.0));
     let candidate = serde_json::json!({
         "database": "shop", "queryid": "42", "schema": "public", "table": "cart",
         "columns": ["customer_id"], "predicate": "deleted_at IS NULL",

@@ -6,7 +6,7 @@
 //! Causes are the findings about specific statements and tables: `index`
 //! (a missing index) and `big_scans` (counts and deep offsets over large
 //! tables). A cause is about the statements and tables its evidence charts
-//! (`pg_statement_*{database, queryid}` and `pg_table_live_tuples{database,
+//! (`pg_statement_*{database, queryid}` and `pg_table_rows{database,
 //! schema, table}` series).
 //!
 //! Symptoms, and the share of each a cause must be *measured* to explain
@@ -55,7 +55,7 @@ fn subjects(f: &Finding) -> Subjects {
             if !out.statements.contains(&key) {
                 out.statements.push(key);
             }
-        } else if s.name == "pg_table_live_tuples" {
+        } else if s.name == "pg_table_rows" {
             let key = (get(s, "database"), get(s, "schema"), get(s, "table"));
             if !out.tables.contains(&key) {
                 out.tables.push(key);

@@ -263,7 +263,7 @@ mod tests {
             snap.push(Series::new(name, &statement, Kind::Gauge, vec![(t, value)]));
         }
         snap.push(Series::new(
-            "pg_table_live_tuples",
+            "pg_table_rows",
             &[
                 ("agent", "db"),
                 ("database", "shop"),
