@@ -32,7 +32,7 @@ use crate::sources::counter;
 use tokio_postgres::Client;
 
 use super::deltas::{Counters, Delta, Key, StatRow, Tracker, keep_top, record};
-use super::own::{MARKER, mark, own_sql};
+use super::own::{EXTENSION_STATEMENTS, MARKER, mark, own_sql};
 use super::text::safe_text;
 
 /// Texts that stay cached this many scrapes after they were last sent.
@@ -102,7 +102,7 @@ impl Extension {
     /// (its text holds `$2`, the marker).
     fn own_query(&self) -> String {
         mark(&format!(
-            "SELECT s.dbid::int8, s.queryid, coalesce(bool_or(position($2 in s.query) > 0), false) \
+            "SELECT s.dbid::int8, s.queryid, coalesce(bool_or(position($2 in s.query) > 0 OR s.query = ANY($3)), false) \
              FROM {}.pg_stat_statements(true) s WHERE s.queryid = ANY($1) GROUP BY 1, 2",
             self.schema
         ))
@@ -301,7 +301,10 @@ impl Statements {
             return Ok(());
         }
         let rows = client
-            .query(&extension.own_query(), &[&missing, &MARKER])
+            .query(
+                &extension.own_query(),
+                &[&missing, &MARKER, &EXTENSION_STATEMENTS.as_slice()],
+            )
             .await?;
         let own: HashMap<(i64, i64), bool> = rows
             .iter()
