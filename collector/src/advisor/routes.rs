@@ -19,6 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use headroom_proto::otlp::attributes::OTHER;
 use headroom_proto::otlp::statements::{CALLS, MS};
 
 use super::{Context, Evidence, Series};
@@ -157,6 +158,88 @@ pub fn for_statements(ctx: &Context, statements: &[(&str, &str)]) -> Routes {
     });
     uses.truncate(MAX_ROUTES);
     Routes::Traced(uses)
+}
+
+/// Where a route's statements spend their time, measured on the
+/// statements that both its traces and `pg_stat_statements` recorded (met
+/// by fingerprint), over the recent window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoundTrip {
+    /// The route's calls of those statements.
+    pub calls: f64,
+    /// Their time as the app sees it (the spans), in ms.
+    pub app_ms: f64,
+    /// Their execution time in PostgreSQL: each statement's mean execution
+    /// time there times the route's calls of it, in ms.
+    pub server_ms: f64,
+}
+
+impl RoundTrip {
+    /// Time per statement spent outside PostgreSQL's execution: network
+    /// round trips and waits for a pool connection, in ms.
+    pub fn gap_per_statement(&self) -> f64 {
+        (self.app_ms - self.server_ms) / self.calls
+    }
+}
+
+/// [`RoundTrip`] of `route` (every method), `None` when none of its traced
+/// statements meets a `pg_stat_statements` entry with calls in the window.
+pub fn round_trip(ctx: &Context, route: &str) -> Option<RoundTrip> {
+    let snap = ctx.snapshot;
+    let since = ctx.since();
+    // fingerprint -> (calls, ms) in the route's requests.
+    let mut traced: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for (name, is_calls) in [(CALLS, true), (MS, false)] {
+        for series in snap
+            .named(name)
+            .filter(|s| s.label("route") == route && !matches!(s.label("fingerprint"), "" | OTHER))
+        {
+            let entry = traced.entry(series.label("fingerprint")).or_default();
+            let value = series.sum_since(since);
+            if is_calls {
+                entry.0 += value;
+            } else {
+                entry.1 += value;
+            }
+        }
+    }
+    // fingerprint -> (calls, execution ms) in PostgreSQL, every entry.
+    let mut server: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for text in snap.texts(FINGERPRINT_TEXT) {
+        let fingerprint = text.text.as_str();
+        if !traced.contains_key(fingerprint) {
+            continue;
+        }
+        let Some((database, queryid)) = text.key.rsplit_once('/') else {
+            continue;
+        };
+        let labels = [("database", database), ("queryid", queryid)];
+        let sum = |name: &str| -> f64 {
+            snap.matching(name, &labels)
+                .map(|s| s.sum_since(since))
+                .sum()
+        };
+        let entry = server.entry(fingerprint).or_default();
+        entry.0 += sum("pg_statement_calls");
+        entry.1 += sum("pg_statement_exec_ms");
+    }
+    let mut out = RoundTrip {
+        calls: 0.0,
+        app_ms: 0.0,
+        server_ms: 0.0,
+    };
+    for (fingerprint, (calls, app_ms)) in traced {
+        let Some((server_calls, server_ms)) = server.get(fingerprint).copied() else {
+            continue;
+        };
+        if calls <= 0.0 || server_calls <= 0.0 {
+            continue;
+        }
+        out.calls += calls;
+        out.app_ms += app_ms;
+        out.server_ms += calls * server_ms / server_calls;
+    }
+    (out.calls > 0.0).then_some(out)
 }
 
 impl Routes {

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::advisor::snapshot::Series;
 use crate::advisor::{
     Context, Evidence, Finding, RecKind, Severity, describe_eta, level_confidence, resources,
-    statements,
+    routes, statements,
 };
 use crate::analysis::{self, DAY_MS, MINUTE_MS};
 
@@ -43,6 +43,11 @@ pub const CHECKOUT_SLO_KEY: &str = "checkout_slo:";
 pub const REGRESSION_KEY: &str = "regression:";
 /// Key of the server/worker split finding.
 pub const WORKER_SPLIT_KEY: &str = "worker_split";
+
+/// Statement calls a route's round trip must be measured on (traced and
+/// recorded by pg_stat_statements) before its figure replaces the
+/// unattributed comparison with every statement's mean.
+const MIN_ROUND_TRIP_CALLS: f64 = 20.0;
 
 /// The label of routes beyond the agents' label caps: a mix, not a route.
 const OTHER_ROUTE: &str = "other";
@@ -267,7 +272,14 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
             .map(|s| s.increase_since(since))
             .filter(|_| stmts > 0.0);
         let client_ms = db_ms.map(|ms| ms / stmts);
-        let gap = client_ms.zip(server_mean).map(|(c, s)| c - s);
+        // Measured on the same statements when the traces and
+        // pg_stat_statements meet by fingerprint; otherwise the route's
+        // average against every statement's mean, not attributed.
+        let measured = routes::round_trip(ctx, route).filter(|r| r.calls >= MIN_ROUND_TRIP_CALLS);
+        let gap = match measured {
+            Some(r) => Some(r.gap_per_statement()),
+            None => client_ms.zip(server_mean).map(|(c, s)| c - s),
+        };
         let worth_checking = gap.is_some_and(|g| g >= config.remote_database_gap_ms);
         let route_labels = labels(&pair);
         let mut evidence = Evidence::default()
@@ -302,13 +314,40 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
                 "ms",
             );
         }
-        if let Some(g) = gap {
-            evidence = evidence.against(
-                "app-seen minus PostgreSQL mean time per statement (not attributed)",
-                g,
-                "ms",
-                config.remote_database_gap_ms,
-            );
+        match (measured, gap) {
+            (Some(r), Some(g)) => {
+                evidence = evidence
+                    .fact(
+                        "statement calls seen by both the traces and pg_stat_statements",
+                        r.calls,
+                        "calls",
+                    )
+                    .fact(
+                        "their time per statement as the app sees it (spans)",
+                        r.app_ms / r.calls,
+                        "ms",
+                    )
+                    .fact(
+                        "their execution time per statement in PostgreSQL",
+                        r.server_ms / r.calls,
+                        "ms",
+                    )
+                    .against(
+                        "time per statement between the app and PostgreSQL (measured)",
+                        g,
+                        "ms",
+                        config.remote_database_gap_ms,
+                    );
+            }
+            (None, Some(g)) => {
+                evidence = evidence.against(
+                    "app-seen minus PostgreSQL mean time per statement (not attributed)",
+                    g,
+                    "ms",
+                    config.remote_database_gap_ms,
+                );
+            }
+            _ => {}
         }
         if let Some(mean) = mean_latency(ctx, route, since) {
             evidence = evidence.fact("mean request time", mean, "ms");
@@ -323,7 +362,11 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
         if let Some(note) = workload.exclusion_note() {
             evidence = evidence.note(note);
         }
-        evidence = evidence.note("Spans carry each statement's time as the app sees it (network, pool wait and execution together), not PostgreSQL's execution time, and pg_stat_statements does not say which route ran a statement: where the time goes between the two is not measured here.");
+        evidence = evidence.note(if measured.is_some() {
+            "Measured on the statements this route ran that pg_stat_statements also recorded, met by fingerprint: the spans' time per statement less PostgreSQL's execution time of the same statements is spent between the app and the database (network round trips and waits for a pool connection, which spans do not tell apart)."
+        } else {
+            "Spans carry each statement's time as the app sees it (network, pool wait and execution together), not PostgreSQL's execution time, and no statement of this route met a pg_stat_statements entry by fingerprint: where the time goes between the two is not measured here."
+        });
         let seen = match (db_ms, client_ms) {
             (Some(total), Some(each)) => format!(
                 " As the app sees them they take {:.0} ms per request, {each:.2} ms each.",
@@ -331,8 +374,21 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
             ),
             _ => String::new(),
         };
-        let check = match (client_ms, server_mean, worth_checking) {
-            (Some(c), Some(s), true) => format!(
+        let check = match (measured, client_ms, server_mean, worth_checking) {
+            (Some(r), _, _, true) => format!(
+                " Measured on {:.0} of its statement calls that pg_stat_statements also recorded, they take {:.2} ms each as the app sees them against {:.2} ms of execution in PostgreSQL: {:.2} ms per statement, about {:.0} ms per request, is spent between the app and the database (network round trips or waits for a pool connection).",
+                r.calls,
+                r.app_ms / r.calls,
+                r.server_ms / r.calls,
+                r.gap_per_statement(),
+                r.gap_per_statement() * per_request
+            ),
+            (Some(r), _, _, false) => format!(
+                " Measured on {:.0} of its statement calls that pg_stat_statements also recorded, only {:.2} ms per statement is spent between the app and the database: what costs is the number of statements, not the distance to the database.",
+                r.calls,
+                r.gap_per_statement()
+            ),
+            (None, Some(c), Some(s), true) => format!(
                 " That is {:.2} ms more per statement than PostgreSQL's mean execution time ({s:.2} ms, bulk work excluded): network round trips, waits for a pool connection, or this route's statements being slower than the average. Headroom cannot tell which from here.",
                 c - s
             ),
@@ -867,6 +923,86 @@ mod tests {
         assert!(f.action.contains("mean_exec_time"), "{}", f.action);
         let gap = fact(f, "app-seen minus PostgreSQL").expect("gap");
         assert_eq!((gap.value, gap.threshold), (1.0, Some(1.0)));
+    }
+
+    /// [`chatty`] plus one fingerprinted statement: the route ran it
+    /// `calls` times at `app_ms` each (spans), and PostgreSQL executed it
+    /// in `server_ms` on average.
+    fn chatty_measured(calls: f64, app_ms: f64, server_ms: f64) -> Snapshot {
+        let mut snap = chatty(100.0, 60.0, app_ms, Some(0.05));
+        let route = [
+            ("agent", "app"),
+            ("method", "GET"),
+            ("route", "/admin/products/:id/variants"),
+            ("fingerprint", "00000000000000aa"),
+        ];
+        let with = |v: f64| vec![(NOW - MINUTE_MS, v)];
+        snap.push(Series::new(
+            "otlp_route_statement_calls",
+            &route,
+            Kind::Gauge,
+            with(calls),
+        ));
+        snap.push(Series::new(
+            "otlp_route_statement_ms",
+            &route,
+            Kind::Gauge,
+            with(calls * app_ms),
+        ));
+        let statement = [("agent", "db"), ("database", "shop"), ("queryid", "7")];
+        snap.push(Series::new(
+            "pg_statement_calls",
+            &statement,
+            Kind::Gauge,
+            with(500.0),
+        ));
+        snap.push(Series::new(
+            "pg_statement_exec_ms",
+            &statement,
+            Kind::Gauge,
+            with(500.0 * server_ms),
+        ));
+        snap.push_text(
+            crate::advisor::routes::FINGERPRINT_TEXT,
+            "shop/7",
+            "00000000000000aa",
+            NOW,
+        );
+        snap
+    }
+
+    #[test]
+    fn the_round_trip_is_measured_on_the_statements_both_sides_saw() {
+        // 1.25 ms as the app sees them, 0.25 ms in PostgreSQL: 1 ms each
+        // between them, measured (the unattributed comparison would have
+        // used every statement's 0.05 ms mean).
+        let f = &run(&chatty_measured(300.0, 1.25, 0.25), &[])[0];
+        let gap = fact(
+            f,
+            "time per statement between the app and PostgreSQL (measured)",
+        )
+        .expect("measured");
+        assert_eq!((gap.value, gap.threshold), (1.0, Some(1.0)));
+        assert!(
+            f.summary
+                .contains("1.00 ms per statement, about 60 ms per request"),
+            "{}",
+            f.summary
+        );
+        assert!(fact(f, "app-seen minus PostgreSQL").is_none());
+        // On loopback: 0.3 ms against 0.25 ms, the distance is measured
+        // not to matter.
+        let near = &run(&chatty_measured(300.0, 0.3, 0.25), &[])[0];
+        assert!(
+            near.summary.contains("only 0.05 ms per statement"),
+            "{}",
+            near.summary
+        );
+        assert!(!near.action.contains("round trip from the app"));
+        // Too few matched calls: the unattributed comparison stands.
+        let few = &run(&chatty_measured(19.0, 1.25, 0.25), &[])[0];
+        assert!(fact(few, "time per statement between").is_none());
+        assert!(fact(few, "app-seen minus PostgreSQL").is_some());
     }
 
     #[test]
