@@ -16,18 +16,20 @@
 #      first slow checkout, that its action creates an index on that table's
 #      `cart_id`, and that its text names the checkout routes that run the
 #      statement ("calls per" + a `/store/carts/:id…` route);
-#   3. applies the advised DDL with psql, runs checkouts again and asserts
+#   3. (still without the index, after MEDUSA_LAB_SOAK more seconds of
+#      checkouts, default none) prints the agent's own database time per
+#      minute (`headroom_agent_pg_exec_ms_total{database}`) and its costliest
+#      statements, and the open recommendations at warning or above; asserts
+#      the instrumentation-overhead warning is among them (issue 12 wants
+#      nothing else: the rest is printed, not asserted, since a short run is
+#      not the 10 minutes issue 12 names);
+#   4. applies the advised DDL with psql, runs checkouts again and asserts
 #      the statement's mean (pg_stat_statements) is ≥ 10× lower; prints the
-#      checkout steps' latency before and after;
-#   4. prints the agent's own database time per minute
-#      (`headroom_agent_pg_exec_ms_total{database}`) and the open
-#      recommendations at warning or above; asserts the instrumentation
-#      overhead warning is among them (issue 12 wants nothing else: the rest
-#      is printed, not asserted, since a few minutes of history is not the
-#      10 minutes issue 12 names).
+#      checkout steps' latency before and after.
 #
 #   tests/medusa_lab_index.sh        (MEDUSA_LAB_ROWS, default 300000;
 #                                     MEDUSA_LAB_AFTER, checkouts after the DDL, default 5;
+#                                     MEDUSA_LAB_SOAK, seconds of checkouts before the DDL, default 0;
 #                                     KEEP_WORK=1 keeps the temp dir and its logs)
 #
 # Settings that differ from the defaults: the collector's
@@ -50,6 +52,7 @@ LAB_DIR="${LAB_DIR:-/tmp/medusa-lab}"
 PG_PORT="${PG_PORT:-55432}"
 ROWS="${MEDUSA_LAB_ROWS:-300000}"
 AFTER="${MEDUSA_LAB_AFTER:-5}"
+SOAK="${MEDUSA_LAB_SOAK:-0}"
 ANALYSIS_INTERVAL="${MEDUSA_LAB_ANALYSIS_INTERVAL:-15s}"
 TABLE=cart_shipping_method
 KEY=cart_id
@@ -123,9 +126,15 @@ restore_data() {
     fi
   fi
   if [ "$DATA_TOUCHED" = 1 ]; then
+    # The carts' own shipping methods go first; the carts then without
+    # foreign-key triggers (session_replication_role = replica): their
+    # cascade lookups cannot use Medusa's partial indexes (`WHERE deleted_at
+    # IS NULL`) and would scan each child table once per cart. Nothing else
+    # references the generated carts.
     log "deleting the generated rows"
     psql_ -c "DELETE FROM $TABLE WHERE id LIKE 'casm\\_$MARK%'" \
-      -c "DELETE FROM cart WHERE id LIKE 'cart\\_$MARK%'" -c "ANALYZE cart" -c "ANALYZE $TABLE" ||
+      -c "SET session_replication_role = replica" -c "DELETE FROM cart WHERE id LIKE 'cart\\_$MARK%'" \
+      -c "RESET session_replication_role" -c "ANALYZE cart" -c "ANALYZE $TABLE" ||
       log "could not delete the generated rows"
   fi
   if [ "$HYPOPG_CREATED" = 1 ]; then psql_ -c "DROP EXTENSION IF EXISTS hypopg" || true; fi
@@ -373,6 +382,50 @@ python3 -c "import sys; sys.exit(0 if $TO_ADVICE <= $ADVICE_WITHIN_S else 1)" ||
   fail "the advice took $TO_ADVICE s (> $ADVICE_WITHIN_S s) after the first slow checkout"
 log "advice: OK ($TO_ADVICE s ≤ $ADVICE_WITHIN_S s; DDL: $DDL)"
 
+# --- Issue 12: what Headroom costs, and what else is open -------------------
+# Still without the index (the state issue 12 describes): optionally keep the
+# checkouts going MEDUSA_LAB_SOAK seconds after the first one (issue 12 says
+# 10 minutes: 600), then list what is open at warning or above.
+if [ "$SOAK" -gt 0 ]; then
+  left=$(python3 -c "import time; print(max(0, int($FIRST + $SOAK - time.time())))")
+  log "checkouts go on for $left s more (MEDUSA_LAB_SOAK=$SOAK)"
+  sleep "$left"
+fi
+curl -sf --get "$API/api/v1/series" --data-urlencode "name=headroom_agent_pg_exec_ms_total" \
+  --data-urlencode "from=$(((T_START - 60) * 1000))" >"$WORK/own.json" || fail "could not read headroom_agent_pg_exec_ms_total"
+python3 - "$WORK/own.json" <<'EOF' || fail "no headroom_agent_pg_exec_ms_total series"
+import json, sys
+series = json.load(open(sys.argv[1]))["series"]
+if not series:
+    print("no series"); sys.exit(1)
+for s in series:
+    p = s["points"]
+    if len(p) < 2:
+        print(f"  {s['labels']}: {len(p)} point(s)"); continue
+    minutes = (p[-1][0] - p[0][0]) / 60000
+    rate = (p[-1][1] - p[0][1]) / minutes if minutes > 0 else float("nan")
+    print(f"the agent's own database time {s['labels']}: {rate:.1f} ms per minute "
+          f"({p[-1][1] - p[0][1]:.1f} ms over {minutes:.1f} min, {len(p)} points: "
+          f"{(p[-1][1] - p[0][1]) / (len(p) - 1):.1f} ms per scrape)")
+EOF
+# Where the agent's database time goes (its statements carry a marker).
+log "the agent's own statements since the statistics reset (pg_stat_statements), by time:"
+psql_ -F ' | ' -c "select calls, round(total_exec_time::numeric, 1) || ' ms', round(mean_exec_time::numeric, 2) || ' ms/call',
+    left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+  from pg_stat_statements where query like '/* headroom-agent */%' order by total_exec_time desc limit 5" | sed 's/^/  /'
+curl -sf "$API/api/v1/recommendations?state=open&severity=warning,critical" >"$WORK/warn.json" ||
+  fail "could not list the open recommendations"
+python3 - "$WORK/warn.json" <<'EOF' || fail "the instrumentation-overhead warning is not open"
+import json, sys
+recs = json.load(open(sys.argv[1]))["recommendations"]
+print(f"{len(recs)} open recommendation(s) at warning or above:")
+for r in recs:
+    print(f"  [{r['kind']}/{r['severity']}] {r['title']} (confidence {r['confidence']:.2f})")
+    print("      " + r["summary"][:600].replace("\n", " "))
+overhead = [r for r in recs if r["kind"] == "app" and "span" in (r["title"] + r["summary"]).lower()]
+sys.exit(0 if overhead else 1)
+EOF
+
 # --- Apply it; the statement before and after ------------------------------
 stop_load
 BEFORE_ROWS=$(wc -l <"$CSV")
@@ -418,32 +471,4 @@ sys.exit(0 if ma * 10 <= mb else 1)
 EOF
 log "DDL: OK"
 
-# --- Issue 12: what Headroom costs, and what else is open -------------------
-curl -sf --get "$API/api/v1/series" --data-urlencode "name=headroom_agent_pg_exec_ms_total" \
-  --data-urlencode "from=$(((T_START - 60) * 1000))" >"$WORK/own.json" || fail "could not read headroom_agent_pg_exec_ms_total"
-python3 - "$WORK/own.json" <<'EOF' || fail "no headroom_agent_pg_exec_ms_total series"
-import json, sys
-series = json.load(open(sys.argv[1]))["series"]
-if not series:
-    print("no series"); sys.exit(1)
-for s in series:
-    p = s["points"]
-    if len(p) < 2:
-        print(f"  {s['labels']}: {len(p)} point(s)"); continue
-    minutes = (p[-1][0] - p[0][0]) / 60000
-    rate = (p[-1][1] - p[0][1]) / minutes if minutes > 0 else float("nan")
-    print(f"the agent's own database time {s['labels']}: {rate:.1f} ms per minute "
-          f"({p[-1][1] - p[0][1]:.1f} ms over {minutes:.1f} min, {len(p)} points)")
-EOF
-curl -sf "$API/api/v1/recommendations?state=open&severity=warning,critical" >"$WORK/warn.json" ||
-  fail "could not list the open recommendations"
-python3 - "$WORK/warn.json" <<'EOF' || fail "the instrumentation-overhead warning is not open"
-import json, sys
-recs = json.load(open(sys.argv[1]))["recommendations"]
-print(f"{len(recs)} open recommendation(s) at warning or above:")
-for r in recs:
-    print(f"  [{r['kind']}/{r['severity']}] {r['title']} (confidence {r['confidence']:.2f})")
-overhead = [r for r in recs if r["kind"] == "app" and "span" in (r["title"] + r["summary"]).lower()]
-sys.exit(0 if overhead else 1)
-EOF
 log "OK"
