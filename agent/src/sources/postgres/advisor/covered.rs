@@ -17,7 +17,6 @@
 
 use headroom_proto::v1;
 
-use super::candidate::Candidate;
 use super::keys::{self, IndexShape, KeyElem};
 
 /// The parsed keys, predicate and method of `index`.
@@ -80,19 +79,6 @@ pub fn covered<'a>(
     indexes
         .into_iter()
         .any(|index| covers(index, columns, predicate, sorted))
-}
-
-/// [`covered`] for a parsed candidate.
-pub fn covers_candidate<'a>(
-    indexes: impl IntoIterator<Item = &'a v1::PgIndex>,
-    candidate: &Candidate,
-) -> bool {
-    covered(
-        indexes,
-        &candidate.columns,
-        candidate.predicate.as_deref().unwrap_or(""),
-        candidate.sorted,
-    )
 }
 
 #[cfg(test)]

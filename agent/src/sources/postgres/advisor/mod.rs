@@ -630,6 +630,37 @@ async fn clean_up(client: &Client, server: &Server) -> Result<(), tokio_postgres
     Ok(())
 }
 
+/// Fixtures the advisor's test modules share.
+#[cfg(test)]
+mod test_support {
+    use super::*;
+
+    /// An enabled advisor examining at most `max_statements` per pass.
+    pub(super) fn advisor(max_statements: usize) -> Advisor {
+        Advisor::new(
+            "pg".into(),
+            Settings {
+                enabled: true,
+                interval: Duration::from_secs(60),
+                min_rows: 1_000,
+                max_statements,
+                tables_top: 200,
+            },
+        )
+    }
+
+    /// A statement of `database` that ran `total_exec_ms` in the interval.
+    pub(super) fn statement(queryid: &str, database: &str, total_exec_ms: f64) -> v1::PgStatement {
+        v1::PgStatement {
+            database: database.into(),
+            queryid: queryid.into(),
+            query: "SELECT 1".into(),
+            total_exec_ms,
+            ..v1::PgStatement::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

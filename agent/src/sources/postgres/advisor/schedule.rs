@@ -112,6 +112,7 @@ pub fn moved(before: f64, after: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::postgres::advisor::test_support::{advisor, statement};
 
     const INTERVAL: i64 = 300_000;
 
@@ -259,29 +260,6 @@ mod tests {
             estimated_rows: rows,
             ..headroom_proto::v1::PgTable::default()
         }
-    }
-
-    fn statement(queryid: &str, database: &str, ms: f64) -> headroom_proto::v1::PgStatement {
-        headroom_proto::v1::PgStatement {
-            database: database.into(),
-            queryid: queryid.into(),
-            query: "SELECT 1".into(),
-            total_exec_ms: ms,
-            ..headroom_proto::v1::PgStatement::default()
-        }
-    }
-
-    fn advisor(max_statements: usize) -> super::super::Advisor {
-        super::super::Advisor::new(
-            "pg".into(),
-            super::super::Settings {
-                enabled: true,
-                interval: std::time::Duration::from_secs(60),
-                min_rows: 1_000,
-                max_statements,
-                tables_top: 200,
-            },
-        )
     }
 
     fn examined(

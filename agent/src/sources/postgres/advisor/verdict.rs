@@ -249,11 +249,13 @@ pub fn covering<'a>(
     table: &v1::PgTable,
     candidate: &Candidate,
 ) -> Option<&'a v1::PgIndex> {
-    indexes.iter().find(|i| {
-        i.schema == table.schema
-            && i.table == table.table
-            && super::covered::covers_candidate([*i], candidate)
-    })
+    covering_keys(
+        indexes,
+        table,
+        &candidate.columns,
+        candidate.predicate.as_deref().unwrap_or(""),
+        candidate.sorted,
+    )
 }
 
 /// The first index of `table` that covers `columns` (the last `sorted` of
@@ -365,6 +367,7 @@ impl super::Advisor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::postgres::advisor::test_support::{advisor, statement};
 
     fn table(estimated_rows: u64, n_live_tup: u64) -> v1::PgTable {
         v1::PgTable {
@@ -474,19 +477,6 @@ mod tests {
         );
     }
 
-    fn advisor(max_statements: usize) -> super::super::Advisor {
-        super::super::Advisor::new(
-            "pg".into(),
-            super::super::Settings {
-                enabled: true,
-                interval: std::time::Duration::from_secs(60),
-                min_rows: 1_000,
-                max_statements,
-                tables_top: 200,
-            },
-        )
-    }
-
     fn examined(advisor: &mut super::super::Advisor, id: &str, verdict: Verdict) {
         advisor.cache.insert(
             ("shop".into(), id.into()),
@@ -498,16 +488,6 @@ mod tests {
                 measure: super::super::Measure::default(),
             },
         );
-    }
-
-    fn statement(queryid: &str, total_exec_ms: f64) -> v1::PgStatement {
-        v1::PgStatement {
-            database: "shop".into(),
-            queryid: queryid.into(),
-            query: "SELECT 1".into(),
-            total_exec_ms,
-            ..v1::PgStatement::default()
-        }
     }
 
     fn orders(rows: u64) -> v1::PgTable {
@@ -537,7 +517,7 @@ mod tests {
     fn verdicts_are_sent_for_this_scrapes_statements_slowest_first_and_bounded() {
         let mut advisor = advisor(1);
         let statements: Vec<v1::PgStatement> = (0..6)
-            .map(|i| statement(&i.to_string(), f64::from(i)))
+            .map(|i| statement(&i.to_string(), "shop", f64::from(i)))
             .collect();
         for s in &statements {
             examined(&mut advisor, &s.queryid, no_usable_predicate());
@@ -581,7 +561,7 @@ mod tests {
                 measure: super::super::Measure::default(),
             },
         );
-        let statements = [statement("42", 5.0)];
+        let statements = [statement("42", "shop", 5.0)];
         let sent = advisor.verdicts("shop", &statements, &tables, &[], 1);
         assert_eq!(sent[0].verdict, "candidate");
         assert_eq!(sent[0].table_rows, Some(50_000));
