@@ -348,6 +348,17 @@ impl Collector {
         (status, body)
     }
 
+    /// The recommendations `GET /api/v1/recommendations?{query}` lists
+    /// (asserting a 200).
+    pub async fn recommendations(&self, query: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/api/v1/recommendations?{query}")).await;
+        assert_eq!(status, 200, "{body}");
+        body["recommendations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// POSTs `body` as JSON to `path` on the HTTP API.
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         let response = self

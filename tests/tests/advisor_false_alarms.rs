@@ -38,14 +38,9 @@ fn agent_toml(endpoint: &str, url: &str) -> String {
 }
 
 async fn recommendations(collector: &Collector) -> Vec<Value> {
-    let (status, body) = collector
-        .get("/api/v1/recommendations?state=pending,open,acknowledged,snoozed,resolved")
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["recommendations"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    collector
+        .recommendations("state=pending,open,acknowledged,snoozed,resolved")
+        .await
 }
 
 fn is_replica(r: &Value) -> bool {

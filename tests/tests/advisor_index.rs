@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use headroom_tests::pgcluster::PgCluster;
 use headroom_tests::{Agent, Collector, CollectorOptions, tail, wait_for};
-use serde_json::Value;
 
 /// Medusa-like tables: products with soft deletes (200,000 rows, no index
 /// on `handle`) and five regions.
@@ -71,17 +70,6 @@ fn workload(client: tokio_postgres::Client, stop: Arc<AtomicBool>) -> tokio::tas
     })
 }
 
-async fn index_recommendations(collector: &Collector, state: &str) -> Vec<Value> {
-    let (status, body) = collector
-        .get(&format!("/api/v1/recommendations?kind=index&state={state}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["recommendations"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// (calls, total ms) of the product statement in pg_stat_statements.
 async fn product_stats(admin: &tokio_postgres::Client) -> (f64, f64) {
     let row = admin
@@ -118,7 +106,8 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
         Duration::from_secs(60),
         "an index recommendation on product",
         || async {
-            index_recommendations(&collector, "open")
+            collector
+                .recommendations("kind=index&state=open")
                 .await
                 .into_iter()
                 .find(|r| r["action"].as_str().is_some_and(|a| a.contains("product")))
@@ -144,7 +133,9 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
             .any(|f| f["name"] == "table rows" && f["value"].as_f64().unwrap() >= 190_000.0),
         "{advice}"
     );
-    let all = index_recommendations(&collector, "pending,open").await;
+    let all = collector
+        .recommendations("kind=index&state=pending,open")
+        .await;
     assert!(
         all.iter()
             .all(|r| !r["action"].as_str().unwrap_or("").contains("region")),
@@ -177,7 +168,8 @@ async fn index_advice_appears_speeds_the_query_up_and_resolves_itself() {
         Duration::from_secs(90),
         "the index advice resolves itself",
         || async {
-            index_recommendations(&collector, "resolved")
+            collector
+                .recommendations("kind=index&state=resolved")
                 .await
                 .into_iter()
                 .find(|r| r["id"] == advice["id"])

@@ -102,13 +102,11 @@ async fn run(shape: Shape) {
         Duration::from_secs(90),
         &format!("index advice for {}", shape.name),
         || async {
-            let (status, body) = collector
-                .get("/api/v1/recommendations?kind=index&state=open")
-                .await;
-            assert_eq!(status, 200, "{body}");
-            body["recommendations"]
-                .as_array()
-                .and_then(|all| all.first().cloned())
+            collector
+                .recommendations("kind=index&state=open")
+                .await
+                .first()
+                .cloned()
         },
     )
     .await;

@@ -125,17 +125,6 @@ fn quiet_round(n: u64) -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
-async fn index_recommendations(collector: &Collector, state: &str) -> Vec<Value> {
-    let (status, body) = collector
-        .get(&format!("/api/v1/recommendations?kind=index&state={state}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["recommendations"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// The verdicts stored, as their JSON objects.
 async fn verdicts(collector: &Collector) -> Vec<Value> {
     let (status, body) = collector.get("/api/v1/texts?kind=pg_index_verdict").await;
@@ -248,7 +237,8 @@ async fn a_big_table_after_a_statistics_reset_still_gets_index_advice_at_default
         Duration::from_secs(240),
         "an index recommendation on cart",
         || async {
-            index_recommendations(&collector, "open")
+            collector
+                .recommendations("kind=index&state=open")
                 .await
                 .into_iter()
                 .find(|r| r["action"].as_str().is_some_and(|a| a.contains("cart")))
@@ -386,7 +376,9 @@ async fn small_tables_indexed_lookups_and_writes_get_no_index_advice_and_say_why
     }
     // Ten analysis passes later: still no index advice of any state.
     tokio::time::sleep(Duration::from_secs(20)).await;
-    let all = index_recommendations(&collector, "pending,open").await;
+    let all = collector
+        .recommendations("kind=index&state=pending,open")
+        .await;
     assert!(all.is_empty(), "no index advice: {all:?}");
 
     stop.store(true, Ordering::Relaxed);

@@ -64,19 +64,15 @@ fn workload(client: tokio_postgres::Client, stop: Arc<AtomicBool>) -> tokio::tas
 }
 
 async fn open_index_advice(collector: &Collector) -> Option<Value> {
-    let (status, body) = collector
-        .get("/api/v1/recommendations?kind=index&state=open")
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["recommendations"]
-        .as_array()?
-        .iter()
+    collector
+        .recommendations("kind=index&state=open")
+        .await
+        .into_iter()
         .find(|r| {
             r["action"]
                 .as_str()
                 .is_some_and(|a| a.contains("line_item"))
         })
-        .cloned()
 }
 
 #[tokio::test(flavor = "multi_thread")]
