@@ -64,10 +64,8 @@ AGENT_BIN="$ROOT/target/debug/headroom-agent"
 [ -x "$LAB/up.sh" ] && [ -x "$LAB/checkout.sh" ] || skip "no lab scripts in $LAB"
 command -v node >/dev/null && command -v npm >/dev/null || skip "node or npm is not installed"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=tests/lab_common.sh
+source "$ROOT/tests/lab_common.sh"
 
 WORK=$(mktemp -d /tmp/headroom-medusa-lab.XXXXXX)
 COLLECTOR_PID=""
@@ -76,26 +74,10 @@ HOOK_PID=""
 LAB_STARTED=0
 LAB_RESTORE=()
 
-stop_pid() {
-  local pid=$1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local rc=$?
   set +e
-  if [ "$LAB_STARTED" = 1 ]; then
-    if [ ${#LAB_RESTORE[@]} -gt 0 ]; then
-      log "restarting the lab as it was before"
-      env "${LAB_RESTORE[@]}" "$LAB/up.sh" restart >"$WORK/up-restore.log" 2>&1 ||
-        { log "could not restore the lab:"; tail -5 "$WORK/up-restore.log"; }
-    else
-      "$LAB/up.sh" stop >"$WORK/up-stop.log" 2>&1 || tail -5 "$WORK/up-stop.log"
-    fi
-  fi
+  lab_restore
   stop_pid "$AGENT_PID"
   stop_pid "$COLLECTOR_PID"
   stop_pid "$HOOK_PID"
@@ -198,32 +180,7 @@ log "agent: otlp source on 127.0.0.1:$OTLP_PORT"
 
 # --- The store, its OpenTelemetry pointed at the agent ----------------------
 # Remember how a running Medusa was started, to restart it that way at exit.
-MEDUSA_PID_FILE="$LAB_DIR/run/medusa.pid"
-if [ -f "$MEDUSA_PID_FILE" ] && kill -0 "$(cat "$MEDUSA_PID_FILE")" 2>/dev/null; then
-  environ=$(tr '\0' '\n' <"/proc/$(cat "$MEDUSA_PID_FILE")/environ" 2>/dev/null || true)
-  LAB_RESTORE=(OTLP_SINK=0)
-  for key in MEDUSA_OTEL OTEL_EXPORTER_OTLP_ENDPOINT OTEL_SERVICE_NAME MEDUSA_OTEL_PROCESSOR \
-    MEDUSA_OTEL_INSTRUMENT MEDUSA_FF_CACHING; do
-    value=$(printf '%s\n' "$environ" | sed -n "s/^$key=//p" | head -1)
-    [ -n "$value" ] && LAB_RESTORE+=("$key=$value")
-  done
-  printf '%s\n' "$environ" | grep -q '^REDIS_URL=' && LAB_RESTORE+=(USE_REDIS=1)
-  [ -f "$LAB_DIR/run/otlp_sink.pid" ] && LAB_RESTORE[0]=OTLP_SINK=auto
-  log "the lab's Medusa is running: restarting it pointed at the agent"
-fi
-LAB_STARTED=1
-log "starting the lab (first install ~2 min)"
-if ! OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTLP_SINK=0 MEDUSA_OTEL=1 \
-  "$LAB/up.sh" restart >"$WORK/up.log" 2>&1; then
-  tail -20 "$WORK/up.log"
-  if grep -q 'npm ci' "$WORK/up.log" && ! grep -q 'db:migrate\|starting medusa\|medusa ready' "$WORK/up.log"; then
-    reason=$(grep -m1 -iE 'npm (error|ERR!) (code|network|request)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT' \
-      "$LAB_DIR/npm.log" 2>/dev/null | tr -s ' ' | cut -c1-160)
-    skip "npm ci failed: ${reason:-see $LAB_DIR/npm.log}"
-  fi
-  skip "the lab did not start, for a reason other than Headroom: see the lines above"
-fi
-grep -E 'medusa ready|already running' "$WORK/up.log" | tail -1 || true
+lab_start_for_agent "$OTLP_PORT"
 
 # --- N checkouts -------------------------------------------------------------
 FROM_MS=$(($(date +%s) * 1000 - 60000))
