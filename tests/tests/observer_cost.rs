@@ -32,7 +32,7 @@ const SCRAPES: i64 = 10;
 /// Tables in the `wide` schema (Medusa v2 has about 150).
 const WIDE_TABLES: usize = 150;
 /// A statement the postgres source runs once per scrape (lock waits).
-const PG_SCRAPE: &str = "wait_event_type = 'Lock'";
+const PG_SCRAPE: &str = "WHERE wait_event_type =";
 /// The agent's statement marker (`agent/src/sources/postgres/own.rs`).
 const MARKER: &str = "/* headroom-agent */";
 

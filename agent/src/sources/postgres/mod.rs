@@ -151,15 +151,14 @@ impl Config {
     }
 }
 
-/// Settings, the database's name and the version of its set of relations
-/// (`catalog::Version`: the count and the sum of the oids of its tables,
-/// materialized views and indexes, temporary ones aside).
+/// Settings, the database's name and `pg_class`'s churn (rows inserted
+/// and deleted: any CREATE or DROP moves it; see `catalog`).
 const Q_SETTINGS: &str = own_sql!(
     "SELECT current_setting('max_connections')::float8, \
      current_setting('superuser_reserved_connections')::float8, \
-     r.relations, current_database(), r.oid_sum \
-     FROM (SELECT count(*)::int8 AS relations, coalesce(sum(oid::int8), 0)::int8 AS oid_sum \
-       FROM pg_class WHERE relkind IN ('r', 'p', 'i', 'I', 'm') AND relpersistence <> 't') r"
+     (pg_stat_get_tuples_inserted('pg_catalog.pg_class'::regclass) \
+       + pg_stat_get_tuples_deleted('pg_catalog.pg_class'::regclass))::int8, \
+     current_database()"
 );
 
 const Q_CONNECTIONS: &str = own_sql!(
@@ -267,11 +266,16 @@ impl PostgresSource {
         let lock_waits = client.query_one(Q_LOCK_WAITS, &[]).await?;
         let databases = client.query(Q_DATABASES, &[]).await?;
         let database: String = settings.get(3);
-        let version = catalog::Version {
-            relations: settings.get(2),
-            oid_sum: settings.get(4),
-        };
         // The catalog-wide reads, only when due (`catalog`).
+        let version = if self.catalog.churned(settings.get(2)) {
+            let row = client.query_one(catalog::Q_VERSION, &[]).await?;
+            Some(catalog::Version {
+                relations: row.get(0),
+                oid_sum: row.get(1),
+            })
+        } else {
+            None
+        };
         let fresh = if self.catalog.due(version, now_ms) {
             let bytes: f64 = client.query_one(catalog::Q_DATABASE_SIZE, &[]).await?.get(0);
             let reading = tables::read(client, &database, self.config.tables_top, now_ms).await?;
