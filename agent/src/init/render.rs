@@ -74,7 +74,8 @@ fn collector(out: &mut String, collector: &Collector) {
     };
     let _ = writeln!(out, "# {origin}\nendpoint = {}", quote(&collector.endpoint));
     out.push_str(
-        "# When the collector has [auth] agent_tokens: token_file, or HEADROOM_AGENT_TOKEN.\n\
+        "# When the collector has [auth] agent_tokens, give this agent one of them:\n\
+         # token_file, or the environment variable HEADROOM_AGENT_TOKEN.\n\
          # token_file = \"/etc/headroom/token\"\n",
     );
 }
