@@ -91,9 +91,13 @@ pub fn run(args: Args, runtime: &tokio::runtime::Runtime) -> ExitCode {
     };
     if let Some(project) = &project {
         let endpoint = project.var(&otel::ENDPOINT_VARS, &environment);
-        let (otlp, notes) = otel::plan(project, endpoint.as_ref(), &collector.endpoint, |a| {
-            std::net::TcpListener::bind(a).is_ok()
-        });
+        let explicit = collector.origin != EndpointOrigin::Default;
+        let (otlp, notes) = otel::plan(
+            project,
+            endpoint.as_ref(),
+            (&collector.endpoint, explicit),
+            |address| std::net::TcpListener::bind(address).is_ok(),
+        );
         detected.sources.extend(otlp);
         detected.notes.extend(notes);
     } else {

@@ -18,11 +18,13 @@ pub const OTEL_DEFAULT_ENDPOINT: &str = "http://localhost:4317";
 
 /// The `otlp` source for `project`, if it has OpenTelemetry set up, and
 /// notes for the user. `endpoint` is what [`ENDPOINT_VARS`] resolved to;
-/// `is_free(address)` says whether a local address can be listened on.
+/// `collector` is the collector endpoint, `explicit` when it was given
+/// rather than defaulted; `is_free(address)` says whether a local address
+/// can be listened on. The source never listens on the collector's address.
 pub fn plan(
     project: &Project,
     endpoint: Option<&Var>,
-    collector: &str,
+    (collector, explicit): (&str, bool),
     is_free: impl Fn(&str) -> bool,
 ) -> (Option<Found>, Vec<String>) {
     let mut notes = Vec::new();
@@ -72,7 +74,8 @@ pub fn plan(
         }
     };
     let current_address = local_address(&current);
-    if current_address.is_some() && current_address == local_address(collector) {
+    let at_collector = current_address.is_some() && current_address == local_address(collector);
+    if at_collector && explicit {
         notes.push(format!(
             "The store exports its traces straight to the collector ({current}, {how}), \
              which derives the same figures: no otlp source is needed."
@@ -84,6 +87,7 @@ pub fn plan(
         project.dir.display()
     );
     if let Some(address) = current_address
+        && !at_collector
         && is_free(&address)
     {
         let source = FoundSource::Otlp {
@@ -154,7 +158,7 @@ mod tests {
         }
     }
 
-    const COLLECTOR: &str = "http://10.0.0.5:4317";
+    const COLLECTOR: (&str, bool) = ("http://10.0.0.5:4317", true);
 
     #[test]
     fn a_free_local_endpoint_is_listened_on_so_the_store_needs_no_change() {
@@ -200,11 +204,27 @@ mod tests {
         let (found, notes) = plan(
             &project(None),
             Some(&var("http://localhost:4317")),
-            "http://127.0.0.1:4317",
+            ("http://127.0.0.1:4317", true),
             |_| true,
         );
         assert!(found.is_none());
         assert!(notes[0].contains("straight to the collector"), "{notes:?}");
+    }
+
+    #[test]
+    fn the_default_collector_address_is_left_to_the_collector() {
+        let (found, notes) = plan(
+            &project(None),
+            Some(&var("http://localhost:4317")),
+            ("http://127.0.0.1:4317", false),
+            |_| true,
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        let FoundSource::Otlp { listen, exporter } = found.expect("otlp").source else {
+            panic!("not otlp")
+        };
+        assert_eq!(listen, DEFAULT_LISTEN);
+        assert!(matches!(exporter, Exporter::Repoint { .. }));
     }
 
     #[test]
