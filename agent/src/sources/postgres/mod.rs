@@ -445,7 +445,7 @@ fn samples(
 }
 
 /// What a connection error means and how to fix it.
-fn diagnose(error: &tokio_postgres::Error, endpoint: &str) -> String {
+pub(crate) fn diagnose(error: &tokio_postgres::Error, endpoint: &str) -> String {
     let text = error.to_string();
     if let Some(db) = error.as_db_error() {
         return match db.code().code() {
