@@ -134,6 +134,7 @@ pub mod latency;
 pub mod otlp;
 pub mod process;
 pub mod samples;
+pub mod signals;
 
 #[cfg(test)]
 mod tests {

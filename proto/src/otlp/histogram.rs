@@ -7,6 +7,7 @@
 use crate::v1;
 
 pub use crate::latency::BOUNDS_MS;
+use crate::signals::Signal;
 use crate::latency::{self, BUCKETS};
 
 use super::attributes::RequestKey;
@@ -49,16 +50,16 @@ impl LatencyHistogram {
         }
     }
 
-    /// As the wire's `Histogram` over `[start_ms, now_ms]`.
+    /// As the wire's `Histogram` of `signal` over `[start_ms, now_ms]`.
     pub fn to_proto(
         &self,
-        name: &str,
+        signal: &Signal,
         labels: &[(&str, &str)],
         start_ms: i64,
         now_ms: i64,
     ) -> v1::Histogram {
         v1::Histogram {
-            name: name.into(),
+            name: signal.name.into(),
             labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
             start_ms,
             timestamp_ms: now_ms,
@@ -85,7 +86,7 @@ pub fn drain_routes(
             start_ms,
             origin: origin.into(),
             latency: Some(histogram.to_proto(
-                "otlp_request_latency_ms",
+                &crate::signals::http::HTTP_ROUTE_LATENCY_MS,
                 &[("route", &key.route)],
                 start_ms,
                 now_ms,
@@ -116,7 +117,7 @@ mod tests {
         let mut histogram = LatencyHistogram::default();
         histogram.record(120.0);
         histogram.record(20_000.0);
-        let proto = histogram.to_proto("h", &[("route", "/a")], 0, 1);
+        let proto = histogram.to_proto(&crate::signals::http::HTTP_ROUTE_LATENCY_MS, &[("route", "/a")], 0, 1);
         assert_eq!(proto.bucket_counts.len(), proto.bounds.len() + 1);
         assert_eq!(proto.bounds, BOUNDS_MS.to_vec());
         assert_eq!(proto.bucket_counts[28], 1);

@@ -31,6 +31,10 @@ use prost::Message;
 use super::attributes::{Allowed, OTHER, RequestKey};
 use super::histogram::{BOUNDS_MS, LatencyHistogram, drain_routes};
 use crate::samples::{counter, gauge};
+use crate::signals::otlp::{
+    OTLP_HTTP_SERVER_ACTIVE_REQUESTS, OTLP_METRIC_EXPORTS_TOTAL, OTLP_METRIC_POINTS_DROPPED_TOTAL,
+    OTLP_METRICS_IGNORED_TOTAL,
+};
 
 /// The request duration histogram (semantic conventions).
 pub const REQUEST_DURATION: &str = "http.server.request.duration";
@@ -231,18 +235,18 @@ impl MetricsAggregator {
         };
         if !self.active.is_empty() {
             batch.samples.push(gauge(
-                "otlp_http_server_active_requests",
+                &OTLP_HTTP_SERVER_ACTIVE_REQUESTS,
                 &[],
                 now_ms,
                 self.active.values().sum(),
             ));
         }
-        for (name, value) in [
-            ("otlp_metric_exports_total", self.exports),
-            ("otlp_metrics_ignored_total", self.ignored),
-            ("otlp_metric_points_dropped_total", self.dropped),
+        for (signal, value) in [
+            (&OTLP_METRIC_EXPORTS_TOTAL, self.exports),
+            (&OTLP_METRICS_IGNORED_TOTAL, self.ignored),
+            (&OTLP_METRIC_POINTS_DROPPED_TOTAL, self.dropped),
         ] {
-            batch.samples.push(counter(name, &[], now_ms, value as f64));
+            batch.samples.push(counter(signal, &[], now_ms, value as f64));
         }
         batch
     }

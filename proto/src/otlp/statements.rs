@@ -32,14 +32,15 @@
 use std::collections::HashMap;
 
 use crate::samples::gauge;
+use crate::signals::{self, Signal};
 use crate::v1;
 
 use super::attributes::OTHER;
 
 /// Statements run by a route's requests, per fingerprint, in the interval.
-pub const CALLS: &str = "otlp_route_statement_calls";
+pub const CALLS: &Signal = &signals::otlp::OTLP_ROUTE_STATEMENT_CALLS;
 /// Their summed duration in milliseconds.
-pub const MS: &str = "otlp_route_statement_ms";
+pub const MS: &Signal = &signals::otlp::OTLP_ROUTE_STATEMENT_MS;
 
 /// Fingerprints labelled per route and interval; the rest are `other`.
 pub const TOP_PER_ROUTE: usize = 10;
@@ -191,19 +192,19 @@ mod tests {
         routes.drain(7, &mut samples);
         // Fingerprints 3..=12 are the ten slowest; 1, 2 and the unknown one are other.
         assert_eq!(
-            value(&samples, MS, "/store/carts", "000000000000000c"),
+            value(&samples, MS.name, "/store/carts", "000000000000000c"),
             Some(12.0)
         );
         assert_eq!(
-            value(&samples, MS, "/store/carts", "0000000000000003"),
+            value(&samples, MS.name, "/store/carts", "0000000000000003"),
             Some(3.0)
         );
         assert_eq!(
-            value(&samples, MS, "/store/carts", "0000000000000002"),
+            value(&samples, MS.name, "/store/carts", "0000000000000002"),
             None
         );
-        assert_eq!(value(&samples, MS, "/store/carts", OTHER), Some(3.5));
-        assert_eq!(value(&samples, CALLS, "/store/carts", OTHER), Some(3.0));
+        assert_eq!(value(&samples, MS.name, "/store/carts", OTHER), Some(3.5));
+        assert_eq!(value(&samples, CALLS.name, "/store/carts", OTHER), Some(3.0));
         assert_eq!(samples.len(), (TOP_PER_ROUTE + 1) * 2);
         let mut again = Vec::new();
         routes.drain(8, &mut again);

@@ -29,6 +29,11 @@ use super::attributes::{Allowed, OTHER, RequestKey, step_label};
 use super::histogram::{LatencyHistogram, drain_routes};
 use super::statements::{RouteStatements, TraceStatements};
 use crate::samples::{counter, gauge};
+use crate::signals::otlp::{
+    OTLP_EXPORTS_TOTAL, OTLP_ROUTE_DB_STATEMENTS_TOTAL, OTLP_ROUTE_DB_TIME_MS_TOTAL,
+    OTLP_ROUTE_REQUESTS_TOTAL, OTLP_SPANS_DROPPED_TOTAL, OTLP_SPANS_RECEIVED_TOTAL,
+    OTLP_STEP_COUNT_TOTAL, OTLP_STEP_DURATION_MS_TOTAL, OTLP_TRACES_BUFFERED,
+};
 
 /// Bounds on what the aggregator keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -270,37 +275,29 @@ impl TraceAggregator {
             http_routes: drain_routes(&mut self.routes, "otlp", start_ms, now_ms),
             ..v1::Batch::default()
         };
-        for (name, label, totals) in [
-            ("otlp_route_requests_total", "route", &self.requests),
-            (
-                "otlp_route_db_statements_total",
-                "route",
-                &self.db_statements,
-            ),
-            ("otlp_route_db_time_ms_total", "route", &self.db_ms),
-            ("otlp_step_count_total", "workflow_step", &self.steps),
-            (
-                "otlp_step_duration_ms_total",
-                "workflow_step",
-                &self.step_ms,
-            ),
+        for (signal, label, totals) in [
+            (&OTLP_ROUTE_REQUESTS_TOTAL, "route", &self.requests),
+            (&OTLP_ROUTE_DB_STATEMENTS_TOTAL, "route", &self.db_statements),
+            (&OTLP_ROUTE_DB_TIME_MS_TOTAL, "route", &self.db_ms),
+            (&OTLP_STEP_COUNT_TOTAL, "workflow_step", &self.steps),
+            (&OTLP_STEP_DURATION_MS_TOTAL, "workflow_step", &self.step_ms),
         ] {
             for (value_label, value) in &totals.values {
                 batch
                     .samples
-                    .push(counter(name, &[(label, value_label)], now_ms, *value));
+                    .push(counter(signal, &[(label, value_label)], now_ms, *value));
             }
         }
         self.statements.drain(now_ms, &mut batch.samples);
-        for (name, value) in [
-            ("otlp_exports_total", self.exports),
-            ("otlp_spans_received_total", self.spans_received),
-            ("otlp_spans_dropped_total", self.spans_dropped),
+        for (signal, value) in [
+            (&OTLP_EXPORTS_TOTAL, self.exports),
+            (&OTLP_SPANS_RECEIVED_TOTAL, self.spans_received),
+            (&OTLP_SPANS_DROPPED_TOTAL, self.spans_dropped),
         ] {
-            batch.samples.push(counter(name, &[], now_ms, value as f64));
+            batch.samples.push(counter(signal, &[], now_ms, value as f64));
         }
         batch.samples.push(gauge(
-            "otlp_traces_buffered",
+            &OTLP_TRACES_BUFFERED,
             &[],
             now_ms,
             self.buffered_traces() as f64,
@@ -475,13 +472,13 @@ mod tests {
         aggregator.ingest(&export(vec![query(2, 3), root(2, "/a", 10)]), 0);
         let batch = aggregator.drain(0, 5_000);
         let customer = "0000000000000001";
-        assert_eq!(statement_figure(&batch, CALLS, customer), Some(3.0));
-        assert_eq!(statement_figure(&batch, MS, customer), Some(9.0));
+        assert_eq!(statement_figure(&batch, CALLS.name, customer), Some(3.0));
+        assert_eq!(statement_figure(&batch, MS.name, customer), Some(9.0));
         assert_eq!(
-            statement_figure(&batch, CALLS, "0000000000000002"),
+            statement_figure(&batch, CALLS.name, "0000000000000002"),
             Some(1.0)
         );
-        let sample = batch.samples.iter().find(|s| s.name == CALLS);
+        let sample = batch.samples.iter().find(|s| s.name == CALLS.name);
         let labels: Vec<(&str, &str)> = sample
             .map(|s| {
                 s.labels
