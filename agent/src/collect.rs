@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use headroom_proto::signals::agent::AGENT_SCRAPES_TOTAL;
 use headroom_proto::v1;
 use prost::Message;
 use tokio::sync::{Notify, mpsc, watch};
@@ -77,7 +78,7 @@ pub fn spawn_source(
             part.samples
                 .push(up_sample(source.name(), type_name, up, now));
             part.samples.push(counter(
-                "agent_scrapes_total",
+                &AGENT_SCRAPES_TOTAL,
                 &[("source", source.name())],
                 now,
                 scrapes as f64,

@@ -59,6 +59,11 @@ mod tests {
     #[cfg(debug_assertions)]
     #[should_panic(expected = "carries labels")]
     fn a_label_the_catalog_does_not_list_is_caught_in_debug_builds() {
-        gauge(&postgres::PG_CONNECTIONS_TOTAL, &[("state", "idle")], 5, 3.0);
+        gauge(
+            &postgres::PG_CONNECTIONS_TOTAL,
+            &[("state", "idle")],
+            5,
+            3.0,
+        );
     }
 }

@@ -13,6 +13,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use headroom_proto::config::HumanDuration;
+use headroom_proto::signals::host::{
+    HOST_CPU_SECONDS_TOTAL, HOST_CPUS, HOST_DISK_READS_COMPLETED_TOTAL,
+    HOST_FILESYSTEM_AVAILABLE_BYTES, HOST_FILESYSTEM_INODES, HOST_FILESYSTEM_INODES_FREE,
+    HOST_FILESYSTEM_SIZE_BYTES, HOST_FILESYSTEM_USED_BYTES, HOST_LOAD1,
+    HOST_MEMORY_AVAILABLE_BYTES, HOST_MEMORY_TOTAL_BYTES, HOST_NETWORK_RECEIVE_BYTES_TOTAL,
+};
 use headroom_proto::v1;
 use serde::Deserialize;
 
@@ -128,26 +134,26 @@ pub fn filesystem_samples(mount: &str, space: &FsSpace, now_ms: i64) -> Vec<v1::
     let labels = [("mount", mount)];
     vec![
         gauge(
-            "host_filesystem_size_bytes",
+            &HOST_FILESYSTEM_SIZE_BYTES,
             &labels,
             now_ms,
             space.size_bytes,
         ),
         gauge(
-            "host_filesystem_available_bytes",
+            &HOST_FILESYSTEM_AVAILABLE_BYTES,
             &labels,
             now_ms,
             space.available_bytes,
         ),
         gauge(
-            "host_filesystem_used_bytes",
+            &HOST_FILESYSTEM_USED_BYTES,
             &labels,
             now_ms,
             space.used_bytes,
         ),
-        gauge("host_filesystem_inodes", &labels, now_ms, space.inodes),
+        gauge(&HOST_FILESYSTEM_INODES, &labels, now_ms, space.inodes),
         gauge(
-            "host_filesystem_inodes_free",
+            &HOST_FILESYSTEM_INODES_FREE,
             &labels,
             now_ms,
             space.inodes_free,
@@ -229,28 +235,35 @@ fn summary(samples: &[v1::Sample]) -> String {
             .map_or(0.0, |s| s.value)
     };
     let gib = |bytes: f64| bytes / f64::from(1u32 << 30);
-    match samples.first().map(|s| s.name.as_str()) {
-        Some("host_cpu_seconds_total") => format!("{} CPUs", value("host_cpus")),
-        Some("host_memory_total_bytes") => format!(
+    let first = samples.first().map_or("", |s| s.name.as_str());
+    if first == HOST_CPU_SECONDS_TOTAL.name {
+        format!("{} CPUs", value(HOST_CPUS.name))
+    } else if first == HOST_MEMORY_TOTAL_BYTES.name {
+        format!(
             "{:.1} GiB of memory, {:.1} GiB available",
-            gib(value("host_memory_total_bytes")),
-            gib(value("host_memory_available_bytes"))
-        ),
-        Some("host_load1") => format!("load average {}", value("host_load1")),
-        Some("host_disk_reads_completed_total") => format!(
+            gib(value(HOST_MEMORY_TOTAL_BYTES.name)),
+            gib(value(HOST_MEMORY_AVAILABLE_BYTES.name))
+        )
+    } else if first == HOST_LOAD1.name {
+        format!("load average {}", value(HOST_LOAD1.name))
+    } else if first == HOST_DISK_READS_COMPLETED_TOTAL.name {
+        format!(
             "{} physical disks",
-            count("host_disk_reads_completed_total")
-        ),
-        Some("host_network_receive_bytes_total") => format!(
+            count(HOST_DISK_READS_COMPLETED_TOTAL.name)
+        )
+    } else if first == HOST_NETWORK_RECEIVE_BYTES_TOTAL.name {
+        format!(
             "{} network interfaces (lo excluded)",
-            count("host_network_receive_bytes_total")
-        ),
-        Some("host_filesystem_size_bytes") => format!(
+            count(HOST_NETWORK_RECEIVE_BYTES_TOTAL.name)
+        )
+    } else if first == HOST_FILESYSTEM_SIZE_BYTES.name {
+        format!(
             "{:.1} GiB filesystem, {:.1} GiB available",
-            gib(value("host_filesystem_size_bytes")),
-            gib(value("host_filesystem_available_bytes"))
-        ),
-        _ => "nothing to report".into(),
+            gib(value(HOST_FILESYSTEM_SIZE_BYTES.name)),
+            gib(value(HOST_FILESYSTEM_AVAILABLE_BYTES.name))
+        )
+    } else {
+        "nothing to report".into()
     }
 }
 

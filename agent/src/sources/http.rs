@@ -31,12 +31,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use headroom_proto::config::HumanDuration;
+use headroom_proto::signals::http::{
+    HTTP_PROBE_AGE_SECONDS, HTTP_PROBE_CACHE_HIT, HTTP_PROBE_DURATION_MS,
+    HTTP_PROBE_RESPONSE_BYTES, HTTP_PROBE_STATUS_CODE, HTTP_PROBE_SUCCESS,
+};
 use headroom_proto::v1;
 use serde::Deserialize;
 use tokio_rustls::TlsConnector;
 
 use self::url::Url;
-use super::{Finding, ScrapeError, Source};
+use super::{Finding, ScrapeError, Source, gauge};
 use probe::{Probe, ProbeError};
 
 mod cache;
@@ -308,16 +312,6 @@ impl Source for HttpSource {
     }
 }
 
-fn gauge(name: &str, labels: &[(&str, &str)], now_ms: i64, value: f64) -> v1::Sample {
-    v1::Sample {
-        name: name.into(),
-        labels: labels.iter().map(|(k, v)| v1::Label::new(*k, *v)).collect(),
-        kind: v1::MetricKind::Gauge as i32,
-        timestamp_ms: now_ms,
-        value,
-    }
-}
-
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
@@ -337,7 +331,7 @@ fn samples(label: &str, probe: &Probe, now_ms: i64) -> Vec<v1::Sample> {
         .filter_map(|(phase, duration)| {
             let labels = [("target", label), ("phase", phase.as_str())];
             duration
-                .map(|duration| gauge("http_probe_duration_ms", &labels, now_ms, millis(duration)))
+                .map(|duration| gauge(&HTTP_PROBE_DURATION_MS, &labels, now_ms, millis(duration)))
         })
         .collect();
     let success = probe
@@ -345,7 +339,7 @@ fn samples(label: &str, probe: &Probe, now_ms: i64) -> Vec<v1::Sample> {
         .as_ref()
         .is_ok_and(|answer| is_success(answer.status));
     samples.push(gauge(
-        "http_probe_success",
+        &HTTP_PROBE_SUCCESS,
         &target,
         now_ms,
         f64::from(u8::from(success)),
@@ -354,13 +348,13 @@ fn samples(label: &str, probe: &Probe, now_ms: i64) -> Vec<v1::Sample> {
         return samples;
     };
     samples.push(gauge(
-        "http_probe_status_code",
+        &HTTP_PROBE_STATUS_CODE,
         &target,
         now_ms,
         f64::from(answer.status),
     ));
     samples.push(gauge(
-        "http_probe_response_bytes",
+        &HTTP_PROBE_RESPONSE_BYTES,
         &target,
         now_ms,
         answer.body_bytes as f64,
@@ -369,7 +363,7 @@ fn samples(label: &str, probe: &Probe, now_ms: i64) -> Vec<v1::Sample> {
         if let Some(hit) = cache::is_hit(header, value) {
             let labels = [("target", label), ("header", *header)];
             samples.push(gauge(
-                "http_probe_cache_hit",
+                &HTTP_PROBE_CACHE_HIT,
                 &labels,
                 now_ms,
                 f64::from(u8::from(hit)),
@@ -377,7 +371,7 @@ fn samples(label: &str, probe: &Probe, now_ms: i64) -> Vec<v1::Sample> {
         } else if *header == cache::AGE_HEADER
             && let Some(age) = cache::age_seconds(value)
         {
-            samples.push(gauge("http_probe_age_seconds", &target, now_ms, age));
+            samples.push(gauge(&HTTP_PROBE_AGE_SECONDS, &target, now_ms, age));
         }
     }
     samples

@@ -12,6 +12,7 @@ pub mod redis;
 
 use std::time::Duration;
 
+use headroom_proto::signals::agent::UP;
 use headroom_proto::v1;
 use serde::Deserialize;
 
@@ -240,14 +241,14 @@ pub trait Source: Send {
 pub fn up_sample(source: &str, source_type: &str, up: bool, now_ms: i64) -> v1::Sample {
     let value = if up { 1.0 } else { 0.0 };
     gauge(
-        "up",
+        &UP,
         &[("source", source), ("type", source_type)],
         now_ms,
         value,
     )
 }
 
-pub use headroom_proto::samples::{counter, gauge, sample};
+pub use headroom_proto::samples::{counter, gauge};
 
 #[cfg(test)]
 mod tests {

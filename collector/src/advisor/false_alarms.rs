@@ -6,6 +6,18 @@
 //! nothing is raised, or that the one right recommendation is, with the
 //! symptoms folded into it as evidence.
 
+use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
+use headroom_proto::signals::otlp::{
+    OTLP_ROUTE_DB_STATEMENTS_TOTAL, OTLP_ROUTE_DB_TIME_MS_TOTAL, OTLP_ROUTE_REQUESTS_TOTAL,
+    OTLP_STEP_DURATION_MS_TOTAL,
+};
+use headroom_proto::signals::postgres::{
+    PG_DATABASE_BLKS_HIT, PG_DATABASE_BLKS_READ, PG_DATABASE_TUP_DELETED, PG_DATABASE_TUP_FETCHED,
+    PG_DATABASE_TUP_INSERTED, PG_DATABASE_TUP_RETURNED, PG_DATABASE_TUP_UPDATED,
+    PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS, PG_STATEMENT_ROWS, PG_STATEMENT_SHARED_BLKS_HIT,
+    PG_STATEMENT_SHARED_BLKS_READ, PG_TABLE_ROWS, PG_TABLE_SEQ_TUP_READ,
+};
+
 use super::{AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, rules};
 use crate::analysis::headroom::Headroom;
 use crate::analysis::{DAY_MS, MINUTE_MS};
@@ -81,13 +93,21 @@ fn young_cpu(busy: f64) -> Headroom {
 /// PostgreSQL reading `reads` rows and writing `writes` in the last hour,
 /// with `blocks` buffer accesses (a tenth from disk).
 fn database(snap: &mut Snapshot, reads: f64, writes: f64, blocks: f64) {
-    snap.push(hourly_counter("pg_database_tup_returned", DB, reads * 0.9));
-    snap.push(hourly_counter("pg_database_tup_fetched", DB, reads * 0.1));
-    snap.push(hourly_counter("pg_database_tup_inserted", DB, writes));
-    snap.push(hourly_counter("pg_database_tup_updated", DB, 0.0));
-    snap.push(hourly_counter("pg_database_tup_deleted", DB, 0.0));
-    snap.push(hourly_counter("pg_database_blks_hit", DB, blocks * 0.9));
-    snap.push(hourly_counter("pg_database_blks_read", DB, blocks * 0.1));
+    snap.push(hourly_counter(
+        PG_DATABASE_TUP_RETURNED.name,
+        DB,
+        reads * 0.9,
+    ));
+    snap.push(hourly_counter(
+        PG_DATABASE_TUP_FETCHED.name,
+        DB,
+        reads * 0.1,
+    ));
+    snap.push(hourly_counter(PG_DATABASE_TUP_INSERTED.name, DB, writes));
+    snap.push(hourly_counter(PG_DATABASE_TUP_UPDATED.name, DB, 0.0));
+    snap.push(hourly_counter(PG_DATABASE_TUP_DELETED.name, DB, 0.0));
+    snap.push(hourly_counter(PG_DATABASE_BLKS_HIT.name, DB, blocks * 0.9));
+    snap.push(hourly_counter(PG_DATABASE_BLKS_READ.name, DB, blocks * 0.1));
 }
 
 /// A statement with `calls` calls in the last hour at `mean_ms`, reading
@@ -102,11 +122,11 @@ fn statement(
 ) {
     let labels = [("agent", "db"), ("database", "shop"), ("queryid", queryid)];
     for (name, total) in [
-        ("pg_statement_calls", calls),
-        ("pg_statement_exec_ms", calls * mean_ms),
-        ("pg_statement_rows", calls),
-        ("pg_statement_shared_blks_hit", calls * blocks * 0.9),
-        ("pg_statement_shared_blks_read", calls * blocks * 0.1),
+        (PG_STATEMENT_CALLS.name, calls),
+        (PG_STATEMENT_EXEC_MS.name, calls * mean_ms),
+        (PG_STATEMENT_ROWS.name, calls),
+        (PG_STATEMENT_SHARED_BLKS_HIT.name, calls * blocks * 0.9),
+        (PG_STATEMENT_SHARED_BLKS_READ.name, calls * blocks * 0.1),
     ] {
         snap.push(hourly_delta(name, &labels, total));
     }
@@ -128,8 +148,8 @@ fn missing_index(scan_share: f64) -> Snapshot {
         80.0,
         1e7 * scan_share / 600.0,
     );
-    snap.push(hourly_counter("pg_table_seq_tup_read", CART, scanned));
-    snap.push(hourly_delta("pg_table_rows", CART, 12.0 * 300_000.0));
+    snap.push(hourly_counter(PG_TABLE_SEQ_TUP_READ.name, CART, scanned));
+    snap.push(hourly_delta(PG_TABLE_ROWS.name, CART, 12.0 * 300_000.0));
     let candidate = serde_json::json!({
         "database": "shop", "queryid": "42", "schema": "public", "table": "cart",
         "columns": ["customer_id"], "predicate": "deleted_at IS NULL",
@@ -181,7 +201,7 @@ fn a_missing_index_under_load_opens_the_index_with_the_read_pressure_folded_in()
             .evidence
             .series
             .iter()
-            .any(|s| s.name == "pg_database_tup_returned"),
+            .any(|s| s.name == PG_DATABASE_TUP_RETURNED.name),
         "the symptom's series go with it"
     );
 }
@@ -241,8 +261,9 @@ fn a_one_off_report_is_not_read_pressure_that_persists() {
             .collect();
         Series::new(name, DB, Kind::Counter, points)
     };
-    snap.series.retain(|s| s.name != "pg_database_tup_returned");
-    snap.push(burst("pg_database_tup_returned", 1e8));
+    snap.series
+        .retain(|s| s.name != PG_DATABASE_TUP_RETURNED.name);
+    snap.push(burst(PG_DATABASE_TUP_RETURNED.name, 1e8));
     snap.series
         .retain(|s| !s.name.starts_with("pg_database_blks"));
     let findings = advise(&snap, &[young_cpu(1.8)]);
@@ -279,28 +300,28 @@ fn cache_pressure_from_the_unindexed_scan_is_folded_into_the_index() {
 fn checkout_spans(snap: &mut Snapshot, requests: f64, client_ms: f64, request_ms: f64) {
     let route = [("agent", "app"), ("route", COMPLETE)];
     snap.push(hourly_counter(
-        "otlp_route_requests_total",
+        OTLP_ROUTE_REQUESTS_TOTAL.name,
         &route,
         requests,
     ));
     snap.push(hourly_counter(
-        "otlp_route_db_statements_total",
+        OTLP_ROUTE_DB_STATEMENTS_TOTAL.name,
         &route,
         requests * 60.0,
     ));
     snap.push(hourly_counter(
-        "otlp_route_db_time_ms_total",
+        OTLP_ROUTE_DB_TIME_MS_TOTAL.name,
         &route,
         requests * 60.0 * client_ms,
     ));
     let latency = [("agent", "app"), ("origin", "otlp"), ("route", COMPLETE)];
     snap.push(hourly_delta(
-        "http_route_latency_ms_count",
+        HTTP_ROUTE_LATENCY_MS.count(),
         &latency,
         requests,
     ));
     snap.push(hourly_delta(
-        "http_route_latency_ms_sum",
+        HTTP_ROUTE_LATENCY_MS.sum(),
         &latency,
         requests * request_ms,
     ));
@@ -323,13 +344,13 @@ fn app_and_database_on_one_host_with_a_bulk_insert_are_never_called_far_apart() 
     // One bulk insert of 500,000 rows: its foreign-key checks.
     let fk = [("agent", "db"), ("database", "shop"), ("queryid", "7")];
     snap.push(Series::new(
-        "pg_statement_calls",
+        PG_STATEMENT_CALLS.name,
         &fk,
         Kind::Gauge,
         vec![(NOW - 20 * MINUTE_MS, 500_000.0)],
     ));
     snap.push(Series::new(
-        "pg_statement_exec_ms",
+        PG_STATEMENT_EXEC_MS.name,
         &fk,
         Kind::Gauge,
         vec![(NOW - 20 * MINUTE_MS, 2_500.0)],
@@ -372,7 +393,7 @@ fn a_busy_store_without_background_jobs_gets_no_worker_advice() {
     // Workflow steps only inside requests, nested: three times the request
     // time, every interval.
     snap.push(hourly_counter(
-        "otlp_step_duration_ms_total",
+        OTLP_STEP_DURATION_MS_TOTAL.name,
         &[("agent", "app"), ("workflow_step", "complete-cart")],
         3.0 * 100.0 * 250.0,
     ));
@@ -459,19 +480,19 @@ fn a_busy_cpu_burned_by_the_unindexed_statement_is_folded_into_the_index() {
             .collect()
     };
     snap.push(Series::new(
-        "otlp_route_requests_total",
+        OTLP_ROUTE_REQUESTS_TOTAL.name,
         &route,
         Kind::Counter,
         points(&|i| 10.0 * i.min(6) as f64),
     ));
     snap.push(Series::new(
-        "otlp_step_duration_ms_total",
+        OTLP_STEP_DURATION_MS_TOTAL.name,
         &[("agent", "app"), ("workflow_step", "import-products")],
         Kind::Counter,
         points(&|i| 2_000.0 * i as f64),
     ));
     snap.push(hourly_delta(
-        "http_route_latency_ms_sum",
+        HTTP_ROUTE_LATENCY_MS.sum(),
         &[("agent", "app"), ("origin", "otlp"), ("route", COMPLETE)],
         3_000.0,
     ));

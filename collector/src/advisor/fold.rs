@@ -26,6 +26,15 @@
 
 use std::collections::BTreeMap;
 
+use headroom_proto::signals::host::HOST_CPU_SECONDS_TOTAL;
+use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
+use headroom_proto::signals::otlp::OTLP_ROUTE_DB_TIME_MS_TOTAL;
+use headroom_proto::signals::postgres::{
+    PG_DATABASE_BLKS_HIT, PG_DATABASE_BLKS_READ, PG_DATABASE_TUP_RETURNED, PG_STATEMENT_EXEC_MS,
+    PG_STATEMENT_SHARED_BLKS_HIT, PG_STATEMENT_SHARED_BLKS_READ, PG_TABLE_ROWS,
+    PG_TABLE_SEQ_TUP_READ,
+};
+
 use super::rules::{app, big_scans, database};
 use super::statements;
 use super::{Context, Finding, RecKind, SeriesRef};
@@ -55,7 +64,7 @@ fn subjects(f: &Finding) -> Subjects {
             if !out.statements.contains(&key) {
                 out.statements.push(key);
             }
-        } else if s.name == "pg_table_rows" {
+        } else if s.name == PG_TABLE_ROWS.name {
             let key = (get(s, "database"), get(s, "schema"), get(s, "table"));
             if !out.tables.contains(&key) {
                 out.tables.push(key);
@@ -92,7 +101,7 @@ fn symptom(f: &Finding) -> Option<Symptom> {
             .evidence
             .series
             .iter()
-            .find(|s| s.name == "host_cpu_seconds_total")?
+            .find(|s| s.name == HOST_CPU_SECONDS_TOTAL.name)?
             .labels
             .get("agent")?;
         return Some(Symptom::Cpu {
@@ -154,7 +163,7 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
                                 ("schema", schema.as_str()),
                                 ("table", table.as_str()),
                             ];
-                            total(ctx, "pg_table_seq_tup_read", &labels, true)
+                            total(ctx, PG_TABLE_SEQ_TUP_READ.name, &labels, true)
                         })
                         .sum();
                     (rows > 0.0).then(|| {
@@ -171,10 +180,10 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
                     })
                 })
                 .flatten();
-            let blocks = total(ctx, "pg_database_blks_hit", &[("agent", agent)], true)
-                + total(ctx, "pg_database_blks_read", &[("agent", agent)], true);
-            let mine = statement_total(ctx, c, "pg_statement_shared_blks_hit", Some(agent))
-                + statement_total(ctx, c, "pg_statement_shared_blks_read", Some(agent));
+            let blocks = total(ctx, PG_DATABASE_BLKS_HIT.name, &[("agent", agent)], true)
+                + total(ctx, PG_DATABASE_BLKS_READ.name, &[("agent", agent)], true);
+            let mine = statement_total(ctx, c, PG_STATEMENT_SHARED_BLKS_HIT.name, Some(agent))
+                + statement_total(ctx, c, PG_STATEMENT_SHARED_BLKS_READ.name, Some(agent));
             // Statement deltas and database counters are read at slightly
             // different moments: a share can exceed 1 by a little.
             let by_blocks = (blocks > 0.0 && mine > 0.0).then(|| {
@@ -195,8 +204,8 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
         }
         Symptom::BufferCache { agent, database } => {
             let labels = [("agent", agent.as_str()), ("database", database.as_str())];
-            let read = total(ctx, "pg_database_blks_read", &labels, true);
-            let mine = statement_total(ctx, c, "pg_statement_shared_blks_read", Some(agent));
+            let read = total(ctx, PG_DATABASE_BLKS_READ.name, &labels, true);
+            let mine = statement_total(ctx, c, PG_STATEMENT_SHARED_BLKS_READ.name, Some(agent));
             (read > 0.0 && mine > 0.0).then(|| {
                 let share = (mine / read).min(1.0);
                 (
@@ -221,11 +230,11 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
                 .iter()
                 .filter(|h| h.resource.starts_with("host cpu ("))
                 .count();
-            let same = statement_total(ctx, c, "pg_statement_exec_ms", Some(agent));
+            let same = statement_total(ctx, c, PG_STATEMENT_EXEC_MS.name, Some(agent));
             let exec_ms = if same > 0.0 || hosts > 1 {
                 same
             } else {
-                statement_total(ctx, c, "pg_statement_exec_ms", None)
+                statement_total(ctx, c, PG_STATEMENT_EXEC_MS.name, None)
             };
             let cores = exec_ms / ctx.config.recent_ms().max(1) as f64;
             (busy > 0.0 && cores > 0.0).then(|| {
@@ -241,13 +250,13 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
         Symptom::RouteLatency { route } => {
             let db_ms = total(
                 ctx,
-                "otlp_route_db_time_ms_total",
+                OTLP_ROUTE_DB_TIME_MS_TOTAL.name,
                 &[("route", route.as_str())],
                 true,
             );
             let request_ms = total(
                 ctx,
-                "http_route_latency_ms_sum",
+                HTTP_ROUTE_LATENCY_MS.sum(),
                 &[("route", route.as_str()), ("origin", "otlp")],
                 false,
             );
@@ -259,7 +268,7 @@ fn share_of(ctx: &Context, c: &Subjects, symptom: &Symptom) -> Option<Share> {
                 .map(|(db, q)| {
                     total(
                         ctx,
-                        "pg_statement_exec_ms",
+                        PG_STATEMENT_EXEC_MS.name,
                         &[("database", db.as_str()), ("queryid", q.as_str())],
                         false,
                     )
@@ -292,7 +301,7 @@ fn databases(ctx: &Context, symptom: &Symptom) -> Vec<String> {
     };
     let mut out: Vec<String> = ctx
         .snapshot
-        .named("pg_database_tup_returned")
+        .named(PG_DATABASE_TUP_RETURNED.name)
         .filter(|s| agent.is_empty() || s.label("agent") == agent)
         .map(|s| s.label("database").to_owned())
         .collect();

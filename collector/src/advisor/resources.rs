@@ -4,6 +4,16 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use headroom_proto::signals::host::{
+    HOST_CPU_SECONDS_TOTAL, HOST_CPUS, HOST_FILESYSTEM_SIZE_BYTES, HOST_FILESYSTEM_USED_BYTES,
+    HOST_MEMORY_TOTAL_BYTES, HOST_MEMORY_USED_BYTES,
+};
+use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
+use headroom_proto::signals::postgres::{
+    PG_CONNECTIONS_TOTAL, PG_MAX_CONNECTIONS, PG_SUPERUSER_RESERVED_CONNECTIONS,
+};
+use headroom_proto::signals::redis::{REDIS_MAXMEMORY_BYTES, REDIS_USED_MEMORY_BYTES};
+
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{Series, Snapshot, quantile_of_buckets};
@@ -55,21 +65,21 @@ pub fn compute<'s>(snapshot: &'s Snapshot, config: &Config, stale_ms: i64) -> Ve
             .and_then(|s| s.fresh(now, stale_ms))
     };
 
-    for used in snapshot.named("pg_connections_total") {
+    for used in snapshot.named(PG_CONNECTIONS_TOTAL.name) {
         let agent = used.label("agent");
-        let max = latest("pg_max_connections", &[("agent", agent)]);
+        let max = latest(PG_MAX_CONNECTIONS.name, &[("agent", agent)]);
         let reserved =
-            latest("pg_superuser_reserved_connections", &[("agent", agent)]).unwrap_or(0.0);
+            latest(PG_SUPERUSER_RESERVED_CONNECTIONS.name, &[("agent", agent)]).unwrap_or(0.0);
         measure(
             format!("postgres connections ({agent})"),
             (&used.points[..]).into(),
             max.map(|m| m - reserved),
         );
     }
-    for used in snapshot.named("redis_used_memory_bytes") {
+    for used in snapshot.named(REDIS_USED_MEMORY_BYTES.name) {
         let (agent, instance) = (used.label("agent"), used.label("instance"));
         let max = latest(
-            "redis_maxmemory_bytes",
+            REDIS_MAXMEMORY_BYTES.name,
             &[("agent", agent), ("instance", instance)],
         );
         measure(
@@ -78,19 +88,19 @@ pub fn compute<'s>(snapshot: &'s Snapshot, config: &Config, stale_ms: i64) -> Ve
             max,
         );
     }
-    for used in snapshot.named("host_memory_used_bytes") {
+    for used in snapshot.named(HOST_MEMORY_USED_BYTES.name) {
         let agent = used.label("agent");
-        let total = latest("host_memory_total_bytes", &[("agent", agent)]);
+        let total = latest(HOST_MEMORY_TOTAL_BYTES.name, &[("agent", agent)]);
         measure(
             format!("host memory ({agent})"),
             (&used.points[..]).into(),
             total,
         );
     }
-    for used in snapshot.named("host_filesystem_used_bytes") {
+    for used in snapshot.named(HOST_FILESYSTEM_USED_BYTES.name) {
         let (agent, mount) = (used.label("agent"), used.label("mount"));
         let size = latest(
-            "host_filesystem_size_bytes",
+            HOST_FILESYSTEM_SIZE_BYTES.name,
             &[("agent", agent), ("mount", mount)],
         );
         measure(
@@ -100,7 +110,7 @@ pub fn compute<'s>(snapshot: &'s Snapshot, config: &Config, stale_ms: i64) -> Ve
         );
     }
     let agents: std::collections::BTreeSet<&str> = snapshot
-        .named("host_cpus")
+        .named(HOST_CPUS.name)
         .map(|s| s.label("agent"))
         .collect();
     for agent in agents {
@@ -108,12 +118,12 @@ pub fn compute<'s>(snapshot: &'s Snapshot, config: &Config, stale_ms: i64) -> Ve
         measure(
             format!("host cpu ({agent})"),
             busy.into(),
-            latest("host_cpus", &[("agent", agent)]),
+            latest(HOST_CPUS.name, &[("agent", agent)]),
         );
     }
     let p95 = route_quantile_series(
         snapshot,
-        "http_route_latency_ms",
+        HTTP_ROUTE_LATENCY_MS.name,
         &config.checkout_route,
         0.95,
         config.min_requests_per_point,
@@ -171,7 +181,7 @@ fn analyse_in_parallel(jobs: &[Job<'_>]) -> Vec<Headroom> {
 /// second counters of one agent.
 pub fn cpu_busy(snapshot: &Snapshot, agent: &str) -> Vec<(i64, f64)> {
     let mut busy: BTreeMap<i64, f64> = BTreeMap::new();
-    for s in snapshot.matching("host_cpu_seconds_total", &[("agent", agent)]) {
+    for s in snapshot.matching(HOST_CPU_SECONDS_TOTAL.name, &[("agent", agent)]) {
         if matches!(s.label("mode"), "idle" | "iowait") {
             continue;
         }

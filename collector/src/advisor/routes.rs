@@ -21,6 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use headroom_proto::otlp::attributes::OTHER;
 use headroom_proto::otlp::statements::{CALLS, MS};
+use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
+use headroom_proto::signals::postgres::{PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS};
 
 use super::{Context, Evidence, Series};
 
@@ -32,9 +34,9 @@ pub const FINGERPRINT_TEXT: &str = "pg_query_fingerprint";
 pub const MAX_ROUTES: usize = 3;
 
 /// The traced requests' latency histogram, its count and sum.
-const ROUTE_LATENCY: &str = "http_route_latency_ms";
-const ROUTE_LATENCY_COUNT: &str = "http_route_latency_ms_count";
-const ROUTE_LATENCY_SUM: &str = "http_route_latency_ms_sum";
+const ROUTE_LATENCY: &str = HTTP_ROUTE_LATENCY_MS.name;
+const ROUTE_LATENCY_COUNT: &str = HTTP_ROUTE_LATENCY_MS.count();
+const ROUTE_LATENCY_SUM: &str = HTTP_ROUTE_LATENCY_MS.sum();
 
 /// One route that runs the statement, over the recent window.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,8 +222,8 @@ pub fn round_trip(ctx: &Context, route: &str) -> Option<RoundTrip> {
                 .sum()
         };
         let entry = server.entry(fingerprint).or_default();
-        entry.0 += sum("pg_statement_calls");
-        entry.1 += sum("pg_statement_exec_ms");
+        entry.0 += sum(PG_STATEMENT_CALLS.name);
+        entry.1 += sum(PG_STATEMENT_EXEC_MS.name);
     }
     let mut out = RoundTrip {
         calls: 0.0,

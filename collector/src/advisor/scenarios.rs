@@ -4,6 +4,10 @@
 //! linear growth and growth with a daily cycle get an ETA close to the
 //! true crossing time; fast growth gets a warning.
 
+use headroom_proto::signals::postgres::{
+    PG_CONNECTIONS_TOTAL, PG_MAX_CONNECTIONS, PG_SUPERUSER_RESERVED_CONNECTIONS,
+};
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -33,19 +37,19 @@ fn snapshot(seed: u64, level: impl Fn(f64) -> f64) -> Snapshot {
     let mut snap = Snapshot::at(now);
     let agent = [("agent", "db")];
     snap.push(Series::new(
-        "pg_connections_total",
+        PG_CONNECTIONS_TOTAL.name,
         &agent,
         Kind::Gauge,
         points,
     ));
     snap.push(Series::new(
-        "pg_max_connections",
+        PG_MAX_CONNECTIONS.name,
         &agent,
         Kind::Gauge,
         vec![(now, MAX)],
     ));
     snap.push(Series::new(
-        "pg_superuser_reserved_connections",
+        PG_SUPERUSER_RESERVED_CONNECTIONS.name,
         &agent,
         Kind::Gauge,
         vec![(now, RESERVED)],

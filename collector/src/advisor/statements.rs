@@ -25,6 +25,8 @@
 
 use std::collections::BTreeMap;
 
+use headroom_proto::signals::postgres::{PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS};
+
 use super::Snapshot;
 
 /// A statement is a burst when its busiest interval holds at least this
@@ -158,7 +160,7 @@ impl Workload {
 pub fn workload(snapshot: &Snapshot, since: i64, labels: &[(&str, &str)]) -> Workload {
     // Calls per interval over every statement, for the burst test.
     let mut per_interval: BTreeMap<i64, f64> = BTreeMap::new();
-    let calls: Vec<_> = snapshot.matching("pg_statement_calls", labels).collect();
+    let calls: Vec<_> = snapshot.matching(PG_STATEMENT_CALLS.name, labels).collect();
     for s in &calls {
         for (&(t, _), sum) in s.points.iter().zip(&s.sums) {
             if t >= since {
@@ -175,7 +177,7 @@ pub fn workload(snapshot: &Snapshot, since: i64, labels: &[(&str, &str)]) -> Wor
         }
         let (database, queryid) = (s.label("database"), s.label("queryid"));
         let exec_ms = snapshot
-            .matching("pg_statement_exec_ms", labels)
+            .matching(PG_STATEMENT_EXEC_MS.name, labels)
             .find(|e| e.labels == s.labels)
             .map_or(0.0, |e| e.sum_since(since));
         let text = snapshot.statement_text(database, queryid);

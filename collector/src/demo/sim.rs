@@ -7,6 +7,22 @@
 
 use headroom_proto::latency::BOUNDS_MS;
 use headroom_proto::samples::{counter, gauge};
+use headroom_proto::signals::access_log::{
+    ACCESS_LOG_BYTES_TOTAL, ACCESS_LOG_LINES_UNPARSED_TOTAL, ACCESS_LOG_REQUESTS_TOTAL,
+};
+use headroom_proto::signals::host::{
+    HOST_FILESYSTEM_AVAILABLE_BYTES, HOST_FILESYSTEM_SIZE_BYTES, HOST_FILESYSTEM_USED_BYTES,
+};
+use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
+use headroom_proto::signals::medusa::{
+    MEDUSA_CARTS_COMPLETED_PER_MINUTE, MEDUSA_CARTS_COMPLETED_TOTAL,
+    MEDUSA_CARTS_CREATED_PER_MINUTE, MEDUSA_CARTS_CREATED_TOTAL, MEDUSA_ORDER_VALUE_PER_MINUTE,
+    MEDUSA_ORDER_VALUE_TOTAL, MEDUSA_ORDERS_ESTIMATE, MEDUSA_ORDERS_PER_MINUTE,
+    MEDUSA_ORDERS_TOTAL, MEDUSA_PRODUCTS_ESTIMATE,
+};
+use headroom_proto::signals::postgres::{
+    PG_CONNECTIONS_TOTAL, PG_MAX_CONNECTIONS, PG_SUPERUSER_RESERVED_CONNECTIONS,
+};
 use headroom_proto::v1;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -243,10 +259,10 @@ impl Sim {
         let connections = (self.shape.connections(mid) * self.noise(0.04)).round();
         batch.samples.extend([
             gauge("pg_up", &[], t, 1.0),
-            gauge("pg_connections_total", &[], t, connections),
-            gauge("pg_max_connections", &[], t, MAX_CONNECTIONS),
+            gauge(&PG_CONNECTIONS_TOTAL, &[], t, connections),
+            gauge(&PG_MAX_CONNECTIONS, &[], t, MAX_CONNECTIONS),
             gauge(
-                "pg_superuser_reserved_connections",
+                &PG_SUPERUSER_RESERVED_CONNECTIONS,
                 &[],
                 t,
                 RESERVED_CONNECTIONS,
@@ -262,42 +278,42 @@ impl Sim {
         let usd = [("currency", "usd")];
         let per_minute = |n: f64| if minutes > 0.0 { n / minutes } else { 0.0 };
         batch.samples.extend([
-            counter("medusa_orders_total", &usd, t, self.totals.orders.round()),
+            counter(&MEDUSA_ORDERS_TOTAL, &usd, t, self.totals.orders.round()),
             counter(
-                "medusa_order_value_total",
+                &MEDUSA_ORDER_VALUE_TOTAL,
                 &usd,
                 t,
                 self.totals.order_value.round(),
             ),
-            gauge("medusa_order_value_per_minute", &usd, t, per_minute(value)),
-            gauge("medusa_orders_per_minute", &[], t, per_minute(orders)),
+            gauge(&MEDUSA_ORDER_VALUE_PER_MINUTE, &usd, t, per_minute(value)),
+            gauge(&MEDUSA_ORDERS_PER_MINUTE, &[], t, per_minute(orders)),
             counter(
-                "medusa_carts_created_total",
+                &MEDUSA_CARTS_CREATED_TOTAL,
                 &[],
                 t,
                 self.totals.carts_created.round(),
             ),
             counter(
-                "medusa_carts_completed_total",
+                &MEDUSA_CARTS_COMPLETED_TOTAL,
                 &[],
                 t,
                 self.totals.carts_completed.round(),
             ),
-            gauge("medusa_carts_created_per_minute", &[], t, per_minute(carts)),
+            gauge(&MEDUSA_CARTS_CREATED_PER_MINUTE, &[], t, per_minute(carts)),
             gauge(
-                "medusa_carts_completed_per_minute",
+                &MEDUSA_CARTS_COMPLETED_PER_MINUTE,
                 &[],
                 t,
                 per_minute(orders),
             ),
             gauge(
-                "medusa_products_estimate",
+                &MEDUSA_PRODUCTS_ESTIMATE,
                 &[],
                 t,
                 self.shape.product_rows(mid).round(),
             ),
             gauge(
-                "medusa_orders_estimate",
+                &MEDUSA_ORDERS_ESTIMATE,
                 &[],
                 t,
                 (2_000.0 + self.totals.orders).round(),
@@ -308,10 +324,10 @@ impl Sim {
             (18.0 * GIB + 30.0 * GIB * self.shape.progress(mid).powf(1.2)) * self.noise(0.002);
         let mount = [("mount", DISK_MOUNT)];
         batch.samples.extend([
-            gauge("host_filesystem_size_bytes", &mount, t, DISK_BYTES),
-            gauge("host_filesystem_used_bytes", &mount, t, used.round()),
+            gauge(&HOST_FILESYSTEM_SIZE_BYTES, &mount, t, DISK_BYTES),
+            gauge(&HOST_FILESYSTEM_USED_BYTES, &mount, t, used.round()),
             gauge(
-                "host_filesystem_available_bytes",
+                &HOST_FILESYSTEM_AVAILABLE_BYTES,
                 &mount,
                 t,
                 (DISK_BYTES - used).round(),
@@ -540,13 +556,13 @@ impl Sim {
             let labels = [("source", ACCESS_LOG), ("kind", kind)];
             batch
                 .samples
-                .push(counter("access_log_requests_total", &labels, t, requests));
+                .push(counter(&ACCESS_LOG_REQUESTS_TOTAL, &labels, t, requests));
             batch
                 .samples
-                .push(counter("access_log_bytes_total", &labels, t, bytes));
+                .push(counter(&ACCESS_LOG_BYTES_TOTAL, &labels, t, bytes));
         }
         batch.samples.push(counter(
-            "access_log_lines_unparsed_total",
+            &ACCESS_LOG_LINES_UNPARSED_TOTAL,
             &[("source", ACCESS_LOG)],
             t,
             0.0,
@@ -578,7 +594,7 @@ impl Sim {
                 route: r.route.into(),
                 status_class: "2xx".into(),
                 latency: Some(v1::Histogram {
-                    name: "http_route_latency_ms".into(),
+                    name: HTTP_ROUTE_LATENCY_MS.name.into(),
                     labels: Vec::new(),
                     start_ms: from,
                     timestamp_ms: t,

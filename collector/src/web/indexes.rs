@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use headroom_proto::signals::postgres::PG_STATEMENT_EXEC_MS;
+
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
@@ -23,7 +25,7 @@ pub const VERDICT_KIND: &str = "pg_index_verdict";
 /// The text kind of a normalised statement, keyed like a verdict.
 pub const QUERY_KIND: &str = "pg_query";
 /// The series whose last hour gives a statement's execution time.
-pub const EXEC_SERIES: &str = "pg_statement_exec_ms";
+pub const EXEC_SERIES: &str = PG_STATEMENT_EXEC_MS.name;
 /// The window of `exec_ms_last_hour`.
 pub const EXEC_WINDOW_MS: i64 = 3_600_000;
 

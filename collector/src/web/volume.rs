@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use headroom_proto::signals::medusa::MEDUSA_ORDERS_PER_MINUTE;
+
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
@@ -20,7 +22,7 @@ use crate::store::now_ms;
 use crate::store::query::{PointsQuery, SeriesPoints};
 
 /// The series the volume is read from.
-pub const ORDERS_SERIES: &str = "medusa_orders_per_minute";
+pub const ORDERS_SERIES: &str = MEDUSA_ORDERS_PER_MINUTE.name;
 /// How far back the volume is read (the advisor's default look-back).
 pub const LOOKBACK_MS: i64 = 30 * DAY_MS;
 

@@ -7,8 +7,8 @@
 use crate::v1;
 
 pub use crate::latency::BOUNDS_MS;
-use crate::signals::Signal;
 use crate::latency::{self, BUCKETS};
+use crate::signals::Signal;
 
 use super::attributes::RequestKey;
 
@@ -117,7 +117,12 @@ mod tests {
         let mut histogram = LatencyHistogram::default();
         histogram.record(120.0);
         histogram.record(20_000.0);
-        let proto = histogram.to_proto(&crate::signals::http::HTTP_ROUTE_LATENCY_MS, &[("route", "/a")], 0, 1);
+        let proto = histogram.to_proto(
+            &crate::signals::http::HTTP_ROUTE_LATENCY_MS,
+            &[("route", "/a")],
+            0,
+            1,
+        );
         assert_eq!(proto.bucket_counts.len(), proto.bounds.len() + 1);
         assert_eq!(proto.bounds, BOUNDS_MS.to_vec());
         assert_eq!(proto.bucket_counts[28], 1);

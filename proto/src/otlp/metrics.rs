@@ -246,7 +246,9 @@ impl MetricsAggregator {
             (&OTLP_METRICS_IGNORED_TOTAL, self.ignored),
             (&OTLP_METRIC_POINTS_DROPPED_TOTAL, self.dropped),
         ] {
-            batch.samples.push(counter(signal, &[], now_ms, value as f64));
+            batch
+                .samples
+                .push(counter(signal, &[], now_ms, value as f64));
         }
         batch
     }

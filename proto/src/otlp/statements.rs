@@ -204,7 +204,10 @@ mod tests {
             None
         );
         assert_eq!(value(&samples, MS.name, "/store/carts", OTHER), Some(3.5));
-        assert_eq!(value(&samples, CALLS.name, "/store/carts", OTHER), Some(3.0));
+        assert_eq!(
+            value(&samples, CALLS.name, "/store/carts", OTHER),
+            Some(3.0)
+        );
         assert_eq!(samples.len(), (TOP_PER_ROUTE + 1) * 2);
         let mut again = Vec::new();
         routes.drain(8, &mut again);

@@ -277,7 +277,11 @@ impl TraceAggregator {
         };
         for (signal, label, totals) in [
             (&OTLP_ROUTE_REQUESTS_TOTAL, "route", &self.requests),
-            (&OTLP_ROUTE_DB_STATEMENTS_TOTAL, "route", &self.db_statements),
+            (
+                &OTLP_ROUTE_DB_STATEMENTS_TOTAL,
+                "route",
+                &self.db_statements,
+            ),
             (&OTLP_ROUTE_DB_TIME_MS_TOTAL, "route", &self.db_ms),
             (&OTLP_STEP_COUNT_TOTAL, "workflow_step", &self.steps),
             (&OTLP_STEP_DURATION_MS_TOTAL, "workflow_step", &self.step_ms),
@@ -294,7 +298,9 @@ impl TraceAggregator {
             (&OTLP_SPANS_RECEIVED_TOTAL, self.spans_received),
             (&OTLP_SPANS_DROPPED_TOTAL, self.spans_dropped),
         ] {
-            batch.samples.push(counter(signal, &[], now_ms, value as f64));
+            batch
+                .samples
+                .push(counter(signal, &[], now_ms, value as f64));
         }
         batch.samples.push(gauge(
             &OTLP_TRACES_BUFFERED,

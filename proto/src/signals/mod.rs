@@ -339,7 +339,8 @@ mod tests {
         for signal in all() {
             match signal.kind {
                 Kind::Histogram => {
-                    let parts = ["_bucket", "_count", "_sum"].map(|s| format!("{}{s}", signal.name));
+                    let parts =
+                        ["_bucket", "_count", "_sum"].map(|s| format!("{}{s}", signal.name));
                     assert_eq!(signal.series, parts, "{}", signal.name);
                 }
                 _ => assert_eq!(signal.series, [signal.name], "{}", signal.name),
@@ -397,8 +398,15 @@ mod tests {
             lookup("pg_connections_total"),
             Some(&postgres::PG_CONNECTIONS_TOTAL)
         );
-        assert_eq!(lookup("http_route_latency_ms"), None, "no series of its own");
-        assert_eq!(postgres::PG_CONNECTIONS_TOTAL.count(), "pg_connections_total");
+        assert_eq!(
+            lookup("http_route_latency_ms"),
+            None,
+            "no series of its own"
+        );
+        assert_eq!(
+            postgres::PG_CONNECTIONS_TOTAL.count(),
+            "pg_connections_total"
+        );
     }
 
     #[test]

@@ -20,8 +20,14 @@ use super::{all, prefixes};
 
 /// Strings that share a series prefix but are no series, and why.
 const NOT_SERIES: &[(&str, &str)] = &[
-    ("pg_query", "a text kind (the store's texts table): statement text"),
-    ("pg_query_fingerprint", "a text kind: a statement's fingerprint"),
+    (
+        "pg_query",
+        "a text kind (the store's texts table): statement text",
+    ),
+    (
+        "pg_query_fingerprint",
+        "a text kind: a statement's fingerprint",
+    ),
     ("pg_index", "a text kind: an index definition"),
     ("pg_index_candidate", "a text kind: an index candidate"),
     ("pg_index_verdict", "a text kind: the agent's index verdict"),
@@ -32,12 +38,21 @@ const NOT_SERIES: &[(&str, &str)] = &[
     ("redis_version", "a field of Redis' INFO"),
     ("http_listen", "a collector configuration key"),
     ("http_method", "an OpenTelemetry attribute key"),
-    ("otlp_metrics", "the origin label of routes from OTLP metrics"),
+    (
+        "otlp_metrics",
+        "the origin label of routes from OTLP metrics",
+    ),
     ("access_log", "a source type"),
-    ("agent_id", "a label of the collector's own figures, and an API field"),
+    (
+        "agent_id",
+        "a label of the collector's own figures, and an API field",
+    ),
     ("agent_tokens", "a collector configuration key"),
     ("headroom_session", "the dashboard's session cookie"),
-    ("headroom_candidate", "the name the index advisor gives a hypothetical index"),
+    (
+        "headroom_candidate",
+        "the name the index advisor gives a hypothetical index",
+    ),
 ];
 
 /// This file: its strings are the allowlist and the scanner's examples.
@@ -235,7 +250,10 @@ fn scan() -> Vec<(String, usize, String, bool)> {
             quoted_names(text, path.ends_with(".js"))
         };
         for (name, offset) in found {
-            if prefixes.iter().any(|p| name.starts_with(p) && name.len() > p.len()) {
+            if prefixes
+                .iter()
+                .any(|p| name.starts_with(p) && name.len() > p.len())
+            {
                 let in_test = whole_test || offset >= tests_from;
                 out.push((
                     path.clone(),
@@ -335,7 +353,10 @@ fn every_name_the_catalog_files_spell_is_listed_in_all() {
 fn the_scanner_sees_quoted_names_selectors_and_test_modules() {
     let text = "let a = \"pg_up\"; f(\"x{y}\"); q(\"headroom_agents{state=\\\"up\\\"}\");\n\
                 #[cfg(test)]\nmod tests {\n    \"pg_down\"\n}\n";
-    let found: Vec<&str> = quoted_names(text, false).into_iter().map(|(n, _)| n).collect();
+    let found: Vec<&str> = quoted_names(text, false)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     for name in ["pg_up", "x", "headroom_agents", "pg_down"] {
         assert!(found.contains(&name), "{name}: {found:?}");
     }
@@ -351,7 +372,10 @@ fn the_scanner_sees_quoted_names_selectors_and_test_modules() {
         "#[cfg(test)]\nmod false_alarms;\npub mod load;\n".to_owned(),
     )];
     let tests = test_files(&files);
-    assert!(is_test_file("collector/src/advisor/false_alarms.rs", &tests));
+    assert!(is_test_file(
+        "collector/src/advisor/false_alarms.rs",
+        &tests
+    ));
     assert!(!is_test_file("collector/src/advisor/load.rs", &tests));
     assert!(is_test_file("agent/src/spool/tests.rs", &tests));
 }

@@ -32,6 +32,11 @@ use serde::Deserialize;
 
 use super::{Finding, ScrapeError, Source, counter};
 use headroom_proto::latency::BUCKETS;
+use headroom_proto::signals::access_log::{
+    ACCESS_LOG_BYTES_TOTAL, ACCESS_LOG_CACHE_TOTAL, ACCESS_LOG_LINES_UNPARSED_TOTAL,
+    ACCESS_LOG_REQUESTS_TOTAL,
+};
+use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
 use parse::{Entry, Fields};
 use route::{Kind, Templates};
 use tail::Tailer;
@@ -290,7 +295,7 @@ impl Aggregator {
                 route,
                 status_class: class.into(),
                 latency: (w.count > 0).then(|| v1::Histogram {
-                    name: "http_route_latency_ms".into(),
+                    name: HTTP_ROUTE_LATENCY_MS.name.into(),
                     labels: Vec::new(),
                     start_ms,
                     timestamp_ms: now_ms,
@@ -307,27 +312,27 @@ impl Aggregator {
             let requests = self.requests.get(kind.as_str()).copied().unwrap_or(0);
             let bytes = self.bytes.get(kind.as_str()).copied().unwrap_or(0);
             batch.samples.push(counter(
-                "access_log_requests_total",
+                &ACCESS_LOG_REQUESTS_TOTAL,
                 &labels,
                 now_ms,
                 requests as f64,
             ));
             batch.samples.push(counter(
-                "access_log_bytes_total",
+                &ACCESS_LOG_BYTES_TOTAL,
                 &labels,
                 now_ms,
                 bytes as f64,
             ));
         }
         batch.samples.push(counter(
-            "access_log_lines_unparsed_total",
+            &ACCESS_LOG_LINES_UNPARSED_TOTAL,
             &[("source", source)],
             now_ms,
             self.unparsed as f64,
         ));
         for (status, total) in &self.cache {
             batch.samples.push(counter(
-                "access_log_cache_total",
+                &ACCESS_LOG_CACHE_TOTAL,
                 &[("source", source), ("status", status)],
                 now_ms,
                 *total as f64,

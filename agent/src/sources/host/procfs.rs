@@ -4,6 +4,18 @@
 //! fixes at 100 per second for user space on every architecture Linux
 //! ships (what `getconf CLK_TCK` prints).
 
+use headroom_proto::signals::Signal;
+use headroom_proto::signals::host::{
+    HOST_CPU_SECONDS_TOTAL, HOST_CPUS, HOST_DISK_IO_TIME_SECONDS_TOTAL, HOST_DISK_READ_BYTES_TOTAL,
+    HOST_DISK_READS_COMPLETED_TOTAL, HOST_DISK_WRITES_COMPLETED_TOTAL,
+    HOST_DISK_WRITTEN_BYTES_TOTAL, HOST_LOAD1, HOST_LOAD5, HOST_LOAD15,
+    HOST_MEMORY_AVAILABLE_BYTES, HOST_MEMORY_TOTAL_BYTES, HOST_MEMORY_USED_BYTES,
+    HOST_NETWORK_RECEIVE_BYTES_TOTAL, HOST_NETWORK_RECEIVE_DROPS_TOTAL,
+    HOST_NETWORK_RECEIVE_ERRORS_TOTAL, HOST_NETWORK_RECEIVE_PACKETS_TOTAL,
+    HOST_NETWORK_TRANSMIT_BYTES_TOTAL, HOST_NETWORK_TRANSMIT_DROPS_TOTAL,
+    HOST_NETWORK_TRANSMIT_ERRORS_TOTAL, HOST_NETWORK_TRANSMIT_PACKETS_TOTAL, HOST_SWAP_TOTAL_BYTES,
+    HOST_SWAP_USED_BYTES,
+};
 use headroom_proto::v1;
 
 use super::HostError;
@@ -57,14 +69,14 @@ pub fn parse_stat(text: &str, now_ms: i64) -> Result<Vec<v1::Sample>, HostError>
         .zip(&ticks)
         .map(|(mode, ticks)| {
             counter(
-                "host_cpu_seconds_total",
+                &HOST_CPU_SECONDS_TOTAL,
                 &[("mode", mode)],
                 now_ms,
                 ticks / USER_HZ,
             )
         })
         .collect();
-    out.push(gauge("host_cpus", &[], now_ms, cpus as f64));
+    out.push(gauge(&HOST_CPUS, &[], now_ms, cpus as f64));
     Ok(out)
 }
 
@@ -94,17 +106,17 @@ pub fn parse_meminfo(text: &str, now_ms: i64) -> Result<Vec<v1::Sample>, HostErr
     let swap_total = field("SwapTotal").unwrap_or(0.0);
     let swap_free = field("SwapFree").unwrap_or(0.0);
     Ok(vec![
-        gauge("host_memory_total_bytes", &[], now_ms, total),
-        gauge("host_memory_available_bytes", &[], now_ms, available),
+        gauge(&HOST_MEMORY_TOTAL_BYTES, &[], now_ms, total),
+        gauge(&HOST_MEMORY_AVAILABLE_BYTES, &[], now_ms, available),
         gauge(
-            "host_memory_used_bytes",
+            &HOST_MEMORY_USED_BYTES,
             &[],
             now_ms,
             (total - available).max(0.0),
         ),
-        gauge("host_swap_total_bytes", &[], now_ms, swap_total),
+        gauge(&HOST_SWAP_TOTAL_BYTES, &[], now_ms, swap_total),
         gauge(
-            "host_swap_used_bytes",
+            &HOST_SWAP_USED_BYTES,
             &[],
             now_ms,
             (swap_total - swap_free).max(0.0),
@@ -124,9 +136,9 @@ pub fn parse_loadavg(text: &str, now_ms: i64) -> Result<Vec<v1::Sample>, HostErr
         return Err(format_error("loadavg", "fewer than 3 load averages"));
     };
     Ok(vec![
-        gauge("host_load1", &[], now_ms, one),
-        gauge("host_load5", &[], now_ms, five),
-        gauge("host_load15", &[], now_ms, fifteen),
+        gauge(&HOST_LOAD1, &[], now_ms, one),
+        gauge(&HOST_LOAD5, &[], now_ms, five),
+        gauge(&HOST_LOAD15, &[], now_ms, fifteen),
     ])
 }
 
@@ -156,12 +168,12 @@ pub fn is_physical_disk(name: &str) -> bool {
 
 /// Counters of `/proc/diskstats`: column after the device name, name, scale
 /// (sectors are 512 bytes whatever the device's own; times are in ms).
-const DISK_COUNTERS: [(usize, &str, f64); 5] = [
-    (0, "host_disk_reads_completed_total", 1.0),
-    (2, "host_disk_read_bytes_total", SECTOR_BYTES),
-    (4, "host_disk_writes_completed_total", 1.0),
-    (6, "host_disk_written_bytes_total", SECTOR_BYTES),
-    (9, "host_disk_io_time_seconds_total", 0.001),
+const DISK_COUNTERS: [(usize, &Signal, f64); 5] = [
+    (0, &HOST_DISK_READS_COMPLETED_TOTAL, 1.0),
+    (2, &HOST_DISK_READ_BYTES_TOTAL, SECTOR_BYTES),
+    (4, &HOST_DISK_WRITES_COMPLETED_TOTAL, 1.0),
+    (6, &HOST_DISK_WRITTEN_BYTES_TOTAL, SECTOR_BYTES),
+    (9, &HOST_DISK_IO_TIME_SECONDS_TOTAL, 0.001),
 ];
 
 /// `/proc/diskstats` → I/O counters per physical disk (pure).
@@ -201,15 +213,15 @@ pub fn parse_diskstats(text: &str, now_ms: i64) -> Result<Vec<v1::Sample>, HostE
 }
 
 /// Counters of `/proc/net/dev`, by their column after the interface name.
-const NET_COUNTERS: [(usize, &str); 8] = [
-    (0, "host_network_receive_bytes_total"),
-    (1, "host_network_receive_packets_total"),
-    (2, "host_network_receive_errors_total"),
-    (3, "host_network_receive_drops_total"),
-    (8, "host_network_transmit_bytes_total"),
-    (9, "host_network_transmit_packets_total"),
-    (10, "host_network_transmit_errors_total"),
-    (11, "host_network_transmit_drops_total"),
+const NET_COUNTERS: [(usize, &Signal); 8] = [
+    (0, &HOST_NETWORK_RECEIVE_BYTES_TOTAL),
+    (1, &HOST_NETWORK_RECEIVE_PACKETS_TOTAL),
+    (2, &HOST_NETWORK_RECEIVE_ERRORS_TOTAL),
+    (3, &HOST_NETWORK_RECEIVE_DROPS_TOTAL),
+    (8, &HOST_NETWORK_TRANSMIT_BYTES_TOTAL),
+    (9, &HOST_NETWORK_TRANSMIT_PACKETS_TOTAL),
+    (10, &HOST_NETWORK_TRANSMIT_ERRORS_TOTAL),
+    (11, &HOST_NETWORK_TRANSMIT_DROPS_TOTAL),
 ];
 
 /// `/proc/net/dev` → traffic counters per interface but `lo` (pure).
@@ -279,15 +291,15 @@ pub(super) mod tests {
     fn stat_becomes_cpu_seconds_by_mode_and_a_cpu_count() {
         let samples = parse_stat(STAT, 7).expect("parses");
         assert_eq!(samples.len(), CPU_MODES.len() + 1);
-        let cpu = |mode| value(&samples, "host_cpu_seconds_total", Some(mode));
+        let cpu = |mode| value(&samples, HOST_CPU_SECONDS_TOTAL.name, Some(mode));
         assert_eq!(cpu("user"), Some(10.0));
         assert_eq!(cpu("idle"), Some(400.0));
         assert_eq!(cpu("steal"), Some(0.08));
-        assert_eq!(value(&samples, "host_cpus", None), Some(2.0));
+        assert_eq!(value(&samples, HOST_CPUS.name, None), Some(2.0));
         assert!(
             samples
                 .iter()
-                .filter(|s| s.name == "host_cpu_seconds_total")
+                .filter(|s| s.name == HOST_CPU_SECONDS_TOTAL.name)
                 .all(|s| s.kind == v1::MetricKind::Counter as i32 && s.timestamp_ms == 7)
         );
         assert!(parse_stat("intr 1 2\n", 0).is_err());
@@ -298,18 +310,24 @@ pub(super) mod tests {
     fn meminfo_becomes_bytes_with_used_as_total_minus_available() {
         let samples = parse_meminfo(MEMINFO, 0).expect("parses");
         let get = |name| value(&samples, name, None);
-        assert_eq!(get("host_memory_total_bytes"), Some(16_384_000.0 * 1024.0));
         assert_eq!(
-            get("host_memory_available_bytes"),
+            get(HOST_MEMORY_TOTAL_BYTES.name),
+            Some(16_384_000.0 * 1024.0)
+        );
+        assert_eq!(
+            get(HOST_MEMORY_AVAILABLE_BYTES.name),
             Some(4_096_000.0 * 1024.0)
         );
-        assert_eq!(get("host_memory_used_bytes"), Some(12_288_000.0 * 1024.0));
-        assert_eq!(get("host_swap_total_bytes"), Some(2_048_000.0 * 1024.0));
-        assert_eq!(get("host_swap_used_bytes"), Some(1_024_000.0 * 1024.0));
+        assert_eq!(
+            get(HOST_MEMORY_USED_BYTES.name),
+            Some(12_288_000.0 * 1024.0)
+        );
+        assert_eq!(get(HOST_SWAP_TOTAL_BYTES.name), Some(2_048_000.0 * 1024.0));
+        assert_eq!(get(HOST_SWAP_USED_BYTES.name), Some(1_024_000.0 * 1024.0));
         let old_kernel = MEMINFO.replace("MemAvailable:    4096000 kB\n", "");
         let samples = parse_meminfo(&old_kernel, 0).expect("parses");
         assert_eq!(
-            value(&samples, "host_memory_available_bytes", None),
+            value(&samples, HOST_MEMORY_AVAILABLE_BYTES.name, None),
             Some(3_100_000.0 * 1024.0),
             "free + buffers + cached"
         );
@@ -323,9 +341,9 @@ pub(super) mod tests {
         assert_eq!(
             loads,
             vec![
-                ("host_load1", 0.52),
-                ("host_load5", 1.5),
-                ("host_load15", 2.25)
+                (HOST_LOAD1.name, 0.52),
+                (HOST_LOAD5.name, 1.5),
+                (HOST_LOAD15.name, 2.25)
             ]
         );
         assert!(parse_loadavg("0.5 0.4\n", 0).is_err());
@@ -344,11 +362,11 @@ pub(super) mod tests {
             vec!["nvme0n1", "sda"]
         );
         let sda = |name| value(&samples, name, Some("sda"));
-        assert_eq!(sda("host_disk_reads_completed_total"), Some(100.0));
-        assert_eq!(sda("host_disk_read_bytes_total"), Some(2000.0 * 512.0));
-        assert_eq!(sda("host_disk_writes_completed_total"), Some(40.0));
-        assert_eq!(sda("host_disk_written_bytes_total"), Some(800.0 * 512.0));
-        assert_eq!(sda("host_disk_io_time_seconds_total"), Some(1.5));
+        assert_eq!(sda(HOST_DISK_READS_COMPLETED_TOTAL.name), Some(100.0));
+        assert_eq!(sda(HOST_DISK_READ_BYTES_TOTAL.name), Some(2000.0 * 512.0));
+        assert_eq!(sda(HOST_DISK_WRITES_COMPLETED_TOTAL.name), Some(40.0));
+        assert_eq!(sda(HOST_DISK_WRITTEN_BYTES_TOTAL.name), Some(800.0 * 512.0));
+        assert_eq!(sda(HOST_DISK_IO_TIME_SECONDS_TOTAL.name), Some(1.5));
         assert!(parse_diskstats("8 0 sda 1 2 3\n", 0).is_err());
     }
 
@@ -383,12 +401,12 @@ pub(super) mod tests {
         assert_eq!(samples.len(), NET_COUNTERS.len());
         assert!(samples.iter().all(|s| s.labels[0].value == "eth0"));
         let eth0 = |name| value(&samples, name, Some("eth0"));
-        assert_eq!(eth0("host_network_receive_bytes_total"), Some(1000.0));
-        assert_eq!(eth0("host_network_receive_packets_total"), Some(10.0));
-        assert_eq!(eth0("host_network_receive_errors_total"), Some(1.0));
-        assert_eq!(eth0("host_network_receive_drops_total"), Some(2.0));
-        assert_eq!(eth0("host_network_transmit_bytes_total"), Some(3000.0));
-        assert_eq!(eth0("host_network_transmit_drops_total"), Some(4.0));
+        assert_eq!(eth0(HOST_NETWORK_RECEIVE_BYTES_TOTAL.name), Some(1000.0));
+        assert_eq!(eth0(HOST_NETWORK_RECEIVE_PACKETS_TOTAL.name), Some(10.0));
+        assert_eq!(eth0(HOST_NETWORK_RECEIVE_ERRORS_TOTAL.name), Some(1.0));
+        assert_eq!(eth0(HOST_NETWORK_RECEIVE_DROPS_TOTAL.name), Some(2.0));
+        assert_eq!(eth0(HOST_NETWORK_TRANSMIT_BYTES_TOTAL.name), Some(3000.0));
+        assert_eq!(eth0(HOST_NETWORK_TRANSMIT_DROPS_TOTAL.name), Some(4.0));
         assert!(parse_net_dev("h\nh\n eth0: 1 2 3\n", 0).is_err());
     }
 }

@@ -46,6 +46,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use headroom_proto::config::HumanDuration;
+use headroom_proto::signals::Signal;
+use headroom_proto::signals::medusa::{
+    MEDUSA_CARTS_ESTIMATE, MEDUSA_COUNT_EXACT, MEDUSA_INVENTORY_OVERSOLD_LEVELS,
+    MEDUSA_INVENTORY_OVERSOLD_UNITS, MEDUSA_ORDERS_ESTIMATE, MEDUSA_PRODUCTS_ESTIMATE,
+    MEDUSA_VARIANTS_ESTIMATE,
+};
 use headroom_proto::v1;
 use serde::Deserialize;
 use tokio_postgres::Client;
@@ -406,7 +412,7 @@ impl MedusaSource {
             ),
         ] {
             samples.push(gauge(
-                "medusa_count_exact",
+                &MEDUSA_COUNT_EXACT,
                 &[("count", count)],
                 now_ms,
                 if exact { 1.0 } else { 0.0 },
@@ -440,12 +446,12 @@ impl MedusaSource {
         }
         if let Some((levels, units)) = self.oversold.last() {
             samples.push(gauge(
-                "medusa_inventory_oversold_levels",
+                &MEDUSA_INVENTORY_OVERSOLD_LEVELS,
                 &[],
                 now_ms,
                 levels,
             ));
-            samples.push(gauge("medusa_inventory_oversold_units", &[], now_ms, units));
+            samples.push(gauge(&MEDUSA_INVENTORY_OVERSOLD_UNITS, &[], now_ms, units));
         }
         Ok(())
     }
@@ -468,12 +474,12 @@ async fn count(
 }
 
 /// The estimate's metric name for a table.
-fn estimate_name(table: &str) -> Option<&'static str> {
+fn estimate_name(table: &str) -> Option<&'static Signal> {
     match table {
-        "product" => Some("medusa_products_estimate"),
-        "product_variant" => Some("medusa_variants_estimate"),
-        "order" => Some("medusa_orders_estimate"),
-        "cart" => Some("medusa_carts_estimate"),
+        "product" => Some(&MEDUSA_PRODUCTS_ESTIMATE),
+        "product_variant" => Some(&MEDUSA_VARIANTS_ESTIMATE),
+        "order" => Some(&MEDUSA_ORDERS_ESTIMATE),
+        "cart" => Some(&MEDUSA_CARTS_ESTIMATE),
         _ => None,
     }
 }
@@ -550,13 +556,11 @@ mod tests {
 
     #[test]
     fn estimates_are_named_by_table() {
-        assert_eq!(estimate_name("product"), Some("medusa_products_estimate"));
-        assert_eq!(
-            estimate_name("product_variant"),
-            Some("medusa_variants_estimate")
-        );
-        assert_eq!(estimate_name("order"), Some("medusa_orders_estimate"));
-        assert_eq!(estimate_name("cart"), Some("medusa_carts_estimate"));
+        let name = |table| estimate_name(table).map(|s| s.name);
+        assert_eq!(name("product"), Some("medusa_products_estimate"));
+        assert_eq!(name("product_variant"), Some("medusa_variants_estimate"));
+        assert_eq!(name("order"), Some("medusa_orders_estimate"));
+        assert_eq!(name("cart"), Some("medusa_carts_estimate"));
         assert_eq!(estimate_name("customer"), None);
     }
 

@@ -5,6 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use headroom_proto::signals::medusa::{
+    MEDUSA_CARTS_COMPLETED_PER_MINUTE, MEDUSA_CARTS_COMPLETED_TOTAL,
+    MEDUSA_CARTS_CREATED_PER_MINUTE, MEDUSA_CARTS_CREATED_TOTAL, MEDUSA_ORDER_VALUE_PER_MINUTE,
+    MEDUSA_ORDER_VALUE_TOTAL, MEDUSA_ORDERS_PER_MINUTE, MEDUSA_ORDERS_TOTAL,
+};
 use headroom_proto::v1;
 
 use crate::sources::{counter, gauge};
@@ -90,47 +95,42 @@ impl Window {
             total.value += volume.value;
             all_orders += volume.orders;
             let labels = [("currency", currency.as_str())];
-            out.push(counter("medusa_orders_total", &labels, ts, total.orders));
-            out.push(counter(
-                "medusa_order_value_total",
-                &labels,
-                ts,
-                total.value,
-            ));
+            out.push(counter(&MEDUSA_ORDERS_TOTAL, &labels, ts, total.orders));
+            out.push(counter(&MEDUSA_ORDER_VALUE_TOTAL, &labels, ts, total.value));
             out.push(gauge(
-                "medusa_order_value_per_minute",
+                &MEDUSA_ORDER_VALUE_PER_MINUTE,
                 &labels,
                 ts,
                 per_minute(volume.value),
             ));
         }
         out.push(gauge(
-            "medusa_orders_per_minute",
+            &MEDUSA_ORDERS_PER_MINUTE,
             &[],
             ts,
             per_minute(all_orders),
         ));
         out.push(counter(
-            "medusa_carts_created_total",
+            &MEDUSA_CARTS_CREATED_TOTAL,
             &[],
             ts,
             self.carts_created,
         ));
         out.push(gauge(
-            "medusa_carts_created_per_minute",
+            &MEDUSA_CARTS_CREATED_PER_MINUTE,
             &[],
             ts,
             per_minute(reading.carts_created),
         ));
         if let Some(completed) = reading.carts_completed {
             out.push(counter(
-                "medusa_carts_completed_total",
+                &MEDUSA_CARTS_COMPLETED_TOTAL,
                 &[],
                 ts,
                 self.carts_completed,
             ));
             out.push(gauge(
-                "medusa_carts_completed_per_minute",
+                &MEDUSA_CARTS_COMPLETED_PER_MINUTE,
                 &[],
                 ts,
                 per_minute(completed),

@@ -21,11 +21,20 @@
 use std::time::Duration;
 
 use headroom_proto::config::HumanDuration;
+use headroom_proto::signals::Signal;
+use headroom_proto::signals::postgres::{
+    PG_CONNECTIONS, PG_CONNECTIONS_TOTAL, PG_DATABASE_BACKENDS, PG_DATABASE_BLKS_HIT,
+    PG_DATABASE_BLKS_READ, PG_DATABASE_DEADLOCKS, PG_DATABASE_SIZE_BYTES, PG_DATABASE_TEMP_BYTES,
+    PG_DATABASE_TEMP_FILES, PG_DATABASE_TUP_DELETED, PG_DATABASE_TUP_FETCHED,
+    PG_DATABASE_TUP_INSERTED, PG_DATABASE_TUP_RETURNED, PG_DATABASE_TUP_UPDATED,
+    PG_DATABASE_XACT_COMMIT, PG_DATABASE_XACT_ROLLBACK, PG_LOCK_WAITS, PG_MAX_CONNECTIONS,
+    PG_STAT_STATEMENTS_AVAILABLE, PG_SUPERUSER_RESERVED_CONNECTIONS, PG_USER_TABLES,
+};
 use headroom_proto::v1;
 use serde::Deserialize;
 use tokio_postgres::{Client, NoTls, Row};
 
-use super::{Finding, ScrapeError, Source, gauge, sample};
+use super::{Finding, ScrapeError, Source, counter, gauge};
 use own::{APPLICATION_NAME, own_sql};
 use statements::Statements;
 
@@ -177,19 +186,19 @@ const Q_DATABASES: &str = own_sql!(
 );
 
 /// Counters of `Q_DATABASES`, in column order after `datname` and `numbackends`.
-const DATABASE_COUNTERS: [&str; 12] = [
-    "pg_database_xact_commit",
-    "pg_database_xact_rollback",
-    "pg_database_blks_read",
-    "pg_database_blks_hit",
-    "pg_database_tup_returned",
-    "pg_database_tup_fetched",
-    "pg_database_tup_inserted",
-    "pg_database_tup_updated",
-    "pg_database_tup_deleted",
-    "pg_database_temp_files",
-    "pg_database_temp_bytes",
-    "pg_database_deadlocks",
+const DATABASE_COUNTERS: [&Signal; 12] = [
+    &PG_DATABASE_XACT_COMMIT,
+    &PG_DATABASE_XACT_ROLLBACK,
+    &PG_DATABASE_BLKS_READ,
+    &PG_DATABASE_BLKS_HIT,
+    &PG_DATABASE_TUP_RETURNED,
+    &PG_DATABASE_TUP_FETCHED,
+    &PG_DATABASE_TUP_INSERTED,
+    &PG_DATABASE_TUP_UPDATED,
+    &PG_DATABASE_TUP_DELETED,
+    &PG_DATABASE_TEMP_FILES,
+    &PG_DATABASE_TEMP_BYTES,
+    &PG_DATABASE_DEADLOCKS,
 ];
 
 /// The source: its configuration, once connected a client, the
@@ -277,7 +286,10 @@ impl PostgresSource {
             None
         };
         let fresh = if self.catalog.due(version, now_ms) {
-            let bytes: f64 = client.query_one(catalog::Q_DATABASE_SIZE, &[]).await?.get(0);
+            let bytes: f64 = client
+                .query_one(catalog::Q_DATABASE_SIZE, &[])
+                .await?
+                .get(0);
             let reading = tables::read(client, &database, self.config.tables_top, now_ms).await?;
             let sent = (
                 bytes,
@@ -315,19 +327,14 @@ impl PostgresSource {
         samples.extend(statements.own);
         let labels = [("database", database.as_str())];
         samples.push(gauge(
-            "pg_stat_statements_available",
+            &PG_STAT_STATEMENTS_AVAILABLE,
             &labels,
             now_ms,
             if statements.available { 1.0 } else { 0.0 },
         ));
         let (pg_tables, pg_indexes) = match fresh {
             Some((_, tables, indexes, total_tables)) => {
-                samples.push(gauge(
-                    "pg_user_tables",
-                    &labels,
-                    now_ms,
-                    total_tables as f64,
-                ));
+                samples.push(gauge(&PG_USER_TABLES, &labels, now_ms, total_tables as f64));
                 (tables, indexes)
             }
             None => (Vec::new(), Vec::new()),
@@ -402,18 +409,18 @@ fn samples(
 ) -> Vec<v1::Sample> {
     let database: String = settings.get(3);
     let mut out = vec![
-        gauge("pg_max_connections", &[], now_ms, settings.get(0)),
+        gauge(&PG_MAX_CONNECTIONS, &[], now_ms, settings.get(0)),
         gauge(
-            "pg_superuser_reserved_connections",
+            &PG_SUPERUSER_RESERVED_CONNECTIONS,
             &[],
             now_ms,
             settings.get(1),
         ),
-        gauge("pg_lock_waits", &[], now_ms, lock_waits.get(0)),
+        gauge(&PG_LOCK_WAITS, &[], now_ms, lock_waits.get(0)),
     ];
     if let Some(bytes) = database_bytes {
         out.push(gauge(
-            "pg_database_size_bytes",
+            &PG_DATABASE_SIZE_BYTES,
             &[("database", &database)],
             now_ms,
             bytes,
@@ -424,21 +431,15 @@ fn samples(
         let state: String = row.get(0);
         let count: f64 = row.get(1);
         total += count;
-        out.push(gauge("pg_connections", &[("state", &state)], now_ms, count));
+        out.push(gauge(&PG_CONNECTIONS, &[("state", &state)], now_ms, count));
     }
-    out.push(gauge("pg_connections_total", &[], now_ms, total));
+    out.push(gauge(&PG_CONNECTIONS_TOTAL, &[], now_ms, total));
     for row in databases {
         let name: String = row.get(0);
         let labels = [("database", name.as_str())];
-        out.push(gauge("pg_database_backends", &labels, now_ms, row.get(1)));
+        out.push(gauge(&PG_DATABASE_BACKENDS, &labels, now_ms, row.get(1)));
         for (index, metric) in DATABASE_COUNTERS.iter().enumerate() {
-            out.push(sample(
-                metric,
-                &labels,
-                v1::MetricKind::Counter,
-                now_ms,
-                row.get(index + 2),
-            ));
+            out.push(counter(metric, &labels, now_ms, row.get(index + 2)));
         }
     }
     out

@@ -26,6 +26,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use headroom_proto::signals::postgres::{
+    HEADROOM_AGENT_PG_CALLS_TOTAL, HEADROOM_AGENT_PG_EXEC_MS_TOTAL, HEADROOM_AGENT_PG_ROWS_TOTAL,
+};
 use headroom_proto::v1;
 
 use crate::sources::counter;
@@ -141,11 +144,6 @@ pub struct Reading {
     /// The agent's own cost per database, as counters.
     pub own: Vec<v1::Sample>,
 }
-
-/// Counter names of the agent's own cost, labelled `database`.
-pub const OWN_CALLS: &str = "headroom_agent_pg_calls_total";
-pub const OWN_EXEC_MS: &str = "headroom_agent_pg_exec_ms_total";
-pub const OWN_ROWS: &str = "headroom_agent_pg_rows_total";
 
 /// Whether a (database, queryid) is the agent's own, and the scrape that
 /// last saw it.
@@ -411,9 +409,24 @@ fn own_samples(own: &BTreeMap<String, (f64, f64, f64)>, now_ms: i64) -> Vec<v1::
     let mut out = Vec::with_capacity(own.len() * 3);
     for (database, (calls, exec_ms, rows)) in own {
         let labels = [("database", database.as_str())];
-        out.push(counter(OWN_CALLS, &labels, now_ms, *calls));
-        out.push(counter(OWN_EXEC_MS, &labels, now_ms, *exec_ms));
-        out.push(counter(OWN_ROWS, &labels, now_ms, *rows));
+        out.push(counter(
+            &HEADROOM_AGENT_PG_CALLS_TOTAL,
+            &labels,
+            now_ms,
+            *calls,
+        ));
+        out.push(counter(
+            &HEADROOM_AGENT_PG_EXEC_MS_TOTAL,
+            &labels,
+            now_ms,
+            *exec_ms,
+        ));
+        out.push(counter(
+            &HEADROOM_AGENT_PG_ROWS_TOTAL,
+            &labels,
+            now_ms,
+            *rows,
+        ));
     }
     out
 }
@@ -454,7 +467,11 @@ mod tests {
             .collect();
         assert_eq!(
             shop,
-            vec![(OWN_CALLS, 3.0), (OWN_EXEC_MS, 1.5), (OWN_ROWS, 12.0)]
+            vec![
+                (HEADROOM_AGENT_PG_CALLS_TOTAL.name, 3.0),
+                (HEADROOM_AGENT_PG_EXEC_MS_TOTAL.name, 1.5),
+                (HEADROOM_AGENT_PG_ROWS_TOTAL.name, 12.0)
+            ]
         );
         assert!(
             samples

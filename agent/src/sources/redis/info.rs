@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use headroom_proto::signals::redis::{REDIS_COMMAND_CALLS, REDIS_COMMAND_USEC, REDIS_KEYS};
 use headroom_proto::v1;
 
-use crate::sources::sample;
+use crate::sources::{counter, gauge};
 
 /// One `cmdstat_*` line of `INFO commandstats`.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,19 +136,12 @@ pub fn command_samples(
         let usec = rest.iter().map(|c| c.usec).sum();
         rows.push(("other", calls, usec));
     }
-    let counter = v1::MetricKind::Counter;
     rows.into_iter()
         .flat_map(|(command, calls, usec)| {
             let labels = [("instance", instance), ("command", command)];
             [
-                sample(
-                    "redis_command_calls",
-                    &labels,
-                    counter,
-                    now_ms,
-                    calls as f64,
-                ),
-                sample("redis_command_usec", &labels, counter, now_ms, usec as f64),
+                counter(&REDIS_COMMAND_CALLS, &labels, now_ms, calls as f64),
+                counter(&REDIS_COMMAND_USEC, &labels, now_ms, usec as f64),
             ]
         })
         .collect()
@@ -162,10 +156,9 @@ pub fn keyspace_samples(
     keyspace
         .iter()
         .map(|(db, keys)| {
-            sample(
-                "redis_keys",
+            gauge(
+                &REDIS_KEYS,
                 &[("instance", instance), ("db", db)],
-                v1::MetricKind::Gauge,
                 now_ms,
                 *keys as f64,
             )
@@ -260,7 +253,7 @@ pub(super) mod tests {
         let info = Info::parse(INFO);
         let samples = command_samples(&info.commands, 2, "h:1", 5);
         assert_eq!(
-            values(&samples, "redis_command_usec"),
+            values(&samples, REDIS_COMMAND_USEC.name),
             vec![
                 ("set".into(), 900.0),
                 ("get".into(), 500.0),
@@ -268,7 +261,7 @@ pub(super) mod tests {
             ]
         );
         assert_eq!(
-            values(&samples, "redis_command_calls"),
+            values(&samples, REDIS_COMMAND_CALLS.name),
             vec![
                 ("set".into(), 4.0),
                 ("get".into(), 10.0),
@@ -288,18 +281,18 @@ pub(super) mod tests {
         let all = command_samples(&info.commands, 10, "h:1", 0);
         assert_eq!(all.len(), 8);
         assert!(
-            values(&all, "redis_command_calls")
+            values(&all, REDIS_COMMAND_CALLS.name)
                 .iter()
                 .all(|(c, _)| c != "other")
         );
         assert!(
-            values(&all, "redis_command_calls")
+            values(&all, REDIS_COMMAND_CALLS.name)
                 .iter()
                 .any(|(c, _)| c == "client|list")
         );
         let none = command_samples(&info.commands, 0, "h:1", 0);
         assert_eq!(
-            values(&none, "redis_command_calls"),
+            values(&none, REDIS_COMMAND_CALLS.name),
             vec![("other".into(), 17.0)]
         );
     }
@@ -309,7 +302,7 @@ pub(super) mod tests {
         let info = Info::parse(INFO);
         let samples = keyspace_samples(&info.keyspace, "h:1", 0);
         assert_eq!(
-            values(&samples, "redis_keys"),
+            values(&samples, REDIS_KEYS.name),
             vec![("db0".into(), 12.0), ("db3".into(), 4.0)]
         );
         assert!(

@@ -23,6 +23,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, UNIX_EPOCH};
 
+use headroom_proto::signals::host::HOST_CPU_SECONDS_TOTAL;
+use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
+use headroom_proto::signals::otlp::{
+    OTLP_EXPORTS_TOTAL, OTLP_ROUTE_DB_STATEMENTS_TOTAL, OTLP_ROUTE_DB_TIME_MS_TOTAL,
+    OTLP_ROUTE_REQUESTS_TOTAL, OTLP_SPANS_RECEIVED_TOTAL, OTLP_STEP_DURATION_MS_TOTAL,
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::snapshot::Series;
@@ -197,7 +204,7 @@ fn checkout_slo(ctx: &Context) -> Option<Finding> {
         )
         .fact("history", h.history_ms as f64 / DAY_MS as f64, "days")
         .series(
-            "http_route_latency_ms",
+            HTTP_ROUTE_LATENCY_MS.name,
             &labels(&[("route", route)]),
             Some(slo),
         );
@@ -246,7 +253,7 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
     let workload = statements::workload(snap, since, &[]);
     let server_mean = workload.mean_ms();
     let mut out = Vec::new();
-    for requests in snap.named("otlp_route_requests_total") {
+    for requests in snap.named(OTLP_ROUTE_REQUESTS_TOTAL.name) {
         if requests.fresh(now, ctx.config.stale_ms()).is_none() {
             continue;
         }
@@ -256,7 +263,7 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
         }
         let pair = [("agent", agent), ("route", route)];
         let n = requests.increase_since(since);
-        let Some(statements) = snap.find("otlp_route_db_statements_total", &pair) else {
+        let Some(statements) = snap.find(OTLP_ROUTE_DB_STATEMENTS_TOTAL.name, &pair) else {
             continue;
         };
         let stmts = statements.increase_since(since);
@@ -268,7 +275,7 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
             continue;
         }
         let db_ms = snap
-            .find("otlp_route_db_time_ms_total", &pair)
+            .find(OTLP_ROUTE_DB_TIME_MS_TOTAL.name, &pair)
             .map(|s| s.increase_since(since))
             .filter(|_| stmts > 0.0);
         let client_ms = db_ms.map(|ms| ms / stmts);
@@ -295,8 +302,8 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
                 "requests",
                 config.chatty_min_requests,
             )
-            .series("otlp_route_db_statements_total", &route_labels, None)
-            .series("otlp_route_requests_total", &route_labels, None);
+            .series(OTLP_ROUTE_DB_STATEMENTS_TOTAL.name, &route_labels, None)
+            .series(OTLP_ROUTE_REQUESTS_TOTAL.name, &route_labels, None);
         if let (Some(total), Some(each)) = (db_ms, client_ms) {
             evidence = evidence
                 .fact(
@@ -305,7 +312,7 @@ fn chatty_routes(ctx: &Context) -> Vec<Finding> {
                     "ms",
                 )
                 .fact("time per statement as the app sees it (spans)", each, "ms")
-                .series("otlp_route_db_time_ms_total", &route_labels, None);
+                .series(OTLP_ROUTE_DB_TIME_MS_TOTAL.name, &route_labels, None);
         }
         if let Some(s) = server_mean {
             evidence = evidence.fact(
@@ -425,8 +432,8 @@ fn mean_latency(ctx: &Context, route: &str, since: i64) -> Option<f64> {
             .map(|s| s.sum_since(since))
             .sum()
     };
-    let count = total("http_route_latency_ms_count");
-    (count > 0.0).then(|| total("http_route_latency_ms_sum") / count)
+    let count = total(HTTP_ROUTE_LATENCY_MS.count());
+    (count > 0.0).then(|| total(HTTP_ROUTE_LATENCY_MS.sum()) / count)
 }
 
 /// p95 steps up at a recent changepoint, per route.
@@ -436,7 +443,7 @@ fn regressions(ctx: &Context) -> Vec<Finding> {
     let now = snap.now_ms;
     let window_start = now - (config.regression_window_days * DAY_MS as f64) as i64;
     let routes: BTreeSet<&str> = snap
-        .named("http_route_latency_ms_bucket")
+        .named(HTTP_ROUTE_LATENCY_MS.bucket())
         .map(|s| s.label("route"))
         .filter(|r| *r != OTHER_ROUTE)
         .collect();
@@ -444,7 +451,7 @@ fn regressions(ctx: &Context) -> Vec<Finding> {
     for route in routes {
         let p95 = resources::route_quantile_series(
             snap,
-            "http_route_latency_ms",
+            HTTP_ROUTE_LATENCY_MS.name,
             route,
             0.95,
             ctx.config.resources.min_requests_per_point,
@@ -481,7 +488,7 @@ fn regressions(ctx: &Context) -> Vec<Finding> {
             .fact("p95 after", last.after, "ms")
             .against("after / before", ratio, "ratio", config.regression_ratio)
             .fact("points since the change", points_after as f64, "points")
-            .series("http_route_latency_ms", &labels(&[("route", route)]), None)
+            .series(HTTP_ROUTE_LATENCY_MS.name, &labels(&[("route", route)]), None)
             .note(format!("Changepoint at {} (UTC).", utc(at)))
             .note("Version labels (service.version) are not collected yet: compare the time with your deploys and upgrades.");
         out.push(Finding {
@@ -547,19 +554,19 @@ fn worker_split(ctx: &Context) -> Option<Finding> {
         return None;
     }
     let steps: Vec<&Series> = snap
-        .named("otlp_step_duration_ms_total")
+        .named(OTLP_STEP_DURATION_MS_TOTAL.name)
         .filter(|s| s.fresh(now, ctx.config.stale_ms()).is_some())
         .collect();
     let step_ms: f64 = steps.iter().map(|s| s.increase_since(since)).sum();
     let request_ms: f64 = snap
-        .matching("http_route_latency_ms_sum", &[("origin", "otlp")])
+        .matching(HTTP_ROUTE_LATENCY_MS.sum(), &[("origin", "otlp")])
         .map(|s| s.sum_since(since))
         .sum();
     if step_ms <= 0.0 || request_ms <= 0.0 {
         return None;
     }
     let step_by_t = increases(steps.iter().copied(), since);
-    let requests_by_t = increases(snap.named("otlp_route_requests_total"), since);
+    let requests_by_t = increases(snap.named(OTLP_ROUTE_REQUESTS_TOTAL.name), since);
     let times: Vec<i64> = requests_by_t.keys().copied().collect();
     let idle = |i: usize| requests_by_t.get(&times[i]).is_some_and(|&n| n <= 0.0);
     let mut background_ms = 0.0;
@@ -591,12 +598,12 @@ fn worker_split(ctx: &Context) -> Option<Finding> {
         .fact("workflow step time with no request in flight, per minute", background_ms / minutes, "ms/min")
         .fact("request time per minute", request_ms / minutes, "ms/min")
         .against("background share of app time (at least)", share, "ratio", config.worker_background_share)
-        .series("http_route_latency_ms", &labels(&[("origin", "otlp")]), None)
-        .series("host_cpu_seconds_total", &labels(&[("agent", agent_of(&cpu.resource))]), None)
+        .series(HTTP_ROUTE_LATENCY_MS.name, &labels(&[("origin", "otlp")]), None)
+        .series(HOST_CPU_SECONDS_TOTAL.name, &labels(&[("agent", agent_of(&cpu.resource))]), None)
         .note("Background work counts only workflow step time in intervals where neither they nor their neighbours served a request, so it is a lower bound; steps run inside requests never count.")
         .note("If server and worker already run apart on this host, the split needs another host to help.");
     for s in steps.iter().take(5) {
-        evidence = evidence.series("otlp_step_duration_ms_total", &s.labels, None);
+        evidence = evidence.series(OTLP_STEP_DURATION_MS_TOTAL.name, &s.labels, None);
     }
     let k = intervals as f64;
     Some(Finding {
@@ -633,12 +640,12 @@ fn span_export(ctx: &Context) -> Vec<Finding> {
     let now = snap.now_ms;
     let since = now - ctx.config.recent_ms();
     let mut out = Vec::new();
-    for exports in snap.named("otlp_exports_total") {
+    for exports in snap.named(OTLP_EXPORTS_TOTAL.name) {
         if exports.fresh(now, ctx.config.stale_ms()).is_none() {
             continue;
         }
         let agent = exports.label("agent");
-        let Some(spans) = snap.find("otlp_spans_received_total", &[("agent", agent)]) else {
+        let Some(spans) = snap.find(OTLP_SPANS_RECEIVED_TOTAL.name, &[("agent", agent)]) else {
             continue;
         };
         let n = exports.increase_since(since);
@@ -664,8 +671,8 @@ fn span_export(ctx: &Context) -> Vec<Finding> {
             evidence: Evidence::default()
                 .against("spans per export", per_export, "spans", config.max_spans_per_export)
                 .against("exports in the recent window", n, "exports", config.min_exports)
-                .series("otlp_exports_total", &agent_labels, None)
-                .series("otlp_spans_received_total", &agent_labels, None),
+                .series(OTLP_EXPORTS_TOTAL.name, &agent_labels, None)
+                .series(OTLP_SPANS_RECEIVED_TOTAL.name, &agent_labels, None),
             confidence: 0.6 + 0.35 * (n / 1_000.0).min(1.0),
         });
     }

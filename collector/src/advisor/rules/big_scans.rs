@@ -13,6 +13,10 @@
 //! tables are matched by name to the `pg_table_*` series of the same
 //! database. The projection assumes time proportional to rows.
 
+use headroom_proto::signals::postgres::{
+    PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS, PG_STATEMENT_MEAN_EXEC_MS, PG_TABLE_ROWS,
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::snapshot::Series;
@@ -84,7 +88,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     let stale = ctx.config.stale_ms();
     let start = now - ctx.config.recent_ms();
     let mut out = Vec::new();
-    for calls in ctx.snapshot.named("pg_statement_calls") {
+    for calls in ctx.snapshot.named(PG_STATEMENT_CALLS.name) {
         let (agent, database, queryid) = (
             calls.label("agent"),
             calls.label("database"),
@@ -112,7 +116,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
         ];
         let Some(exec_ms) = ctx
             .snapshot
-            .find("pg_statement_exec_ms", &labels)
+            .find(PG_STATEMENT_EXEC_MS.name, &labels)
             .map(|s| s.sum_since(start))
         else {
             continue;
@@ -127,7 +131,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
             .iter()
             .filter_map(|name| {
                 ctx.snapshot
-                    .matching("pg_table_rows", &db)
+                    .matching(PG_TABLE_ROWS.name, &db)
                     .find(|s| s.label("table") == name)
             })
             .filter_map(|s| s.fresh(now, stale).map(|v| (s, v)))
@@ -234,11 +238,11 @@ fn finding(
             "rows",
         )
         .series(
-            "pg_statement_mean_exec_ms",
+            PG_STATEMENT_MEAN_EXEC_MS.name,
             &calls.labels,
             Some(config.target_mean_ms),
         )
-        .series("pg_table_rows", &table.labels, Some(rows_at_target))
+        .series(PG_TABLE_ROWS.name, &table.labels, Some(rows_at_target))
         .note(format!("queryid {queryid}: {text}"));
     if let Some(g) = growth {
         evidence = evidence.fact("table growth", g, "rows per day");

@@ -17,6 +17,15 @@
 //!
 //! The fixes are named in each finding's action.
 
+use headroom_proto::signals::medusa::MEDUSA_ORDERS_PER_MINUTE;
+use headroom_proto::signals::postgres::{
+    PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS, PG_STATEMENT_ROWS,
+};
+use headroom_proto::signals::redis::{
+    REDIS_EVICTED_KEYS, REDIS_KEYSPACE_HITS, REDIS_KEYSPACE_MISSES, REDIS_MAXMEMORY_BYTES,
+    REDIS_USED_MEMORY_BYTES,
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
@@ -92,10 +101,10 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
 
 fn hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cache;
-    for hits in ctx.snapshot.named("redis_keyspace_hits") {
+    for hits in ctx.snapshot.named(REDIS_KEYSPACE_HITS.name) {
         let (agent, instance) = (hits.label("agent"), hits.label("instance"));
         let Some(misses) = ctx.snapshot.find(
-            "redis_keyspace_misses",
+            REDIS_KEYSPACE_MISSES.name,
             &[("agent", agent), ("instance", instance)],
         ) else {
             continue;
@@ -153,8 +162,8 @@ fn hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
                 "lookups",
                 config.min_lookups,
             )
-            .series("redis_keyspace_hits", &hits.labels, None)
-            .series("redis_keyspace_misses", &misses.labels, None)
+            .series(REDIS_KEYSPACE_HITS.name, &hits.labels, None)
+            .series(REDIS_KEYSPACE_MISSES.name, &misses.labels, None)
             .note(
                 "Keyspace counters count every key lookup on the instance: when Medusa's event \
                  bus or workflow engine share it, their queue polling counts too, and the ratio \
@@ -194,13 +203,13 @@ fn hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
 fn evictions(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cache;
     let (now, stale) = (ctx.snapshot.now_ms, ctx.config.stale_ms());
-    for evicted in ctx.snapshot.named("redis_evicted_keys") {
+    for evicted in ctx.snapshot.named(REDIS_EVICTED_KEYS.name) {
         let (agent, instance) = (evicted.label("agent"), evicted.label("instance"));
         if !ctx.usable(evicted) {
             continue;
         }
         let max_series = ctx.snapshot.find(
-            "redis_maxmemory_bytes",
+            REDIS_MAXMEMORY_BYTES.name,
             &[("agent", agent), ("instance", instance)],
         );
         let Some(max) = max_series
@@ -214,7 +223,7 @@ fn evictions(ctx: &Context, out: &mut Vec<Finding>) {
             continue;
         }
         let used_series = ctx.snapshot.find(
-            "redis_used_memory_bytes",
+            REDIS_USED_MEMORY_BYTES.name,
             &[("agent", agent), ("instance", instance)],
         );
         let mut evidence = Evidence::default()
@@ -226,7 +235,7 @@ fn evictions(ctx: &Context, out: &mut Vec<Finding>) {
             )
             .fact("maxmemory", max, "bytes")
             .series(
-                "redis_evicted_keys",
+                REDIS_EVICTED_KEYS.name,
                 &evicted.labels,
                 Some(config.max_evictions),
             );
@@ -234,7 +243,7 @@ fn evictions(ctx: &Context, out: &mut Vec<Finding>) {
             if let Some(u) = used.fresh(now, stale) {
                 evidence = evidence.fact("used memory", u, "bytes");
             }
-            evidence = evidence.series("redis_used_memory_bytes", &used.labels, Some(max));
+            evidence = evidence.series(REDIS_USED_MEMORY_BYTES.name, &used.labels, Some(max));
         }
         out.push(Finding {
             kind: RecKind::Cache,
@@ -283,10 +292,10 @@ fn memory(ctx: &Context, out: &mut Vec<Finding>) {
         if let Some(instance) = instance_of(&h.resource)
             && let Some(used) = ctx
                 .snapshot
-                .matching("redis_used_memory_bytes", &[("instance", instance)])
+                .matching(REDIS_USED_MEMORY_BYTES.name, &[("instance", instance)])
                 .next()
         {
-            evidence = evidence.series("redis_used_memory_bytes", &used.labels, Some(h.limit));
+            evidence = evidence.series(REDIS_USED_MEMORY_BYTES.name, &used.labels, Some(h.limit));
         }
         out.push(Finding {
             kind: RecKind::Cache,
@@ -328,7 +337,7 @@ fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cache;
     let start = ctx.since();
     let per_hour = HOUR_MS as f64 / ctx.config.recent_ms().max(1) as f64;
-    for calls in ctx.snapshot.named("pg_statement_calls") {
+    for calls in ctx.snapshot.named(PG_STATEMENT_CALLS.name) {
         let (agent, database, queryid) = (
             calls.label("agent"),
             calls.label("database"),
@@ -354,7 +363,8 @@ fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
             ("queryid", queryid),
         ];
         let sum = |name: &str| ctx.snapshot.find(name, &labels).map(|s| s.sum_since(start));
-        let (Some(rows), Some(exec_ms)) = (sum("pg_statement_rows"), sum("pg_statement_exec_ms"))
+        let (Some(rows), Some(exec_ms)) =
+            (sum(PG_STATEMENT_ROWS.name), sum(PG_STATEMENT_EXEC_MS.name))
         else {
             continue;
         };
@@ -404,7 +414,7 @@ fn hot_reads(ctx: &Context, out: &mut Vec<Finding>) {
                     "ms",
                     config.hot_read_max_mean_ms,
                 )
-                .series("pg_statement_calls", &calls.labels, None)
+                .series(PG_STATEMENT_CALLS.name, &calls.labels, None)
                 .note(format!("queryid {queryid}: {}", text)),
             confidence: (points / (points + 3.0)).min(0.9),
         });
@@ -440,7 +450,7 @@ fn in_memory_modules(ctx: &Context, out: &mut Vec<Finding>) {
     // Several agents may read the same store: the busiest one speaks.
     let best = ctx
         .snapshot
-        .named("medusa_orders_per_minute")
+        .named(MEDUSA_ORDERS_PER_MINUTE.name)
         .filter(|s| s.fresh(now, ctx.config.stale_ms()).is_some())
         .filter_map(|s| time_weighted_mean(&s.points).map(|(mean, span)| (s, mean, span)))
         .filter(|&(_, _, span)| span as f64 >= config.min_order_history_hours * HOUR_MS as f64)
@@ -488,7 +498,7 @@ fn in_memory_modules(ctx: &Context, out: &mut Vec<Finding>) {
                 config.min_order_history_hours,
             )
             .fact("Redis series seen", 0.0, "series")
-            .series("medusa_orders_per_minute", &series.labels, None),
+            .series(MEDUSA_ORDERS_PER_MINUTE.name, &series.labels, None),
         confidence: (0.6 * days / (days + 7.0) + 0.2).min(0.7),
     });
 }

@@ -14,6 +14,11 @@
 //! Probe targets count as static assets when their label (the URL by
 //! default) ends in one of [`STATIC_EXTENSIONS`], the access log's list.
 
+use headroom_proto::signals::access_log::{
+    ACCESS_LOG_BYTES_TOTAL, ACCESS_LOG_CACHE_TOTAL, ACCESS_LOG_REQUESTS_TOTAL,
+};
+use headroom_proto::signals::http::{HTTP_PROBE_CACHE_HIT, HTTP_PROBE_DURATION_MS};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::snapshot::Series;
@@ -92,13 +97,13 @@ fn access_logs(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cdn;
     for stat in ctx
         .snapshot
-        .matching("access_log_requests_total", &[("kind", "static")])
+        .matching(ACCESS_LOG_REQUESTS_TOTAL.name, &[("kind", "static")])
     {
         let (agent, source) = (stat.label("agent"), stat.label("source"));
         let of = |kind: &'static str| [("agent", agent), ("source", source), ("kind", kind)];
         let (Some(static_req), Some(dynamic_req)) = (
-            increase(ctx, "access_log_requests_total", &of("static")),
-            increase(ctx, "access_log_requests_total", &of("dynamic")),
+            increase(ctx, ACCESS_LOG_REQUESTS_TOTAL.name, &of("static")),
+            increase(ctx, ACCESS_LOG_REQUESTS_TOTAL.name, &of("dynamic")),
         ) else {
             continue;
         };
@@ -106,13 +111,14 @@ fn access_logs(ctx: &Context, out: &mut Vec<Finding>) {
         if requests < config.min_requests || static_req <= 0.0 {
             continue;
         }
-        let static_bytes = increase(ctx, "access_log_bytes_total", &of("static")).unwrap_or(0.0);
-        let dynamic_bytes = increase(ctx, "access_log_bytes_total", &of("dynamic")).unwrap_or(0.0);
+        let static_bytes = increase(ctx, ACCESS_LOG_BYTES_TOTAL.name, &of("static")).unwrap_or(0.0);
+        let dynamic_bytes =
+            increase(ctx, ACCESS_LOG_BYTES_TOTAL.name, &of("dynamic")).unwrap_or(0.0);
         let bytes = static_bytes + dynamic_bytes;
         let labels = [("agent", agent), ("source", source)];
         let statuses: Vec<(&Series, f64)> = ctx
             .snapshot
-            .matching("access_log_cache_total", &labels)
+            .matching(ACCESS_LOG_CACHE_TOTAL.name, &labels)
             .filter(|s| ctx.usable(s))
             .map(|s| (s, s.increase_since(ctx.since())))
             .collect();
@@ -152,12 +158,15 @@ fn access_logs(ctx: &Context, out: &mut Vec<Finding>) {
                 "requests",
                 config.min_requests,
             )
-            .series("access_log_requests_total", &stat.labels, None);
-        if let Some(s) = ctx.snapshot.find("access_log_bytes_total", &of("static")) {
-            evidence = evidence.series("access_log_bytes_total", &s.labels, None);
+            .series(ACCESS_LOG_REQUESTS_TOTAL.name, &stat.labels, None);
+        if let Some(s) = ctx
+            .snapshot
+            .find(ACCESS_LOG_BYTES_TOTAL.name, &of("static"))
+        {
+            evidence = evidence.series(ACCESS_LOG_BYTES_TOTAL.name, &s.labels, None);
         }
         for (s, _) in &statuses {
-            evidence = evidence.series("access_log_cache_total", &s.labels, None);
+            evidence = evidence.series(ACCESS_LOG_CACHE_TOTAL.name, &s.labels, None);
         }
         let confidence = (requests / (requests + config.min_requests)).clamp(0.5, 0.9);
         if request_share >= config.static_request_share || byte_share >= config.static_byte_share {
@@ -254,7 +263,7 @@ fn is_static(target: &str) -> bool {
 fn probe_hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cdn;
     let (now, stale, start) = (ctx.snapshot.now_ms, ctx.config.stale_ms(), ctx.since());
-    for s in ctx.snapshot.named("http_probe_cache_hit") {
+    for s in ctx.snapshot.named(HTTP_PROBE_CACHE_HIT.name) {
         let (agent, target, header) = (s.label("agent"), s.label("target"), s.label("header"));
         if s.fresh(now, stale).is_none() {
             continue;
@@ -298,7 +307,7 @@ fn probe_hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
                     config.min_probe_points as f64,
                 )
                 .series(
-                    "http_probe_cache_hit",
+                    HTTP_PROBE_CACHE_HIT.name,
                     &s.labels,
                     Some(config.min_hit_ratio),
                 ),
@@ -312,7 +321,7 @@ fn probe_first_byte(ctx: &Context, out: &mut Vec<Finding>) {
     let (now, stale, start) = (ctx.snapshot.now_ms, ctx.config.stale_ms(), ctx.since());
     for s in ctx
         .snapshot
-        .matching("http_probe_duration_ms", &[("phase", "first_byte")])
+        .matching(HTTP_PROBE_DURATION_MS.name, &[("phase", "first_byte")])
     {
         let (agent, target) = (s.label("agent"), s.label("target"));
         if !is_static(target) || s.fresh(now, stale).is_none() {
@@ -335,7 +344,7 @@ fn probe_first_byte(ctx: &Context, out: &mut Vec<Finding>) {
         let hit = ctx
             .snapshot
             .matching(
-                "http_probe_cache_hit",
+                HTTP_PROBE_CACHE_HIT.name,
                 &[("agent", agent), ("target", target)],
             )
             .filter_map(|h| h.fresh(now, stale))
@@ -381,7 +390,7 @@ fn probe_first_byte(ctx: &Context, out: &mut Vec<Finding>) {
                     config.min_probe_points as f64,
                 )
                 .series(
-                    "http_probe_duration_ms",
+                    HTTP_PROBE_DURATION_MS.name,
                     &s.labels,
                     Some(config.max_static_ttfb_ms),
                 ),

@@ -17,6 +17,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use headroom_proto::signals::postgres::{
+    PG_CONNECTIONS_TOTAL, PG_DATABASE_BLKS_HIT, PG_DATABASE_BLKS_READ, PG_DATABASE_DEADLOCKS,
+    PG_DATABASE_SIZE_BYTES, PG_DATABASE_TEMP_BYTES, PG_DATABASE_TUP_DELETED,
+    PG_DATABASE_TUP_FETCHED, PG_DATABASE_TUP_INSERTED, PG_DATABASE_TUP_RETURNED,
+    PG_DATABASE_TUP_UPDATED, PG_LOCK_WAITS, PG_STATEMENT_TEMP_BLKS_WRITTEN,
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::snapshot::Series;
@@ -177,9 +184,9 @@ fn connections(ctx: &Context, out: &mut Vec<Finding>) {
         }
         if let Some(s) = ctx
             .snapshot
-            .find("pg_connections_total", &[("agent", agent)])
+            .find(PG_CONNECTIONS_TOTAL.name, &[("agent", agent)])
         {
-            evidence = evidence.series("pg_connections_total", &s.labels, Some(h.limit));
+            evidence = evidence.series(PG_CONNECTIONS_TOTAL.name, &s.labels, Some(h.limit));
         }
         // A level at or over the warning is measured now; an ETA is a forecast.
         let confidence = if h.utilization >= config.connections_warn_utilization {
@@ -214,10 +221,10 @@ fn connections(ctx: &Context, out: &mut Vec<Finding>) {
 
 fn buffer_cache(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.database;
-    for hit in ctx.snapshot.named("pg_database_blks_hit") {
+    for hit in ctx.snapshot.named(PG_DATABASE_BLKS_HIT.name) {
         let (agent, database) = (hit.label("agent"), hit.label("database"));
         let Some(read) = ctx.snapshot.find(
-            "pg_database_blks_read",
+            PG_DATABASE_BLKS_READ.name,
             &[("agent", agent), ("database", database)],
         ) else {
             continue;
@@ -267,8 +274,8 @@ fn buffer_cache(ctx: &Context, out: &mut Vec<Finding>) {
                     "blocks",
                     config.min_blocks,
                 )
-                .series("pg_database_blks_hit", &hit.labels, None)
-                .series("pg_database_blks_read", &read.labels, None),
+                .series(PG_DATABASE_BLKS_HIT.name, &hit.labels, None)
+                .series(PG_DATABASE_BLKS_READ.name, &read.labels, None),
             confidence: (blocks / (blocks + config.min_blocks)).min(0.9),
         });
     }
@@ -277,7 +284,7 @@ fn buffer_cache(ctx: &Context, out: &mut Vec<Finding>) {
 fn temp_spills(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.database;
     let start = ctx.since();
-    for temp in ctx.snapshot.named("pg_database_temp_bytes") {
+    for temp in ctx.snapshot.named(PG_DATABASE_TEMP_BYTES.name) {
         let (agent, database) = (temp.label("agent"), temp.label("database"));
         if !ctx.usable(temp) {
             continue;
@@ -289,7 +296,7 @@ fn temp_spills(ctx: &Context, out: &mut Vec<Finding>) {
         let labels = [("agent", agent), ("database", database)];
         let mut spilling: Vec<(&Series, f64)> = ctx
             .snapshot
-            .matching("pg_statement_temp_blks_written", &labels)
+            .matching(PG_STATEMENT_TEMP_BLKS_WRITTEN.name, &labels)
             .map(|s| (s, s.sum_since(start)))
             .filter(|&(_, blocks)| blocks > 0.0)
             .collect();
@@ -302,7 +309,7 @@ fn temp_spills(ctx: &Context, out: &mut Vec<Finding>) {
                 "bytes",
                 config.temp_bytes,
             )
-            .series("pg_database_temp_bytes", &temp.labels, None);
+            .series(PG_DATABASE_TEMP_BYTES.name, &temp.labels, None);
         let mut named = Vec::new();
         for (s, blocks) in &spilling {
             let queryid = s.label("queryid");
@@ -316,7 +323,7 @@ fn temp_spills(ctx: &Context, out: &mut Vec<Finding>) {
                     *blocks,
                     "blocks",
                 )
-                .series("pg_statement_temp_blks_written", &s.labels, None)
+                .series(PG_STATEMENT_TEMP_BLKS_WRITTEN.name, &s.labels, None)
                 .note(format!("queryid {queryid}: {text}"));
             named.push(format!("query {queryid} ({text})"));
         }
@@ -354,7 +361,7 @@ fn disk(ctx: &Context, out: &mut Vec<Finding>) {
     let now = ctx.snapshot.now_ms;
     let pg_agents: BTreeSet<&str> = ctx
         .snapshot
-        .named("pg_database_size_bytes")
+        .named(PG_DATABASE_SIZE_BYTES.name)
         .map(|s| s.label("agent"))
         .collect();
     if pg_agents.is_empty() {
@@ -397,12 +404,12 @@ fn disk(ctx: &Context, out: &mut Vec<Finding>) {
             .fact("disk size", h.limit, "bytes");
         for s in ctx
             .snapshot
-            .named("pg_database_size_bytes")
+            .named(PG_DATABASE_SIZE_BYTES.name)
             .filter(|s| lone_host || s.label("agent") == agent)
         {
             if let Some(size) = s.last().map(|(_, v)| v) {
                 sizes.insert(s.label("database"), size);
-                evidence = evidence.series("pg_database_size_bytes", &s.labels, None);
+                evidence = evidence.series(PG_DATABASE_SIZE_BYTES.name, &s.labels, None);
             }
         }
         let largest = sizes
@@ -442,18 +449,18 @@ fn locks(ctx: &Context, out: &mut Vec<Finding>) {
     let start = ctx.since();
     let mut agents: BTreeSet<&str> = ctx
         .snapshot
-        .named("pg_lock_waits")
+        .named(PG_LOCK_WAITS.name)
         .map(|s| s.label("agent"))
         .collect();
     agents.extend(
         ctx.snapshot
-            .named("pg_database_deadlocks")
+            .named(PG_DATABASE_DEADLOCKS.name)
             .map(|s| s.label("agent")),
     );
     for agent in agents {
         let waits = ctx
             .snapshot
-            .find("pg_lock_waits", &[("agent", agent)])
+            .find(PG_LOCK_WAITS.name, &[("agent", agent)])
             .filter(|s| ctx.usable(s));
         let (waiting_points, max_waits) = waits.map_or((0, 0.0), |s| {
             let recent = s.since(start);
@@ -469,7 +476,7 @@ fn locks(ctx: &Context, out: &mut Vec<Finding>) {
         let labels = [("agent", agent)];
         let deadlock_series: Vec<&Series> = ctx
             .snapshot
-            .matching("pg_database_deadlocks", &labels)
+            .matching(PG_DATABASE_DEADLOCKS.name, &labels)
             .filter(|s| ctx.usable(s))
             .collect();
         let deadlocks: f64 = deadlock_series
@@ -500,7 +507,7 @@ fn locks(ctx: &Context, out: &mut Vec<Finding>) {
                     "points",
                     config.lock_wait_min_points as f64,
                 )
-                .series("pg_lock_waits", &s.labels, Some(config.lock_waits));
+                .series(PG_LOCK_WAITS.name, &s.labels, Some(config.lock_waits));
             if sustained {
                 parts.push(format!(
                     "up to {max_waits:.0} sessions waited on locks, at or above {:.0} in \
@@ -512,7 +519,7 @@ fn locks(ctx: &Context, out: &mut Vec<Finding>) {
         if deadlocks > 0.0 {
             evidence = evidence.against("deadlocks (recent window)", deadlocks, "deadlocks", 0.0);
             for s in &deadlock_series {
-                evidence = evidence.series("pg_database_deadlocks", &s.labels, None);
+                evidence = evidence.series(PG_DATABASE_DEADLOCKS.name, &s.labels, None);
             }
             parts.push(format!("{deadlocks:.0} deadlocks occurred"));
         }
@@ -564,10 +571,10 @@ fn rows_between(ctx: &Context, agent: &str, from: i64, to: i64) -> (f64, f64) {
             })
             .sum()
     };
-    let reads = total("pg_database_tup_returned") + total("pg_database_tup_fetched");
-    let writes = total("pg_database_tup_inserted")
-        + total("pg_database_tup_updated")
-        + total("pg_database_tup_deleted");
+    let reads = total(PG_DATABASE_TUP_RETURNED.name) + total(PG_DATABASE_TUP_FETCHED.name);
+    let writes = total(PG_DATABASE_TUP_INSERTED.name)
+        + total(PG_DATABASE_TUP_UPDATED.name)
+        + total(PG_DATABASE_TUP_DELETED.name);
     (reads, writes)
 }
 
@@ -580,7 +587,7 @@ fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
     let middle = start + ctx.config.recent_ms() / 2;
     let agents: BTreeSet<&str> = ctx
         .snapshot
-        .named("pg_database_tup_returned")
+        .named(PG_DATABASE_TUP_RETURNED.name)
         .map(|s| s.label("agent"))
         .collect();
     for agent in agents {
@@ -649,9 +656,9 @@ fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
             .note("No advised index or scan fix was measured to explain these reads (see the advice's evidence when one does).");
         for s in ctx
             .snapshot
-            .matching("pg_database_tup_returned", &[("agent", agent)])
+            .matching(PG_DATABASE_TUP_RETURNED.name, &[("agent", agent)])
         {
-            evidence = evidence.series("pg_database_tup_returned", &s.labels, None);
+            evidence = evidence.series(PG_DATABASE_TUP_RETURNED.name, &s.labels, None);
         }
         out.push(Finding {
             kind: RecKind::Database,

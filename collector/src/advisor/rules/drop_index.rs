@@ -19,6 +19,8 @@
 
 use std::collections::BTreeMap;
 
+use headroom_proto::signals::postgres::{PG_INDEX_BYTES, PG_INDEX_SCANS, PG_TABLE_N_TUP_INS};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::{Context, Evidence, Finding, RecKind, Series, Severity, Snapshot};
@@ -97,7 +99,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     let now = snapshot.now_ms;
     let stale = ctx.config.stale_ms();
     let indexes: Vec<Index> = snapshot
-        .named("pg_index_scans")
+        .named(PG_INDEX_SCANS.name)
         .filter(|s| s.fresh(now, stale).is_some())
         .filter_map(|scans| {
             let (database, schema, name) = (
@@ -109,7 +111,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
             let text: IndexText = serde_json::from_str(&stored.text).ok()?;
             let bytes = snapshot
                 .find(
-                    "pg_index_bytes",
+                    PG_INDEX_BYTES.name,
                     &[
                         ("agent", scans.label("agent")),
                         ("database", database),
@@ -184,9 +186,9 @@ fn unused(ctx: &Context, index: &Index) -> Option<Finding> {
         )
         .against("index size", index.bytes, "bytes", config.min_size_bytes)
         .fact("history", history_ms as f64 / DAY_MS as f64, "days")
-        .series("pg_index_scans", &index.labels(), Some(0.0))
+        .series(PG_INDEX_SCANS.name, &index.labels(), Some(0.0))
         .series(
-            "pg_index_bytes",
+            PG_INDEX_BYTES.name,
             &index.labels(),
             Some(config.min_size_bytes),
         );
@@ -197,7 +199,7 @@ fn unused(ctx: &Context, index: &Index) -> Option<Finding> {
                 per_day,
                 "entries/day",
             )
-            .series("pg_table_n_tup_ins", labels, None);
+            .series(PG_TABLE_N_TUP_INS.name, labels, None);
     }
     evidence = evidence
         .note(format!("Definition: {}", index.definition()))
@@ -232,12 +234,12 @@ fn duplicate(ctx: &Context, shorter: &Index, longer: &Index, note: String) -> Fi
         .against("index size", shorter.bytes, "bytes", config.min_size_bytes)
         .fact("covering index size", longer.bytes, "bytes")
         .series(
-            "pg_index_bytes",
+            PG_INDEX_BYTES.name,
             &shorter.labels(),
             Some(config.min_size_bytes),
         )
-        .series("pg_index_scans", &shorter.labels(), None)
-        .series("pg_index_scans", &longer.labels(), None);
+        .series(PG_INDEX_SCANS.name, &shorter.labels(), None)
+        .series(PG_INDEX_SCANS.name, &longer.labels(), None);
     if let (Some(per_day), Some(labels)) = (inserts_per_day, &ins_labels) {
         evidence = evidence
             .fact(
@@ -245,7 +247,7 @@ fn duplicate(ctx: &Context, shorter: &Index, longer: &Index, note: String) -> Fi
                 per_day,
                 "entries/day",
             )
-            .series("pg_table_n_tup_ins", labels, None);
+            .series(PG_TABLE_N_TUP_INS.name, labels, None);
     }
     evidence = evidence
         .note(note)
@@ -296,7 +298,7 @@ fn inserts_per_day(
     window_ms: i64,
 ) -> (Option<f64>, Option<BTreeMap<String, String>>) {
     let Some(series) = snapshot.find(
-        "pg_table_n_tup_ins",
+        PG_TABLE_N_TUP_INS.name,
         &[
             ("agent", index.agent),
             ("database", index.database),

@@ -6,6 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use headroom_proto::signals::postgres::{
+    PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS, PG_STATEMENT_MEAN_EXEC_MS, PG_STATEMENT_ROWS,
+    PG_TABLE_ROWS,
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::routes::{self, Routes};
@@ -155,12 +160,14 @@ fn statement(ctx: &Context, c: &Candidate, since: i64) -> Option<Statement> {
         ("database", c.database.as_str()),
         ("queryid", c.queryid.as_str()),
     ];
-    let calls = snap.find("pg_statement_calls", &labels)?.sum_since(since);
+    let calls = snap
+        .find(PG_STATEMENT_CALLS.name, &labels)?
+        .sum_since(since);
     let exec = snap
-        .find("pg_statement_exec_ms", &labels)
+        .find(PG_STATEMENT_EXEC_MS.name, &labels)
         .map_or(0.0, |s| s.sum_since(since));
     let rows = snap
-        .find("pg_statement_rows", &labels)
+        .find(PG_STATEMENT_ROWS.name, &labels)
         .map_or(0.0, |s| s.sum_since(since));
     if calls <= 0.0 {
         return None;
@@ -183,7 +190,7 @@ fn statement(ctx: &Context, c: &Candidate, since: i64) -> Option<Statement> {
 fn table_rows(ctx: &Context, c: &Candidate) -> f64 {
     ctx.snapshot
         .find(
-            "pg_table_rows",
+            PG_TABLE_ROWS.name,
             &[
                 ("database", c.database.as_str()),
                 ("schema", c.schema.as_str()),
@@ -265,7 +272,7 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
             ("queryid".to_owned(), statement.queryid.clone()),
         ]
         .into();
-        evidence = evidence.series("pg_statement_mean_exec_ms", &labels, None);
+        evidence = evidence.series(PG_STATEMENT_MEAN_EXEC_MS.name, &labels, None);
     }
     let table_labels: BTreeMap<String, String> = [
         ("database".to_owned(), c.database.clone()),
@@ -273,7 +280,7 @@ fn finding(ctx: &Context, key: String, group: Vec<(Candidate, Statement)>) -> Op
         ("table".to_owned(), c.table.clone()),
     ]
     .into();
-    evidence = evidence.series("pg_table_rows", &table_labels, Some(cfg.min_table_rows));
+    evidence = evidence.series(PG_TABLE_ROWS.name, &table_labels, Some(cfg.min_table_rows));
     evidence = routes.evidence(evidence, window_h);
     evidence = evidence
         .opening_at_once(verified && c.uses_index == Some(true) && gain >= cfg.open_at_once_gain);

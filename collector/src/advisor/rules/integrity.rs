@@ -9,6 +9,10 @@
 //! the cause (concurrent cart completions on the same item, manual edits,
 //! an import that overwrote stock).
 
+use headroom_proto::signals::medusa::{
+    MEDUSA_INVENTORY_OVERSOLD_LEVELS, MEDUSA_INVENTORY_OVERSOLD_UNITS,
+};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity};
@@ -46,7 +50,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     let now = ctx.snapshot.now_ms;
     let stale = ctx.config.stale_ms();
     let mut out = Vec::new();
-    for levels in ctx.snapshot.named("medusa_inventory_oversold_levels") {
+    for levels in ctx.snapshot.named(MEDUSA_INVENTORY_OVERSOLD_LEVELS.name) {
         let Some(count) = levels.fresh(now, stale) else {
             continue;
         };
@@ -56,7 +60,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
         let agent = levels.label("agent");
         let units_series = ctx
             .snapshot
-            .find("medusa_inventory_oversold_units", &[("agent", agent)]);
+            .find(MEDUSA_INVENTORY_OVERSOLD_UNITS.name, &[("agent", agent)]);
         let units = units_series.and_then(|s| s.fresh(now, stale));
         let severity = if units.is_some_and(|u| u > config.critical_units) {
             Severity::Critical
@@ -81,7 +85,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
                 "readings",
             )
             .series(
-                "medusa_inventory_oversold_levels",
+                MEDUSA_INVENTORY_OVERSOLD_LEVELS.name,
                 &levels.labels,
                 Some(0.0),
             );
@@ -95,7 +99,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
         }
         if let Some(s) = units_series {
             evidence = evidence.series(
-                "medusa_inventory_oversold_units",
+                MEDUSA_INVENTORY_OVERSOLD_UNITS.name,
                 &s.labels,
                 Some(config.critical_units),
             );

@@ -25,6 +25,8 @@
 
 use std::collections::BTreeMap;
 
+use headroom_proto::signals::medusa::{MEDUSA_ORDER_VALUE_PER_MINUTE, MEDUSA_ORDERS_PER_MINUTE};
+
 use serde::{Deserialize, Serialize};
 
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, Snapshot};
@@ -96,7 +98,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     let now = snapshot.now_ms;
     let since = now - ctx.config.lookback.0.as_millis() as i64;
     let mut out = Vec::new();
-    for orders in snapshot.named("medusa_orders_per_minute") {
+    for orders in snapshot.named(MEDUSA_ORDERS_PER_MINUTE.name) {
         let agent = orders.label("agent");
         if orders.fresh(now, ctx.config.stale_ms()).is_none() {
             continue;
@@ -163,7 +165,7 @@ fn revenue_per_minute(
     last: i64,
 ) -> BTreeMap<String, f64> {
     snapshot
-        .matching("medusa_order_value_per_minute", &[("agent", agent)])
+        .matching(MEDUSA_ORDER_VALUE_PER_MINUTE.name, &[("agent", agent)])
         .filter_map(|s| {
             let start = s.points.partition_point(|&(t, _)| t < first);
             let end = s.points.partition_point(|&(t, _)| t <= last);
@@ -208,7 +210,7 @@ fn add_revenue(
             None => evidence.fact(&name, per_minute * 60.0, currency),
         };
         evidence = evidence.series(
-            "medusa_order_value_per_minute",
+            MEDUSA_ORDER_VALUE_PER_MINUTE.name,
             &labels(&[("agent", agent), ("currency", currency)]),
             None,
         );
@@ -281,7 +283,7 @@ fn tier_finding(
         .against("orders per 30 days", per_month, "orders", boundary)
         .fact("history", history_ms as f64 / DAY_MS as f64, "days")
         .series(
-            "medusa_orders_per_minute",
+            MEDUSA_ORDERS_PER_MINUTE.name,
             &labels(&[("agent", agent)]),
             None,
         )
@@ -351,7 +353,7 @@ fn on_call_finding(
     }
     evidence = add_revenue(evidence, agent, revenue, Some(threshold))
         .series(
-            "medusa_orders_per_minute",
+            MEDUSA_ORDERS_PER_MINUTE.name,
             &labels(&[("agent", agent)]),
             None,
         )
