@@ -97,7 +97,7 @@ pub fn for_statements(ctx: &Context, statements: &[(&str, &str)]) -> Routes {
     {
         return Routes::NoTraces;
     }
-    if !snap.named(CALLS).any(recent) {
+    if !snap.named(CALLS.name).any(recent) {
         return Routes::NoTracedStatements;
     }
     let fingerprints: BTreeSet<&str> = statements
@@ -114,7 +114,7 @@ pub fn for_statements(ctx: &Context, statements: &[(&str, &str)]) -> Routes {
     let mut by_route: BTreeMap<(&str, &str), (f64, f64)> = BTreeMap::new();
     for (name, is_calls) in [(CALLS, true), (MS, false)] {
         for series in snap
-            .named(name)
+            .named(name.name)
             .filter(|s| fingerprints.contains(s.label("fingerprint")))
         {
             let entry = by_route
@@ -193,7 +193,7 @@ pub fn round_trip(ctx: &Context, route: &str) -> Option<RoundTrip> {
     let mut traced: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
     for (name, is_calls) in [(CALLS, true), (MS, false)] {
         for series in snap
-            .named(name)
+            .named(name.name)
             .filter(|s| s.label("route") == route && !matches!(s.label("fingerprint"), "" | OTHER))
         {
             let entry = traced.entry(series.label("fingerprint")).or_default();
@@ -405,9 +405,9 @@ mod tests {
             ("route", route),
             ("fingerprint", fingerprint),
         ];
-        snap.push(Series::new(CALLS, &labels, Kind::Gauge, vec![(t, calls)]));
+        snap.push(Series::new(CALLS.name, &labels, Kind::Gauge, vec![(t, calls)]));
         snap.push(Series::new(
-            MS,
+            MS.name,
             &labels,
             Kind::Gauge,
             vec![(t, statement_ms)],
@@ -564,7 +564,7 @@ mod tests {
             (5.0, 50.0),
             (FINGERPRINT, 0.0, 0.0),
         );
-        untraced_statements.series.retain(|s| s.name != CALLS);
+        untraced_statements.series.retain(|s| s.name != CALLS.name);
         assert!(
             advice(&untraced_statements)
                 .summary

@@ -10,6 +10,7 @@ use headroom_proto::samples::{counter, gauge};
 use headroom_proto::signals::access_log::{
     ACCESS_LOG_BYTES_TOTAL, ACCESS_LOG_LINES_UNPARSED_TOTAL, ACCESS_LOG_REQUESTS_TOTAL,
 };
+use headroom_proto::signals::agent::UP;
 use headroom_proto::signals::host::{
     HOST_FILESYSTEM_AVAILABLE_BYTES, HOST_FILESYSTEM_SIZE_BYTES, HOST_FILESYSTEM_USED_BYTES,
 };
@@ -258,7 +259,7 @@ impl Sim {
     ) {
         let connections = (self.shape.connections(mid) * self.noise(0.04)).round();
         batch.samples.extend([
-            gauge("pg_up", &[], t, 1.0),
+            gauge(&UP, &[("source", "postgres"), ("type", "postgres")], t, 1.0),
             gauge(&PG_CONNECTIONS_TOTAL, &[], t, connections),
             gauge(&PG_MAX_CONNECTIONS, &[], t, MAX_CONNECTIONS),
             gauge(

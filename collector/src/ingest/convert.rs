@@ -6,6 +6,20 @@
 
 use std::collections::HashMap;
 
+use headroom_proto::signals::http::{HTTP_ROUTE_LATENCY_MS, HTTP_ROUTE_RESPONSE_BYTES};
+use headroom_proto::signals::postgres::{
+    PG_INDEX_BYTES, PG_INDEX_SCANS, PG_INDEX_TUP_READ, PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS,
+    PG_STATEMENT_MEAN_EXEC_MS, PG_STATEMENT_ROWS, PG_STATEMENT_SHARED_BLKS_HIT,
+    PG_STATEMENT_SHARED_BLKS_READ, PG_STATEMENT_TEMP_BLKS_WRITTEN, PG_TABLE_BYTES,
+    PG_TABLE_DEAD_TUPLES, PG_TABLE_IDX_SCAN, PG_TABLE_INDEX_BYTES, PG_TABLE_LIVE_TUPLES,
+    PG_TABLE_N_TUP_INS, PG_TABLE_ROWS, PG_TABLE_SEQ_SCAN, PG_TABLE_SEQ_TUP_READ,
+};
+use headroom_proto::signals::redis::{
+    REDIS_CONNECTED_CLIENTS, REDIS_EVICTED_KEYS, REDIS_EXPIRED_KEYS, REDIS_KEYSPACE_HITS,
+    REDIS_KEYSPACE_MISSES, REDIS_LATENCY_MS, REDIS_MAXMEMORY_BYTES, REDIS_MEM_FRAGMENTATION_RATIO,
+    REDIS_OPS_PER_SEC, REDIS_REJECTED_CONNECTIONS, REDIS_USED_MEMORY_BYTES,
+};
+use headroom_proto::signals::{self, Signal};
 use headroom_proto::v1;
 
 use crate::advisor::routes::FINGERPRINT_TEXT;
@@ -74,6 +88,16 @@ impl<'a> Builder<'a> {
         });
     }
 
+    /// A point of a typed record's series: its name and kind are the
+    /// catalog's.
+    fn record(&mut self, signal: &Signal, labels: &[(&str, &str)], timestamp_ms: i64, value: f64) {
+        let kind = match signal.kind {
+            signals::Kind::Counter => Kind::Counter,
+            signals::Kind::Gauge | signals::Kind::Histogram => Kind::Gauge,
+        };
+        self.push(signal.name, labels, kind, timestamp_ms, value);
+    }
+
     fn sample(&mut self, sample: &'a v1::Sample) {
         let series = match self
             .known_samples
@@ -105,7 +129,9 @@ impl<'a> Builder<'a> {
         });
     }
 
-    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], histogram: &v1::Histogram) {
+    /// A histogram's series, named `[bucket, count, sum]`.
+    fn histogram(&mut self, names: [&str; 3], labels: &[(&str, &str)], histogram: &v1::Histogram) {
+        let [bucket, count, sum] = names;
         let t = histogram.timestamp_ms;
         let mut cumulative = 0u64;
         for (index, count) in histogram.bucket_counts.iter().enumerate() {
@@ -116,28 +142,10 @@ impl<'a> Builder<'a> {
                 .map_or_else(|| "+Inf".to_owned(), |bound| bound.to_string());
             let mut with_le = labels.to_vec();
             with_le.push(("le", &le));
-            self.push(
-                &format!("{name}_bucket"),
-                &with_le,
-                Kind::Gauge,
-                t,
-                cumulative as f64,
-            );
+            self.push(bucket, &with_le, Kind::Gauge, t, cumulative as f64);
         }
-        self.push(
-            &format!("{name}_count"),
-            labels,
-            Kind::Gauge,
-            t,
-            histogram.count as f64,
-        );
-        self.push(
-            &format!("{name}_sum"),
-            labels,
-            Kind::Gauge,
-            t,
-            histogram.sum,
-        );
+        self.push(count, labels, Kind::Gauge, t, histogram.count as f64);
+        self.push(sum, labels, Kind::Gauge, t, histogram.sum);
     }
 }
 
@@ -159,22 +167,28 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
             .filter(|label| label.key != "agent" && label.key != "le")
             .map(|label| (label.key.as_str(), label.value.as_str()))
             .collect();
-        b.histogram(&histogram.name, &labels, histogram);
+        let name = &histogram.name;
+        let names = [
+            format!("{name}_bucket"),
+            format!("{name}_count"),
+            format!("{name}_sum"),
+        ];
+        b.histogram(names.each_ref().map(String::as_str), &labels, histogram);
     }
     for s in &batch.pg_statements {
         let queryid = if s.other { "other" } else { s.queryid.as_str() };
         let labels = [("database", s.database.as_str()), ("queryid", queryid)];
         let t = s.timestamp_ms;
-        for (name, value) in [
-            ("pg_statement_calls", s.calls as f64),
-            ("pg_statement_exec_ms", s.total_exec_ms),
-            ("pg_statement_mean_exec_ms", s.mean_exec_ms),
-            ("pg_statement_rows", s.rows as f64),
-            ("pg_statement_shared_blks_hit", s.shared_blks_hit as f64),
-            ("pg_statement_shared_blks_read", s.shared_blks_read as f64),
-            ("pg_statement_temp_blks_written", s.temp_blks_written as f64),
+        for (signal, value) in [
+            (&PG_STATEMENT_CALLS, s.calls as f64),
+            (&PG_STATEMENT_EXEC_MS, s.total_exec_ms),
+            (&PG_STATEMENT_MEAN_EXEC_MS, s.mean_exec_ms),
+            (&PG_STATEMENT_ROWS, s.rows as f64),
+            (&PG_STATEMENT_SHARED_BLKS_HIT, s.shared_blks_hit as f64),
+            (&PG_STATEMENT_SHARED_BLKS_READ, s.shared_blks_read as f64),
+            (&PG_STATEMENT_TEMP_BLKS_WRITTEN, s.temp_blks_written as f64),
         ] {
-            b.push(name, &labels, Kind::Gauge, t, value);
+            b.record(signal, &labels, t, value);
         }
         if !s.other && !s.query.is_empty() {
             b.out.texts.push(Text {
@@ -198,23 +212,19 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
             ("table", t.table.as_str()),
         ];
         let ts = t.timestamp_ms;
-        for (name, kind, value) in [
-            ("pg_table_seq_scan", Kind::Counter, t.seq_scan),
-            ("pg_table_seq_tup_read", Kind::Counter, t.seq_tup_read),
-            ("pg_table_idx_scan", Kind::Counter, t.idx_scan),
-            ("pg_table_n_tup_ins", Kind::Counter, t.n_tup_ins),
-            ("pg_table_live_tuples", Kind::Gauge, t.n_live_tup),
+        for (signal, value) in [
+            (&PG_TABLE_SEQ_SCAN, t.seq_scan),
+            (&PG_TABLE_SEQ_TUP_READ, t.seq_tup_read),
+            (&PG_TABLE_IDX_SCAN, t.idx_scan),
+            (&PG_TABLE_N_TUP_INS, t.n_tup_ins),
+            (&PG_TABLE_LIVE_TUPLES, t.n_live_tup),
             // An agent older than `estimated_rows` sends 0: n_live_tup then.
-            (
-                "pg_table_rows",
-                Kind::Gauge,
-                t.estimated_rows.max(t.n_live_tup),
-            ),
-            ("pg_table_dead_tuples", Kind::Gauge, t.n_dead_tup),
-            ("pg_table_bytes", Kind::Gauge, t.table_bytes),
-            ("pg_table_index_bytes", Kind::Gauge, t.index_bytes),
+            (&PG_TABLE_ROWS, t.estimated_rows.max(t.n_live_tup)),
+            (&PG_TABLE_DEAD_TUPLES, t.n_dead_tup),
+            (&PG_TABLE_BYTES, t.table_bytes),
+            (&PG_TABLE_INDEX_BYTES, t.index_bytes),
         ] {
-            b.push(name, &labels, kind, ts, value as f64);
+            b.record(signal, &labels, ts, value as f64);
         }
     }
     for i in &batch.pg_indexes {
@@ -225,27 +235,9 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
             ("index", i.index.as_str()),
         ];
         let ts = i.timestamp_ms;
-        b.push(
-            "pg_index_scans",
-            &labels,
-            Kind::Counter,
-            ts,
-            i.idx_scan as f64,
-        );
-        b.push(
-            "pg_index_tup_read",
-            &labels,
-            Kind::Counter,
-            ts,
-            i.idx_tup_read as f64,
-        );
-        b.push(
-            "pg_index_bytes",
-            &labels,
-            Kind::Gauge,
-            ts,
-            i.size_bytes as f64,
-        );
+        b.record(&PG_INDEX_SCANS, &labels, ts, i.idx_scan as f64);
+        b.record(&PG_INDEX_TUP_READ, &labels, ts, i.idx_tup_read as f64);
+        b.record(&PG_INDEX_BYTES, &labels, ts, i.size_bytes as f64);
         b.out.texts.push(Text {
             kind: IndexText::KIND,
             key: format!("{}/{}.{}", i.database, i.schema, i.index),
@@ -269,40 +261,20 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
     for r in &batch.redis {
         let labels = [("instance", r.instance.as_str())];
         let ts = r.timestamp_ms;
-        for (name, kind, value) in [
-            ("redis_keyspace_hits", Kind::Counter, r.keyspace_hits as f64),
-            (
-                "redis_keyspace_misses",
-                Kind::Counter,
-                r.keyspace_misses as f64,
-            ),
-            ("redis_evicted_keys", Kind::Counter, r.evicted_keys as f64),
-            ("redis_expired_keys", Kind::Counter, r.expired_keys as f64),
-            (
-                "redis_rejected_connections",
-                Kind::Counter,
-                r.rejected_connections as f64,
-            ),
-            ("redis_used_memory_bytes", Kind::Gauge, r.used_memory as f64),
-            ("redis_maxmemory_bytes", Kind::Gauge, r.maxmemory as f64),
-            (
-                "redis_mem_fragmentation_ratio",
-                Kind::Gauge,
-                r.mem_fragmentation_ratio,
-            ),
-            (
-                "redis_connected_clients",
-                Kind::Gauge,
-                r.connected_clients as f64,
-            ),
-            (
-                "redis_ops_per_sec",
-                Kind::Gauge,
-                r.instantaneous_ops_per_sec,
-            ),
-            ("redis_latency_ms", Kind::Gauge, r.latency_ms),
+        for (signal, value) in [
+            (&REDIS_KEYSPACE_HITS, r.keyspace_hits as f64),
+            (&REDIS_KEYSPACE_MISSES, r.keyspace_misses as f64),
+            (&REDIS_EVICTED_KEYS, r.evicted_keys as f64),
+            (&REDIS_EXPIRED_KEYS, r.expired_keys as f64),
+            (&REDIS_REJECTED_CONNECTIONS, r.rejected_connections as f64),
+            (&REDIS_USED_MEMORY_BYTES, r.used_memory as f64),
+            (&REDIS_MAXMEMORY_BYTES, r.maxmemory as f64),
+            (&REDIS_MEM_FRAGMENTATION_RATIO, r.mem_fragmentation_ratio),
+            (&REDIS_CONNECTED_CLIENTS, r.connected_clients as f64),
+            (&REDIS_OPS_PER_SEC, r.instantaneous_ops_per_sec),
+            (&REDIS_LATENCY_MS, r.latency_ms),
         ] {
-            b.push(name, &labels, kind, ts, value);
+            b.record(signal, &labels, ts, value);
         }
     }
     for route in &batch.http_routes {
@@ -313,12 +285,16 @@ pub fn convert<'a>(agent_id: &'a str, batch: &'a v1::Batch) -> Converted {
             ("status_class", route.status_class.as_str()),
         ];
         if let Some(latency) = &route.latency {
-            b.histogram("http_route_latency_ms", &labels, latency);
+            let names = [
+                HTTP_ROUTE_LATENCY_MS.bucket(),
+                HTTP_ROUTE_LATENCY_MS.count(),
+                HTTP_ROUTE_LATENCY_MS.sum(),
+            ];
+            b.histogram(names, &labels, latency);
         }
-        b.push(
-            "http_route_response_bytes",
+        b.record(
+            &HTTP_ROUTE_RESPONSE_BYTES,
             &labels,
-            Kind::Gauge,
             route.timestamp_ms,
             route.response_bytes as f64,
         );
@@ -398,7 +374,7 @@ mod tests {
         v1::Batch {
             sequence: 1,
             samples: vec![v1::Sample {
-                name: "pg_up".into(),
+                name: "pg_database_backends".into(),
                 labels: vec![
                     v1::Label::new("agent", "spoofed"),
                     v1::Label::new("database", "shop"),
@@ -463,6 +439,33 @@ mod tests {
             }
         );
         assert!(stored.parsed());
+    }
+
+    #[test]
+    fn every_series_a_record_makes_is_the_catalogs_with_its_kind() {
+        let batch = v1::Batch {
+            histograms: Vec::new(),
+            samples: Vec::new(),
+            ..full_batch()
+        };
+        let converted = convert("db-1", &batch);
+        assert!(converted.series.len() > 30, "{}", converted.series.len());
+        for (key, kind) in &converted.series {
+            let signal = signals::lookup(&key.name)
+                .unwrap_or_else(|| panic!("{} is not in the catalog", key.name));
+            let expected = match signal.kind {
+                signals::Kind::Counter => Kind::Counter,
+                _ => Kind::Gauge,
+            };
+            assert_eq!(*kind, expected, "{}", key.name);
+            for label in key.labels.keys() {
+                assert!(
+                    label == "agent" || label == "le" || signal.has_label(label),
+                    "{}: label {label} is not in the catalog",
+                    key.name
+                );
+            }
+        }
     }
 
     #[test]

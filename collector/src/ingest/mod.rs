@@ -349,7 +349,7 @@ mod tests {
         );
         let ok = v1::Batch {
             sequence: 1,
-            samples: vec![sample("pg_up")],
+            samples: vec![sample("pg_connections_total")],
             ..Default::default()
         };
         assert!(validate(&ok).is_ok());

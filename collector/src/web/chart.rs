@@ -558,7 +558,7 @@ mod tests {
 
     fn chart(points: &[(i64, f64)]) -> Chart {
         Chart {
-            title: "pg_up".to_owned(),
+            title: "pg_connections_total".to_owned(),
             from_ms: 0,
             to_ms: 10 * MINUTE_MS,
             lines: vec![line(points)],

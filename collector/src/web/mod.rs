@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn other_parameters_are_label_matchers() {
         let query = points_query(
-            "pg_up",
+            "pg_database_backends",
             &params(&[
                 ("database", "shop"),
                 ("step", "1m"),
