@@ -405,7 +405,12 @@ mod tests {
             ("route", route),
             ("fingerprint", fingerprint),
         ];
-        snap.push(Series::new(CALLS.name, &labels, Kind::Gauge, vec![(t, calls)]));
+        snap.push(Series::new(
+            CALLS.name,
+            &labels,
+            Kind::Gauge,
+            vec![(t, calls)],
+        ));
         snap.push(Series::new(
             MS.name,
             &labels,

@@ -10,6 +10,16 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
+use headroom_proto::signals::Signal;
+use headroom_proto::signals::collector::{
+    HEADROOM_ADVISOR_LAST_PASS_TIMESTAMP_SECONDS, HEADROOM_AGENT_LAST_SEEN_TIMESTAMP_SECONDS,
+    HEADROOM_AGENT_UP, HEADROOM_AGENTS, HEADROOM_ALERT_DELIVERIES, HEADROOM_ALERT_SILENCES_ACTIVE,
+    HEADROOM_INGEST_BATCHES_TOTAL, HEADROOM_INGEST_DUPLICATE_BATCHES_TOTAL,
+    HEADROOM_INGEST_POINTS_TOTAL, HEADROOM_RECOMMENDATIONS_OPEN, HEADROOM_RESOURCE_CURRENT,
+    HEADROOM_RESOURCE_ETA_SECONDS, HEADROOM_RESOURCE_LIMIT, HEADROOM_RESOURCE_UTILIZATION_RATIO,
+    HEADROOM_SERIES, HEADROOM_STORAGE_SIZE_BYTES,
+};
+
 use super::{ApiError, AppState};
 use crate::advisor::{RecKind, Severity};
 use crate::metrics::IngestSnapshot;
@@ -65,113 +75,70 @@ type ResourceValue = fn(&ResourceFigure, i64) -> Option<f64>;
 pub fn render(figures: &Figures) -> String {
     let mut out = Exposition::default();
     let ingest = figures.ingest;
-    out.family(
-        "headroom_ingest_batches_total",
-        "counter",
-        "Agent batches stored since the collector started.",
-    );
+    out.family(&HEADROOM_INGEST_BATCHES_TOTAL);
     out.sample(
-        "headroom_ingest_batches_total",
+        &HEADROOM_INGEST_BATCHES_TOTAL,
         &[],
         ingest.batches_stored as f64,
     );
-    out.family(
-        "headroom_ingest_duplicate_batches_total",
-        "counter",
-        "Agent batches received again after they were stored (acknowledged, not stored twice).",
-    );
+    out.family(&HEADROOM_INGEST_DUPLICATE_BATCHES_TOTAL);
     out.sample(
-        "headroom_ingest_duplicate_batches_total",
+        &HEADROOM_INGEST_DUPLICATE_BATCHES_TOTAL,
         &[],
         ingest.batches_duplicate as f64,
     );
-    out.family(
-        "headroom_ingest_points_total",
-        "counter",
-        "Points stored since the collector started.",
-    );
+    out.family(&HEADROOM_INGEST_POINTS_TOTAL);
     out.sample(
-        "headroom_ingest_points_total",
+        &HEADROOM_INGEST_POINTS_TOTAL,
         &[],
         ingest.points_stored as f64,
     );
 
-    out.family(
-        "headroom_storage_size_bytes",
-        "gauge",
-        "Size of the collector's database.",
-    );
+    out.family(&HEADROOM_STORAGE_SIZE_BYTES);
     out.sample(
-        "headroom_storage_size_bytes",
+        &HEADROOM_STORAGE_SIZE_BYTES,
         &[],
         figures.storage_bytes as f64,
     );
-    out.family("headroom_series", "gauge", "Series stored.");
-    out.sample("headroom_series", &[], figures.series as f64);
+    out.family(&HEADROOM_SERIES);
+    out.sample(&HEADROOM_SERIES, &[], figures.series as f64);
 
     let up = |agent: &AgentFigure| figures.now_ms - agent.last_seen_ms <= AGENT_DOWN_AFTER_MS;
     let up_count = figures.agents.iter().filter(|a| up(a)).count();
-    out.family(
-        "headroom_agents",
-        "gauge",
-        "Agents known to the collector, by whether one was seen in the last 2 minutes.",
-    );
-    out.sample("headroom_agents", &[("state", "up")], up_count as f64);
+    out.family(&HEADROOM_AGENTS);
+    out.sample(&HEADROOM_AGENTS, &[("state", "up")], up_count as f64);
     out.sample(
-        "headroom_agents",
+        &HEADROOM_AGENTS,
         &[("state", "down")],
         (figures.agents.len() - up_count) as f64,
     );
-    out.family(
-        "headroom_agent_up",
-        "gauge",
-        "1 when the agent was seen in the last 2 minutes, else 0.",
-    );
+    out.family(&HEADROOM_AGENT_UP);
     for agent in &figures.agents {
         let value = if up(agent) { 1.0 } else { 0.0 };
-        out.sample("headroom_agent_up", &[("agent_id", &agent.id)], value);
+        out.sample(&HEADROOM_AGENT_UP, &[("agent_id", &agent.id)], value);
     }
-    out.family(
-        "headroom_agent_last_seen_timestamp_seconds",
-        "gauge",
-        "When the agent last said hello or sent a batch (unix seconds).",
-    );
+    out.family(&HEADROOM_AGENT_LAST_SEEN_TIMESTAMP_SECONDS);
     for agent in &figures.agents {
         out.sample(
-            "headroom_agent_last_seen_timestamp_seconds",
+            &HEADROOM_AGENT_LAST_SEEN_TIMESTAMP_SECONDS,
             &[("agent_id", &agent.id)],
             agent.last_seen_ms as f64 / 1000.0,
         );
     }
 
-    let resource_families: [(&str, &str, ResourceValue); 4] = [
-        (
-            "headroom_resource_utilization_ratio",
-            "The resource's current level over its limit.",
-            |r, _| r.utilization,
-        ),
-        (
-            "headroom_resource_current",
-            "The resource's current level, in the resource's unit.",
-            |r, _| r.current,
-        ),
-        (
-            "headroom_resource_limit",
-            "The level the resource cannot exceed, in the resource's unit.",
-            |r, _| r.limit,
-        ),
-        (
-            "headroom_resource_eta_seconds",
-            "Seconds from now until the resource reaches its limit at the current trend \
-             (absent when it does not).",
-            |r, now| r.eta_ms.map(|eta| ((eta - now).max(0)) as f64 / 1000.0),
-        ),
+    let resource_families: [(&Signal, ResourceValue); 4] = [
+        (&HEADROOM_RESOURCE_UTILIZATION_RATIO, |r, _| r.utilization),
+        (&HEADROOM_RESOURCE_CURRENT, |r, _| r.current),
+        (&HEADROOM_RESOURCE_LIMIT, |r, _| r.limit),
+        (&HEADROOM_RESOURCE_ETA_SECONDS, |r, now| {
+            r.eta_ms.map(|eta| ((eta - now).max(0)) as f64 / 1000.0)
+        }),
     ];
-    for (name, help, value) in resource_families {
-        out.family(name, "gauge", help);
+    for (signal, value) in resource_families {
+        out.family(signal);
         for resource in &figures.resources {
             if let Some(value) = value(resource, figures.now_ms) {
-                out.sample(name, &[("resource", &resource.resource)], value);
+                out.sample(signal, &[("resource", &resource.resource)], value);
             }
         }
     }
@@ -186,49 +153,33 @@ pub fn render(figures: &Figures) -> String {
     for &(kind, severity, count) in &figures.open {
         *open.entry((kind, severity)).or_default() += count;
     }
-    out.family(
-        "headroom_recommendations_open",
-        "gauge",
-        "Recommendations in state open, by kind and severity.",
-    );
+    out.family(&HEADROOM_RECOMMENDATIONS_OPEN);
     for ((kind, severity), count) in open {
         out.sample(
-            "headroom_recommendations_open",
+            &HEADROOM_RECOMMENDATIONS_OPEN,
             &[("kind", kind.as_str()), ("severity", severity.as_str())],
             count as f64,
         );
     }
     if let Some(at) = figures.last_pass_ms {
-        out.family(
-            "headroom_advisor_last_pass_timestamp_seconds",
-            "gauge",
-            "When the advisor last computed the headroom table (unix seconds).",
-        );
+        out.family(&HEADROOM_ADVISOR_LAST_PASS_TIMESTAMP_SECONDS);
         out.sample(
-            "headroom_advisor_last_pass_timestamp_seconds",
+            &HEADROOM_ADVISOR_LAST_PASS_TIMESTAMP_SECONDS,
             &[],
             at as f64 / 1000.0,
         );
     }
-    out.family(
-        "headroom_alert_deliveries",
-        "gauge",
-        "Notifications in the alert outbox, by receiver and delivery status (pending, delivered, failed).",
-    );
+    out.family(&HEADROOM_ALERT_DELIVERIES);
     for (receiver, status, count) in &figures.alert_deliveries {
         out.sample(
-            "headroom_alert_deliveries",
+            &HEADROOM_ALERT_DELIVERIES,
             &[("receiver", receiver), ("status", status)],
             *count as f64,
         );
     }
-    out.family(
-        "headroom_alert_silences_active",
-        "gauge",
-        "Alert silences in effect now.",
-    );
+    out.family(&HEADROOM_ALERT_SILENCES_ACTIVE);
     out.sample(
-        "headroom_alert_silences_active",
+        &HEADROOM_ALERT_SILENCES_ACTIVE,
         &[],
         figures.silences_active as f64,
     );
@@ -242,13 +193,15 @@ struct Exposition {
 }
 
 impl Exposition {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.text, "# HELP {name} {}", escape_help(help));
-        let _ = writeln!(self.text, "# TYPE {name} {kind}");
+    /// The HELP and TYPE lines of `signal`, from the catalog.
+    fn family(&mut self, signal: &Signal) {
+        let name = signal.name;
+        let _ = writeln!(self.text, "# HELP {name} {}", escape_help(signal.help));
+        let _ = writeln!(self.text, "# TYPE {name} {}", signal.kind.as_str());
     }
 
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        self.text.push_str(name);
+    fn sample(&mut self, signal: &Signal, labels: &[(&str, &str)], value: f64) {
+        self.text.push_str(signal.name);
         if !labels.is_empty() {
             let pairs: Vec<String> = labels
                 .iter()
@@ -422,6 +375,23 @@ mod tests {
         for counter in text.lines().filter(|l| l.ends_with(" counter")) {
             assert!(counter.contains("_total counter"), "{counter}");
         }
+    }
+
+    #[test]
+    fn the_families_are_the_catalogs_in_its_order() {
+        let text = render(&figures());
+        let typed: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .collect();
+        let catalog: Vec<String> = headroom_proto::signals::collector::ALL
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.kind.as_str()))
+            .collect();
+        assert_eq!(typed, catalog);
+        assert!(text.contains(
+            "# HELP headroom_ingest_points_total Points stored since the collector started.\n"
+        ));
     }
 
     #[test]
