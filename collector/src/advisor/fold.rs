@@ -35,11 +35,25 @@ use headroom_proto::signals::postgres::{
     PG_TABLE_SEQ_TUP_READ,
 };
 
+use super::needs::{Need, recent};
 use super::rules::{app, big_scans, database};
 use super::statements;
 use super::{Context, Finding, RecKind, SeriesRef};
 
 /// A cause must be measured to explain at least this share of a symptom.
+/// The series the fold reads to weigh a symptom against its cause.
+pub const NEEDS: &[Need] = &[
+    recent(&PG_TABLE_SEQ_TUP_READ),
+    recent(&PG_DATABASE_BLKS_HIT),
+    recent(&PG_DATABASE_BLKS_READ),
+    recent(&PG_DATABASE_TUP_RETURNED),
+    recent(&PG_STATEMENT_SHARED_BLKS_HIT),
+    recent(&PG_STATEMENT_SHARED_BLKS_READ),
+    recent(&PG_STATEMENT_EXEC_MS),
+    recent(&OTLP_ROUTE_DB_TIME_MS_TOTAL),
+    recent(&HTTP_ROUTE_LATENCY_MS),
+];
+
 pub const FOLD_MIN_SHARE: f64 = 0.5;
 
 /// What a cause finding is about.

@@ -1,6 +1,7 @@
-//! Fills a pass's snapshot from the store: hourly rollups over the
-//! look-back window for the series whose history the rules read, finer
-//! buckets over the recent window for every series, and the texts.
+//! Fills a pass's snapshot from the store: the series the readers declare
+//! (`needs.rs`), as hourly rollups over the look-back window for those
+//! needed over it, finer buckets over the recent window for every one of
+//! them, and the texts.
 //!
 //! Hourly history is kept between passes (`History`): a pass reads only the
 //! hours completed since the previous one plus the recent window, and the
@@ -9,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::AdvisorConfig;
+use super::needs::{self, Span};
 use super::snapshot::{Series, Snapshot, Text};
 use crate::store::model::Kind;
 use crate::store::{HOUR, RAW, ScanPoint, Store, StoreError};
@@ -26,32 +28,15 @@ pub const TEXT_KINDS: [&str; 5] = [
 /// Buckets the recent window is cut into (10 s for the default hour).
 pub const RECENT_BUCKETS: i64 = 360;
 
-/// Series whose history over the whole look-back the rules or the headroom
-/// table read (by name prefix). Every other series is read over the recent
-/// window only: a rule that needs a longer history of another series must
-/// add its name here.
-pub const HISTORY_PREFIXES: &[&str] = &[
-    "pg_connections_total",
-    "pg_table_live_tuples",
-    "pg_table_rows",
-    "pg_table_n_tup_ins",
-    "pg_index_scans",
-    "redis_used_memory_bytes",
-    "redis_keyspace_",
-    "host_memory_used_bytes",
-    "host_filesystem_used_bytes",
-    "host_cpu_seconds_total",
-    "http_route_latency_ms_bucket",
-    "medusa_orders_per_minute",
-    "medusa_order_value_per_minute",
-];
-
 /// The whole look-back is re-read this often.
 pub const FULL_RELOAD_MS: i64 = 3_600_000;
 
-/// Whether the history of series `name` is read over the look-back.
-pub fn keeps_history(name: &str) -> bool {
-    HISTORY_PREFIXES.iter().any(|p| name.starts_with(p))
+/// Where the recent window a pass at `now` reads starts: the hour the
+/// configured `recent` window starts in (hourly rollups cover what is
+/// before it, so no bucket is counted twice).
+pub fn recent_start(config: &AdvisorConfig, now: i64) -> i64 {
+    let recent = config.recent_ms().max(HOUR / 60);
+    (now - recent).div_euclid(HOUR) * HOUR
 }
 
 /// Hourly history kept from one pass to the next.
@@ -81,15 +66,16 @@ pub async fn snapshot(
     let lookback = config.lookback.0.as_millis() as i64;
     let recent = config.recent_ms().max(HOUR / 60);
     let from = now - lookback;
-    // Hourly rollups up to the hour the recent window starts in, so no
-    // bucket is counted twice.
-    let split = (now - recent).div_euclid(HOUR) * HOUR;
+    // Hourly rollups up to the hour the recent window starts in.
+    let split = recent_start(config, now);
     let step = (recent / RECENT_BUCKETS).max(1_000);
-    let metas = store.series_meta().await?;
+    let plan = needs::plan();
+    let mut metas = store.series_meta().await?;
+    metas.retain(|m| plan.contains_key(m.name.as_str()));
     let all: HashMap<i64, Kind> = metas.iter().map(|m| (m.id, m.kind)).collect();
     let with_history: HashMap<i64, Kind> = metas
         .iter()
-        .filter(|m| keeps_history(&m.name))
+        .filter(|m| plan.get(m.name.as_str()) == Some(&Span::Lookback))
         .map(|m| (m.id, m.kind))
         .collect();
 
@@ -159,6 +145,8 @@ pub async fn snapshot(
 mod tests {
     use super::*;
     use crate::store::SeriesKey;
+    use headroom_proto::signals::host::HOST_LOAD1;
+    use headroom_proto::signals::postgres::{PG_CONNECTIONS_TOTAL, PG_STATEMENT_CALLS};
 
     const DAY: i64 = 86_400_000;
 
@@ -169,16 +157,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn history_is_read_once_then_only_new_hours_and_only_for_history_series() {
+    async fn history_is_read_once_then_only_new_hours_and_only_for_series_needed_over_the_lookback()
+    {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("h.db").display());
         let store = Store::open(&url).await.expect("opens");
-        let connections = SeriesKey::new("pg_connections_total", [("agent", "db")]);
-        let calls = SeriesKey::new("pg_statement_calls", [("agent", "db"), ("queryid", "1")]);
+        let connections = SeriesKey::new(PG_CONNECTIONS_TOTAL.name, [("agent", "db")]);
+        let calls = SeriesKey::new(PG_STATEMENT_CALLS.name, [("agent", "db"), ("queryid", "1")]);
+        // No reader needs the load average: it is not read at all.
+        let load = SeriesKey::new(HOST_LOAD1.name, [("agent", "db")]);
         // 10 days of hours, then the last half hour raw.
         let now = 10 * DAY + 30 * 60_000;
         let split_hour = (now - HOUR).div_euclid(HOUR);
-        for key in [&connections, &calls] {
+        for key in [&connections, &calls, &load] {
             store
                 .import_series_blocks(
                     key,
@@ -209,6 +200,7 @@ mod tests {
             "recent window only"
         );
         assert_eq!(history.points(), split_hour as usize);
+        assert!(first.named(HOST_LOAD1.name).next().is_none(), "not needed");
 
         // An hour later one more hour is complete: only it is read.
         store

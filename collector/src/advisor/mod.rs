@@ -9,6 +9,7 @@ mod false_alarms;
 pub mod fold;
 pub mod lifecycle;
 pub mod load;
+pub mod needs;
 pub mod resources;
 pub mod routes;
 pub mod rules;

@@ -16,8 +16,25 @@ use headroom_proto::signals::redis::{REDIS_MAXMEMORY_BYTES, REDIS_USED_MEMORY_BY
 
 use serde::{Deserialize, Serialize};
 
+use super::needs::{Need, lookback, recent};
 use super::snapshot::{Series, Snapshot, quantile_of_buckets};
 use crate::analysis::{self, headroom::Headroom};
+
+/// The series the headroom table reads: each resource over the look-back, its limit recently.
+pub const NEEDS: &[Need] = &[
+    lookback(&PG_CONNECTIONS_TOTAL),
+    recent(&PG_MAX_CONNECTIONS),
+    recent(&PG_SUPERUSER_RESERVED_CONNECTIONS),
+    lookback(&REDIS_USED_MEMORY_BYTES),
+    recent(&REDIS_MAXMEMORY_BYTES),
+    lookback(&HOST_MEMORY_USED_BYTES),
+    recent(&HOST_MEMORY_TOTAL_BYTES),
+    lookback(&HOST_FILESYSTEM_USED_BYTES),
+    recent(&HOST_FILESYSTEM_SIZE_BYTES),
+    recent(&HOST_CPUS),
+    lookback(&HOST_CPU_SECONDS_TOTAL),
+    lookback(&HTTP_ROUTE_LATENCY_MS),
+];
 
 /// `[advisor.resources]`: limits that are not read from the store.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

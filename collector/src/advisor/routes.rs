@@ -24,7 +24,17 @@ use headroom_proto::otlp::statements::{CALLS, MS};
 use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
 use headroom_proto::signals::postgres::{PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS};
 
+use super::needs::{Need, recent};
 use super::{Context, Evidence, Series};
+
+/// The series this module reads (for every rule that calls it).
+pub const NEEDS: &[Need] = &[
+    recent(CALLS),
+    recent(MS),
+    recent(&HTTP_ROUTE_LATENCY_MS),
+    recent(&PG_STATEMENT_CALLS),
+    recent(&PG_STATEMENT_EXEC_MS),
+];
 
 /// Text kind holding a statement's fingerprint (16 hex digits), keyed
 /// `database/queryid`.

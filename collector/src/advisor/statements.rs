@@ -28,9 +28,13 @@ use std::collections::BTreeMap;
 use headroom_proto::signals::postgres::{PG_STATEMENT_CALLS, PG_STATEMENT_EXEC_MS};
 
 use super::Snapshot;
+use super::needs::{Need, recent};
 
 /// A statement is a burst when its busiest interval holds at least this
 /// share of its calls and of all calls in that interval.
+/// The series [`workload`] reads (for every rule that calls it).
+pub const NEEDS: &[Need] = &[recent(&PG_STATEMENT_CALLS), recent(&PG_STATEMENT_EXEC_MS)];
+
 pub const BURST_SHARE: f64 = 0.5;
 /// Fewer calls than this in the window are never a burst.
 pub const BURST_MIN_CALLS: f64 = 100.0;

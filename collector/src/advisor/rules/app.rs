@@ -32,6 +32,7 @@ use headroom_proto::signals::otlp::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, lookback, recent};
 use crate::advisor::snapshot::Series;
 use crate::advisor::{
     Context, Evidence, Finding, RecKind, Severity, describe_eta, level_confidence, resources,
@@ -41,6 +42,18 @@ use crate::analysis::{self, DAY_MS, MINUTE_MS};
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.3: below it a finding rests on a handful of points: checkout p95 needs `checkout_min_points`, chatty routes `chatty_min_requests`, the worker split several request-free intervals with background work.
+/// The series this rule reads (p95 regressions over the look-back).
+pub const NEEDS: &[Need] = &[
+    lookback(&HTTP_ROUTE_LATENCY_MS),
+    recent(&HOST_CPU_SECONDS_TOTAL),
+    recent(&OTLP_ROUTE_REQUESTS_TOTAL),
+    recent(&OTLP_ROUTE_DB_STATEMENTS_TOTAL),
+    recent(&OTLP_ROUTE_DB_TIME_MS_TOTAL),
+    recent(&OTLP_STEP_DURATION_MS_TOTAL),
+    recent(&OTLP_EXPORTS_TOTAL),
+    recent(&OTLP_SPANS_RECEIVED_TOTAL),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.3;
 
 /// Key prefix of the checkout-SLO finding (`checkout_slo:<route>`), a

@@ -19,12 +19,21 @@ use headroom_proto::signals::postgres::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, lookback, recent};
 use crate::advisor::snapshot::Series;
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
 use crate::analysis::{self, DAY_MS, forecast};
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.35: a statement at `min_calls` with no usable table trend scores 0.36: below that, too few calls stand behind the mean.
+/// The series this rule reads (table growth over the look-back).
+pub const NEEDS: &[Need] = &[
+    recent(&PG_STATEMENT_CALLS),
+    recent(&PG_STATEMENT_EXEC_MS),
+    recent(&PG_STATEMENT_MEAN_EXEC_MS),
+    lookback(&PG_TABLE_ROWS),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.35;
 
 /// Key prefix of this rule's findings (`big_scans/<shape>/<db>/<queryid>`):

@@ -28,11 +28,25 @@ use headroom_proto::signals::redis::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, lookback, recent};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
 use crate::analysis::{self, DAY_MS, HOUR_MS};
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.2: the in-memory-modules finding at its minimum order history (a day) scores about 0.28, a hit ratio at `min_lookups` 0.5; a forecast (Redis memory) is acted on from the headroom table's `MIN_FORECAST_CONFIDENCE` (0.2).
+/// The series this rule reads (hit-rate trend, memory growth and order history over the look-back).
+pub const NEEDS: &[Need] = &[
+    lookback(&REDIS_KEYSPACE_HITS),
+    lookback(&REDIS_KEYSPACE_MISSES),
+    recent(&REDIS_EVICTED_KEYS),
+    recent(&REDIS_MAXMEMORY_BYTES),
+    lookback(&REDIS_USED_MEMORY_BYTES),
+    recent(&PG_STATEMENT_CALLS),
+    recent(&PG_STATEMENT_EXEC_MS),
+    recent(&PG_STATEMENT_ROWS),
+    lookback(&MEDUSA_ORDERS_PER_MINUTE),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.2;
 
 /// Thresholds of the `cache` rule (`[advisor.cache]`).

@@ -21,11 +21,21 @@ use headroom_proto::signals::http::{HTTP_PROBE_CACHE_HIT, HTTP_PROBE_DURATION_MS
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, recent};
 use crate::advisor::snapshot::Series;
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity};
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.5: every cdn finding needs `min_requests` or `min_probe_points` behind it, which scores 0.5.
+/// The series this rule reads.
+pub const NEEDS: &[Need] = &[
+    recent(&ACCESS_LOG_REQUESTS_TOTAL),
+    recent(&ACCESS_LOG_BYTES_TOTAL),
+    recent(&ACCESS_LOG_CACHE_TOTAL),
+    recent(&HTTP_PROBE_CACHE_HIT),
+    recent(&HTTP_PROBE_DURATION_MS),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.5;
 
 /// Thresholds of the `cdn` rule (`[advisor.cdn]`).

@@ -26,6 +26,7 @@ use headroom_proto::signals::postgres::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, lookback, recent};
 use crate::advisor::snapshot::Series;
 use crate::advisor::{
     Context, Evidence, Finding, RecKind, Severity, describe_eta, level_confidence,
@@ -35,6 +36,23 @@ use crate::analysis::headroom::Headroom;
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.2: forecasts (connections, disk) are acted on from the headroom table's `MIN_FORECAST_CONFIDENCE` (0.2); levels measured now score by the points behind them (see `level_confidence`).
+/// The series this rule reads (connections over the look-back).
+pub const NEEDS: &[Need] = &[
+    lookback(&PG_CONNECTIONS_TOTAL),
+    recent(&PG_DATABASE_BLKS_HIT),
+    recent(&PG_DATABASE_BLKS_READ),
+    recent(&PG_DATABASE_TEMP_BYTES),
+    recent(&PG_STATEMENT_TEMP_BLKS_WRITTEN),
+    recent(&PG_DATABASE_SIZE_BYTES),
+    recent(&PG_LOCK_WAITS),
+    recent(&PG_DATABASE_DEADLOCKS),
+    recent(&PG_DATABASE_TUP_RETURNED),
+    recent(&PG_DATABASE_TUP_FETCHED),
+    recent(&PG_DATABASE_TUP_INSERTED),
+    recent(&PG_DATABASE_TUP_UPDATED),
+    recent(&PG_DATABASE_TUP_DELETED),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.2;
 
 /// Thresholds of the `database` rule (`[advisor.database]`).

@@ -23,12 +23,20 @@ use headroom_proto::signals::postgres::{PG_INDEX_BYTES, PG_INDEX_SCANS, PG_TABLE
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, lookback, recent};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Series, Severity, Snapshot};
 use crate::analysis::DAY_MS;
 use crate::store::model::IndexText;
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.5: an index silent for exactly `unused_days` scores 0.5; duplicates, proven by their definitions, 0.8.
+/// The series this rule reads (scans and inserts over the look-back: an index unused for weeks).
+pub const NEEDS: &[Need] = &[
+    lookback(&PG_INDEX_SCANS),
+    recent(&PG_INDEX_BYTES),
+    lookback(&PG_TABLE_N_TUP_INS),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.5;
 
 /// Thresholds of the `drop_index` rule (`[advisor.drop_index]`).

@@ -13,12 +13,22 @@ use headroom_proto::signals::postgres::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, recent};
 use crate::advisor::routes::{self, Routes};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity};
 use crate::analysis::HOUR_MS;
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.3: the least an unverified candidate at `min_calls` scores (0.6 × 0.55); a hypopg-verified one starts at 0.45.
+/// The series this rule reads.
+pub const NEEDS: &[Need] = &[
+    recent(&PG_STATEMENT_CALLS),
+    recent(&PG_STATEMENT_EXEC_MS),
+    recent(&PG_STATEMENT_MEAN_EXEC_MS),
+    recent(&PG_STATEMENT_ROWS),
+    recent(&PG_TABLE_ROWS),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.3;
 
 /// Thresholds of the `index` rule (`[advisor.index]`).

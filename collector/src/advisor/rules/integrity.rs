@@ -15,10 +15,17 @@ use headroom_proto::signals::medusa::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, recent};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity};
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.5: one reading of oversold levels scores 0.6; a count of zero never fires.
+/// The series this rule reads.
+pub const NEEDS: &[Need] = &[
+    recent(&MEDUSA_INVENTORY_OVERSOLD_LEVELS),
+    recent(&MEDUSA_INVENTORY_OVERSOLD_UNITS),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.5;
 
 /// Thresholds of the `integrity` rule (`[advisor.integrity]`).

@@ -15,18 +15,22 @@ pub mod integrity;
 pub mod none;
 pub mod staffing;
 
+use super::needs::Need;
 use super::{Context, Finding, fold};
 
 /// A rule: the context in, findings out.
 pub type Rule = fn(&Context) -> Vec<Finding>;
 
-/// A rule with its name and confidence floor.
+/// A rule with its name, confidence floor and the series it reads.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleSpec {
     pub name: &'static str,
     pub evaluate: Rule,
     /// Findings below this confidence are not emitted.
     pub min_confidence: f64,
+    /// The series it reads and how far back (`NEEDS` in its file): the
+    /// loader reads exactly what the rules declare (`advisor::needs`).
+    pub needs: &'static [Need],
 }
 
 /// Every rule but `none`, causes first (the fold reads them as such).
@@ -35,46 +39,55 @@ pub const RULES: &[RuleSpec] = &[
         name: "index",
         evaluate: index::evaluate,
         min_confidence: index::MIN_CONFIDENCE,
+        needs: index::NEEDS,
     },
     RuleSpec {
         name: "big_scans",
         evaluate: big_scans::evaluate,
         min_confidence: big_scans::MIN_CONFIDENCE,
+        needs: big_scans::NEEDS,
     },
     RuleSpec {
         name: "drop_index",
         evaluate: drop_index::evaluate,
         min_confidence: drop_index::MIN_CONFIDENCE,
+        needs: drop_index::NEEDS,
     },
     RuleSpec {
         name: "cache",
         evaluate: cache::evaluate,
         min_confidence: cache::MIN_CONFIDENCE,
+        needs: cache::NEEDS,
     },
     RuleSpec {
         name: "cdn",
         evaluate: cdn::evaluate,
         min_confidence: cdn::MIN_CONFIDENCE,
+        needs: cdn::NEEDS,
     },
     RuleSpec {
         name: "database",
         evaluate: database::evaluate,
         min_confidence: database::MIN_CONFIDENCE,
+        needs: database::NEEDS,
     },
     RuleSpec {
         name: "app",
         evaluate: app::evaluate,
         min_confidence: app::MIN_CONFIDENCE,
+        needs: app::NEEDS,
     },
     RuleSpec {
         name: "staffing",
         evaluate: staffing::evaluate,
         min_confidence: staffing::MIN_CONFIDENCE,
+        needs: staffing::NEEDS,
     },
     RuleSpec {
         name: "integrity",
         evaluate: integrity::evaluate,
         min_confidence: integrity::MIN_CONFIDENCE,
+        needs: integrity::NEEDS,
     },
 ];
 
@@ -148,6 +161,7 @@ mod tests {
             name: "unsure",
             evaluate: unsure,
             min_confidence: 0.3,
+            needs: &[],
         }];
         let keys: Vec<String> = evaluate_rules(&ctx, &rules)
             .into_iter()

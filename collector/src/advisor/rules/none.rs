@@ -4,9 +4,13 @@
 //! (an index, a setting) do not silence it; a resource near its limit, or
 //! on course to reach it within the horizon, or a critical finding does.
 
+use crate::advisor::needs::Need;
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
 
 /// Below this confidence a headroom figure is "not enough data yet".
+/// `none` reads the other rules' findings and the headroom table, no series.
+pub const NEEDS: &[Need] = &[];
+
 pub const MIN_CONFIDENCE: f64 = crate::analysis::headroom::MIN_FORECAST_CONFIDENCE;
 /// At or above this utilization a resource needs attention.
 pub const BUSY_UTILIZATION: f64 = 0.8;

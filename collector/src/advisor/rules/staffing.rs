@@ -29,11 +29,18 @@ use headroom_proto::signals::medusa::{MEDUSA_ORDER_VALUE_PER_MINUTE, MEDUSA_ORDE
 
 use serde::{Deserialize, Serialize};
 
+use crate::advisor::needs::{Need, lookback};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, Snapshot};
 use crate::analysis::{DAY_MS, HOUR_MS, MINUTE_MS};
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.3: an hour of order history scores just above 0.3; a month 0.9.
+/// The series this rule reads (order volume over the look-back).
+pub const NEEDS: &[Need] = &[
+    lookback(&MEDUSA_ORDERS_PER_MINUTE),
+    lookback(&MEDUSA_ORDER_VALUE_PER_MINUTE),
+];
+
 pub const MIN_CONFIDENCE: f64 = 0.3;
 
 /// Minutes in the 30-day month the tiers are counted in.

@@ -1,0 +1,131 @@
+//! What the advisor reads, declared by its readers: each rule (its `needs`
+//! in `rules::RULES`), the headroom table (`resources::NEEDS`), the fold
+//! (`fold::NEEDS`) and the helpers rules share (`statements::NEEDS`,
+//! `routes::NEEDS`) list the catalog signals they read and how far back. The loader (`load.rs`) reads exactly these: every needed series
+//! over the recent window, and those needed over the look-back as hourly
+//! history too. A series no reader declares is not loaded.
+
+use std::collections::BTreeMap;
+
+use headroom_proto::signals::Signal;
+
+#[cfg(test)]
+use super::snapshot::Snapshot;
+use super::{fold, resources, routes, rules, statements};
+
+/// How far back a reader reads a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Span {
+    /// The recent window (`[advisor] recent`) only: latest values, rates
+    /// and increases over the window.
+    Recent,
+    /// The whole look-back (`[advisor] lookback`): trends, forecasts,
+    /// seasonality, growth.
+    Lookback,
+}
+
+/// One series (a histogram: all its parts) a reader needs, and how far back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    pub signal: &'static Signal,
+    pub span: Span,
+}
+
+/// `signal` over the recent window.
+pub const fn recent(signal: &'static Signal) -> Need {
+    Need {
+        signal,
+        span: Span::Recent,
+    }
+}
+
+/// `signal` over the whole look-back.
+pub const fn lookback(signal: &'static Signal) -> Need {
+    Need {
+        signal,
+        span: Span::Lookback,
+    }
+}
+
+/// Every need of every reader: the rules, the headroom table, the fold,
+/// and the helpers rules share (`statements`, `routes`).
+pub fn all() -> impl Iterator<Item = &'static Need> {
+    rules::RULES
+        .iter()
+        .flat_map(|rule| rule.needs)
+        .chain(rules::none::NEEDS)
+        .chain(resources::NEEDS)
+        .chain(fold::NEEDS)
+        .chain(statements::NEEDS)
+        .chain(routes::NEEDS)
+}
+
+/// What to load: each needed series name and the longest span any reader
+/// needs it over.
+pub fn plan() -> BTreeMap<&'static str, Span> {
+    let mut out = BTreeMap::new();
+    for need in all() {
+        for name in need.signal.series {
+            let span = out.entry(*name).or_insert(need.span);
+            *span = (*span).max(need.span);
+        }
+    }
+    out
+}
+
+/// `snapshot` as the loader would have read it: only the needed series,
+/// and of those needed over the recent window only the points from
+/// `recent_from` on. For tests that prove the declarations complete.
+#[cfg(test)]
+pub fn restrict(snapshot: &Snapshot, recent_from: i64) -> Snapshot {
+    let plan = plan();
+    let mut out = snapshot.clone();
+    out.series.retain(|s| plan.contains_key(s.name.as_str()));
+    for series in &mut out.series {
+        if plan[series.name.as_str()] == Span::Recent {
+            let keep = series.points.partition_point(|p| p.0 < recent_from);
+            series.points.drain(..keep);
+            series.sums.drain(..keep);
+        }
+    }
+    out.series.retain(|s| !s.points.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use headroom_proto::signals::{self, Kept};
+
+    #[test]
+    fn every_need_is_a_stored_catalog_signal() {
+        for need in all() {
+            assert_eq!(
+                signals::lookup(need.signal.series[0]),
+                Some(need.signal),
+                "{}",
+                need.signal.name
+            );
+            assert_eq!(need.signal.kept, Kept::Stored, "{}", need.signal.name);
+        }
+    }
+
+    #[test]
+    fn the_longest_span_wins_and_a_histogram_brings_its_parts() {
+        let plan = plan();
+        // The database rule reads connections recently, the headroom table
+        // over the look-back.
+        assert_eq!(plan["pg_connections_total"], Span::Lookback);
+        assert_eq!(plan["pg_max_connections"], Span::Recent);
+        for part in ["_bucket", "_count", "_sum"] {
+            assert_eq!(
+                plan[format!("http_route_latency_ms{part}").as_str()],
+                Span::Lookback
+            );
+        }
+        assert!(
+            !plan.contains_key("host_load1"),
+            "no reader needs the load average"
+        );
+    }
+}
