@@ -18,7 +18,9 @@ use headroom_proto::signals::postgres::{
     PG_STATEMENT_SHARED_BLKS_READ, PG_TABLE_ROWS, PG_TABLE_SEQ_TUP_READ,
 };
 
-use super::{AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, rules};
+use super::{
+    AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, load, needs, rules,
+};
 use crate::analysis::headroom::Headroom;
 use crate::analysis::{DAY_MS, MINUTE_MS};
 use crate::store::model::Kind;
@@ -35,11 +37,23 @@ const COMPLETE: &str = "/store/carts/:id/complete";
 
 fn advise(snap: &Snapshot, headroom: &[Headroom]) -> Vec<Finding> {
     let config = AdvisorConfig::default();
-    rules::evaluate_all(&Context {
-        snapshot: snap,
-        headroom,
-        config: &config,
-    })
+    let evaluate = |snapshot: &Snapshot| {
+        rules::evaluate_all(&Context {
+            snapshot,
+            headroom,
+            config: &config,
+        })
+    };
+    let findings = evaluate(snap);
+    // What the loader would have read gives the same advice: the rules
+    // declare every series they read, over the span they read it.
+    let loaded = needs::restrict(snap, load::recent_start(&config, snap.now_ms));
+    assert_eq!(
+        evaluate(&loaded),
+        findings,
+        "the rules read undeclared series"
+    );
+    findings
 }
 
 /// Findings at warning or above, and any read-replica advice.

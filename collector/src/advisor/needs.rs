@@ -12,6 +12,8 @@ use headroom_proto::signals::Signal;
 #[cfg(test)]
 use super::snapshot::Snapshot;
 use super::{fold, resources, routes, rules, statements};
+#[cfg(test)]
+use crate::store::model::Kind;
 
 /// How far back a reader reads a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,7 +97,80 @@ pub fn restrict(snapshot: &Snapshot, recent_from: i64) -> Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advisor::snapshot::Series;
+    use crate::advisor::{AdvisorConfig, Context, load};
+    use crate::demo::sim::{self, Sim};
+    use crate::ingest::convert::convert;
     use headroom_proto::signals::{self, Kept};
+    use std::collections::HashMap;
+
+    /// The demo's store over its 60 days, every series the agents send,
+    /// as raw points: hourly, then every 5 minutes over the last day.
+    fn demo_snapshot(now: i64) -> Snapshot {
+        let mut sim = Sim::new(2026, now);
+        let mut points: HashMap<(String, Vec<(String, String)>), (Kind, Vec<(i64, f64)>)> =
+            HashMap::new();
+        let mut snapshot = Snapshot::at(now);
+        let recent_from = now - sim::DAY_MS;
+        let mut t = sim.shape().start_ms();
+        while t < now {
+            let step = if t < recent_from { 60 } else { 5 } * sim::MINUTE_MS;
+            let to = (t + step).min(now);
+            let tick = sim.step(t, to, true, to > recent_from);
+            for (agent, batch) in [("db", &tick.db), ("redis", &tick.redis), ("web", &tick.web)] {
+                let converted = convert(agent, batch);
+                for point in &converted.points {
+                    let (key, kind) = &converted.series[point.series];
+                    let labels = key.labels.clone().into_iter().collect();
+                    let entry = points
+                        .entry((key.name.clone(), labels))
+                        .or_insert_with(|| (*kind, Vec::new()));
+                    entry.1.push((point.timestamp_ms, point.value));
+                }
+                for text in converted.texts {
+                    snapshot
+                        .texts
+                        .retain(|x| (x.kind.as_str(), &x.key) != (text.kind, &text.key));
+                    snapshot.push_text(text.kind, &text.key, &text.text, to);
+                }
+            }
+            t = to;
+        }
+        for ((name, labels), (kind, mut values)) in points {
+            values.sort_by_key(|p| p.0);
+            let labels: Vec<(&str, &str)> = labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            snapshot.push(Series::new(&name, &labels, kind, values));
+        }
+        snapshot
+            .series
+            .sort_by(|a, b| (&a.name, &a.labels).cmp(&(&b.name, &b.labels)));
+        snapshot
+    }
+
+    #[test]
+    fn the_demo_store_gets_the_same_advice_from_only_what_the_readers_declare() {
+        let now = 1_780_000_000_000;
+        let full = demo_snapshot(now);
+        let config = AdvisorConfig::default();
+        let advise = |snapshot: &Snapshot| {
+            let table = resources::compute(snapshot, &config.resources, config.stale_ms());
+            let findings = rules::evaluate_all(&Context {
+                snapshot,
+                headroom: &table,
+                config: &config,
+            });
+            (table, findings)
+        };
+        let (table, findings) = advise(&full);
+        assert!(table.len() >= 4, "{table:#?}");
+        assert!(findings.len() >= 3, "{findings:#?}");
+        let loaded = restrict(&full, load::recent_start(&config, now));
+        assert!(loaded.series.len() < full.series.len());
+        assert_eq!(advise(&loaded), (table, findings));
+    }
 
     #[test]
     fn every_need_is_a_stored_catalog_signal() {

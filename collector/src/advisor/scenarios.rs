@@ -12,7 +12,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{
-    AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, resources, rules,
+    AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, load, needs, resources,
+    rules,
 };
 use crate::analysis::headroom::Headroom;
 use crate::analysis::{DAY_MS, HOUR_MS};
@@ -59,13 +60,20 @@ fn snapshot(seed: u64, level: impl Fn(f64) -> f64) -> Snapshot {
 
 fn advise(snap: &Snapshot) -> (Vec<Headroom>, Vec<Finding>) {
     let config = AdvisorConfig::default();
-    let table = resources::compute(snap, &config.resources, config.stale_ms());
-    let findings = rules::evaluate_all(&Context {
-        snapshot: snap,
-        headroom: &table,
-        config: &config,
-    });
-    (table, findings)
+    let run = |snapshot: &Snapshot| {
+        let table = resources::compute(snapshot, &config.resources, config.stale_ms());
+        let findings = rules::evaluate_all(&Context {
+            snapshot,
+            headroom: &table,
+            config: &config,
+        });
+        (table, findings)
+    };
+    let advice = run(snap);
+    // What the loader would have read gives the same advice.
+    let loaded = needs::restrict(snap, load::recent_start(&config, snap.now_ms));
+    assert_eq!(run(&loaded), advice, "the advisor reads undeclared series");
+    advice
 }
 
 fn daily(day: f64) -> f64 {
