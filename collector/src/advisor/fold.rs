@@ -32,7 +32,7 @@ use headroom_proto::signals::otlp::OTLP_ROUTE_DB_TIME_MS_TOTAL;
 use headroom_proto::signals::postgres::{
     PG_DATABASE_BLKS_HIT, PG_DATABASE_BLKS_READ, PG_DATABASE_TUP_RETURNED, PG_STATEMENT_EXEC_MS,
     PG_STATEMENT_SHARED_BLKS_HIT, PG_STATEMENT_SHARED_BLKS_READ, PG_TABLE_ROWS,
-    PG_TABLE_SEQ_TUP_READ,
+    PG_TABLE_SEQ_TUP_READ, STATEMENT,
 };
 
 use super::needs::{Need, recent};
@@ -73,7 +73,7 @@ fn subjects(f: &Finding) -> Subjects {
     let mut out = Subjects::default();
     let get = |s: &SeriesRef, k: &str| s.labels.get(k).cloned().unwrap_or_default();
     for s in &f.evidence.series {
-        if s.name.starts_with("pg_statement_") {
+        if STATEMENT.iter().any(|statement| statement.name == s.name) {
             let key = (get(s, "database"), get(s, "queryid"));
             if !out.statements.contains(&key) {
                 out.statements.push(key);

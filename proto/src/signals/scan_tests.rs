@@ -35,6 +35,8 @@ const NOT_SERIES: &[(&str, &str)] = &[
     ("pg_ctl", "PostgreSQL's server control program"),
     ("pg_sleep", "a PostgreSQL function"),
     ("pg_current_xact_id", "a PostgreSQL function"),
+    ("pg_catalog", "PostgreSQL's catalog schema"),
+    ("pg_monitor", "PostgreSQL's monitoring role"),
     ("redis_version", "a field of Redis' INFO"),
     ("http_listen", "a collector configuration key"),
     ("http_method", "an OpenTelemetry attribute key"),
@@ -52,6 +54,10 @@ const NOT_SERIES: &[(&str, &str)] = &[
     (
         "headroom_candidate",
         "the name the index advisor gives a hypothetical index",
+    ),
+    (
+        "headroom_test_",
+        "the prefix of the end-to-end tests' database names",
     ),
 ];
 
