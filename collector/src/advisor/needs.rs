@@ -101,6 +101,7 @@ mod tests {
     use crate::advisor::{AdvisorConfig, Context, load};
     use crate::demo::sim::{self, Sim};
     use crate::ingest::convert::convert;
+    use crate::store::SeriesKey;
     use headroom_proto::signals::{self, Kept};
     use std::collections::HashMap;
 
@@ -108,8 +109,7 @@ mod tests {
     /// as raw points: hourly, then every 5 minutes over the last day.
     fn demo_snapshot(now: i64) -> Snapshot {
         let mut sim = Sim::new(2026, now);
-        let mut points: HashMap<(String, Vec<(String, String)>), (Kind, Vec<(i64, f64)>)> =
-            HashMap::new();
+        let mut points: HashMap<SeriesKey, (Kind, Vec<(i64, f64)>)> = HashMap::new();
         let mut snapshot = Snapshot::at(now);
         let recent_from = now - sim::DAY_MS;
         let mut t = sim.shape().start_ms();
@@ -121,9 +121,8 @@ mod tests {
                 let converted = convert(agent, batch);
                 for point in &converted.points {
                     let (key, kind) = &converted.series[point.series];
-                    let labels = key.labels.clone().into_iter().collect();
                     let entry = points
-                        .entry((key.name.clone(), labels))
+                        .entry(key.clone())
                         .or_insert_with(|| (*kind, Vec::new()));
                     entry.1.push((point.timestamp_ms, point.value));
                 }
@@ -136,13 +135,14 @@ mod tests {
             }
             t = to;
         }
-        for ((name, labels), (kind, mut values)) in points {
+        for (key, (kind, mut values)) in points {
             values.sort_by_key(|p| p.0);
-            let labels: Vec<(&str, &str)> = labels
+            let labels: Vec<(&str, &str)> = key
+                .labels
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
-            snapshot.push(Series::new(&name, &labels, kind, values));
+            snapshot.push(Series::new(&key.name, &labels, kind, values));
         }
         snapshot
             .series
