@@ -82,7 +82,7 @@ pub fn specs(count: usize) -> Vec<Spec> {
             let base = 1e4 + 5e7 * rng.unit() * rng.unit();
             let growth = rng.unit();
             push(
-                "pg_table_live_tuples",
+                "pg_table_rows",
                 &[("database", &db), ("schema", "public"), ("table", &table)],
                 Kind::Gauge,
                 base,

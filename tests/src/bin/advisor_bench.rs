@@ -16,7 +16,7 @@
 //!
 //! The series are what the rules read, each with an `agent` label (1 agent
 //! per 10 series): a fifth `pg_statement_mean_exec_ms{database,queryid}`, a
-//! fifth `pg_table_live_tuples{database,schema,table}`, a tenth each
+//! fifth `pg_table_rows{database,schema,table}`, a tenth each
 //! `redis_used_memory_bytes{instance}` and its `redis_maxmemory_bytes`, a
 //! tenth each `host_memory_used_bytes` and `host_memory_total_bytes`, and a
 //! fifth `http_route_latency_ms_count{route}` (a counter). Values follow a
