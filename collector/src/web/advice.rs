@@ -114,7 +114,9 @@ fn kinds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<RecKind>>, D::Err
 }
 
 fn severities<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Severity>>, D::Error> {
-    parsed(d, |text| list("severity", text, &SEVERITIES, Severity::as_str))
+    parsed(d, |text| {
+        list("severity", text, &SEVERITIES, Severity::as_str)
+    })
 }
 
 fn states<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<RecState>>, D::Error> {
@@ -266,7 +268,7 @@ pub enum ActionName {
     tag = "advice",
     params(
         ("id" = String, Path, description = "The recommendation's id."),
-        ("action" = ActionName, Path, description = "What to do."),
+        ("action" = inline(ActionName), Path, description = "What to do."),
     ),
     request_body(content = Option<ActionBody>, description = "Optional.", content_type = "application/json"),
     responses(
@@ -326,7 +328,6 @@ pub(super) async fn act(
     Ok(Json(next))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,7 +362,10 @@ mod tests {
             ),
             ("limit=0", "`limit` must be between 1 and 500"),
             ("limit=501", "`limit` must be between 1 and 500"),
-            ("limit=many", "`limit`: `many` is not a non-negative integer"),
+            (
+                "limit=many",
+                "`limit`: `many` is not a non-negative integer",
+            ),
             ("offset=-1", "`offset`: `-1` is not a non-negative integer"),
         ] {
             let error = filters(bad).expect_err("refused");

@@ -78,7 +78,10 @@ pub(super) async fn receivers(State(state): State<AppState>) -> Result<Json<Rece
 }
 
 /// `receiver` with how many of its deliveries stand in each status.
-fn receiver_view(receiver: &ReceiverConfig, counts: &[(String, DeliveryStatus, i64)]) -> ReceiverView {
+fn receiver_view(
+    receiver: &ReceiverConfig,
+    counts: &[(String, DeliveryStatus, i64)],
+) -> ReceiverView {
     let count = |status: DeliveryStatus| -> i64 {
         counts
             .iter()
@@ -371,14 +374,23 @@ pub(super) mod tests {
             serde_urlencoded::from_str::<DeliveriesQuery>(query).map_err(|e| e.to_string())
         };
         assert_eq!(read("").expect("valid"), DeliveriesQuery::default());
-        assert_eq!(read("receiver=&status=").expect("valid"), DeliveriesQuery::default());
+        assert_eq!(
+            read("receiver=&status=").expect("valid"),
+            DeliveriesQuery::default()
+        );
         let query = read("receiver=ops&status=failed&limit=1000").expect("valid");
         assert_eq!(query.receiver.as_deref(), Some("ops"));
         assert_eq!(query.status, Some(DeliveryStatus::Failed));
         assert_eq!(query.limit, Some(1000));
         for (query, needle) in [
-            ("status=sent", "`status`: `sent` is not one of pending, delivered, failed"),
-            ("limit=0", "`limit` must be a whole number between 1 and 1000, not `0`"),
+            (
+                "status=sent",
+                "`status`: `sent` is not one of pending, delivered, failed",
+            ),
+            (
+                "limit=0",
+                "`limit` must be a whole number between 1 and 1000, not `0`",
+            ),
             ("limit=1001", "`limit`"),
             ("limit=ten", "`limit`"),
         ] {

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use super::{ApiError, AppState, ErrorBody};
 use crate::config::AuthConfig;
@@ -217,7 +217,6 @@ pub struct Login {
     pub token: String,
 }
 
-/// `POST /api/v1/session`: sets the session cookie for a valid token.
 /// Log in: sets the `headroom_session` cookie (HttpOnly, SameSite=Strict)
 #[utoipa::path(
     post,
@@ -259,7 +258,6 @@ pub(super) async fn login(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
-/// `DELETE /api/v1/session`: clears the session cookie.
 /// Log out: clears the cookie
 #[utoipa::path(
     delete,

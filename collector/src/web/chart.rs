@@ -782,9 +782,8 @@ mod tests {
 
     #[test]
     fn options_are_validated() {
-        let parse = |query: &str| {
-            serde_urlencoded::from_str::<Options>(query).map_err(|e| e.to_string())
-        };
+        let parse =
+            |query: &str| serde_urlencoded::from_str::<Options>(query).map_err(|e| e.to_string());
         let ok = parse("threshold=0.8&forecast=true&tz_offset=-300&fit=true").expect("valid");
         assert_eq!(
             ok,
@@ -797,7 +796,10 @@ mod tests {
             }
         );
         assert_eq!(parse("").expect("valid"), Options::default());
-        assert_eq!(parse("forecast=0&quantile=0.5").expect("valid").quantile, 0.5);
+        assert_eq!(
+            parse("forecast=0&quantile=0.5").expect("valid").quantile,
+            0.5
+        );
         for (key, bad) in [
             ("quantile", "1.5"),
             ("quantile", "0"),
@@ -819,7 +821,10 @@ mod tests {
             serde_urlencoded::from_str("name=up&from=0&to=60000&step=1m&threshold=2&fit=1")
                 .expect("valid");
         assert_eq!(query.series.name.as_deref(), Some("up"));
-        assert_eq!((query.series.from, query.series.to), (Some(0), Some(60_000)));
+        assert_eq!(
+            (query.series.from, query.series.to),
+            (Some(0), Some(60_000))
+        );
         assert_eq!(query.series.step, Some(60_000));
         assert_eq!(query.options.threshold, Some(2.0));
         assert!(query.options.fit && !query.options.forecast);

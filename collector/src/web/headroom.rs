@@ -221,7 +221,13 @@ pub(super) async fn headroom(
     let offset = query.offset.unwrap_or(0);
     let table = state.headroom.get(&state.store).await?;
     Ok(Json(HeadroomPage {
-        headroom: table.rows.iter().skip(offset).take(limit).cloned().collect(),
+        headroom: table
+            .rows
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .cloned()
+            .collect(),
         computed_at: table.version.1,
         total: table.rows.len(),
         limit,

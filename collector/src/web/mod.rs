@@ -29,8 +29,8 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use headroom::HeadroomCache;
 pub use error::{ApiError, ErrorBody};
+pub use headroom::HeadroomCache;
 pub use series::{DEFAULT_RANGE_MS, MAX_STEPS};
 
 use crate::metrics::IngestCounters;

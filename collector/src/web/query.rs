@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde::de::{DeserializeOwned, Deserializer};
 use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer};
 use utoipa::IntoParams;
 use utoipa::openapi::path::ParameterIn;
 
@@ -172,11 +172,15 @@ mod tests {
             .expect("valid");
         assert_eq!((page.limit, page.offset.as_deref()), (Some(7), Some("a b")));
         assert_eq!(
-            extract::<Params<Page>>("/x?limit=many").await.expect_err("refused"),
+            extract::<Params<Page>>("/x?limit=many")
+                .await
+                .expect_err("refused"),
             "`limit`: `many` is no count"
         );
         assert_eq!(
-            extract::<Params<Page>>("/x?sort=eta").await.expect_err("refused"),
+            extract::<Params<Page>>("/x?sort=eta")
+                .await
+                .expect_err("refused"),
             "unknown parameter `sort`; use limit, offset"
         );
     }
@@ -208,7 +212,10 @@ mod tests {
         let refused = extract::<Labeled<SeriesQuery>>("/api/v1/series?name=up&threshold=1")
             .await
             .expect_err("a chart parameter");
-        assert!(refused.starts_with("`threshold` is not a parameter of /api/v1/series"), "{refused}");
+        assert!(
+            refused.starts_with("`threshold` is not a parameter of /api/v1/series"),
+            "{refused}"
+        );
     }
 
     #[test]
@@ -216,8 +223,16 @@ mod tests {
         assert_eq!(
             reserved(),
             [
-                "name", "prefix", "from", "to", "step", "threshold", "forecast", "tz_offset",
-                "quantile", "fit"
+                "name",
+                "prefix",
+                "from",
+                "to",
+                "step",
+                "threshold",
+                "forecast",
+                "tz_offset",
+                "quantile",
+                "fit"
             ]
         );
     }

@@ -11,8 +11,8 @@ use axum::extract::State;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn, ParameterStyle};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
-use utoipa::openapi::{Required, Schema};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::{RefOr, Required, Schema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::query::{self, Labeled, parsed};
 use super::{ApiError, AppState, ErrorBody};
@@ -34,15 +34,15 @@ pub struct SeriesQuery {
     pub prefix: Option<String>,
     /// Start: unix ms or RFC 3339 (default: `to` minus one hour).
     #[serde(default, deserialize_with = "from_param")]
-    #[param(schema_with = time_schema)]
+    #[param(value_type = Option<TimeText>, inline)]
     pub from: Option<i64>,
     /// End: unix ms or RFC 3339 (default: now).
     #[serde(default, deserialize_with = "to_param")]
-    #[param(schema_with = time_schema)]
+    #[param(value_type = Option<TimeText>, inline)]
     pub to: Option<i64>,
     /// Aggregate per step: a duration like `30s`, or ms; at most 11,000 steps.
     #[serde(default, deserialize_with = "step_param")]
-    #[param(schema_with = step_schema)]
+    #[param(value_type = Option<StepText>, inline)]
     pub step: Option<i64>,
 }
 
@@ -104,7 +104,9 @@ impl IntoParams for LabelMatchers {
                 .schema(Some(
                     ObjectBuilder::new()
                         .schema_type(Type::Object)
-                        .additional_properties(Some(ObjectBuilder::new().schema_type(Type::String))),
+                        .additional_properties(Some(
+                            ObjectBuilder::new().schema_type(Type::String),
+                        )),
                 ))
                 .build(),
         ]
@@ -190,7 +192,32 @@ fn step_param<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>,
     parsed(deserializer, parse_step)
 }
 
-/// What [`parse_time`] reads: unix ms, or an RFC 3339 time.
+/// What [`parse_time`] reads: unix ms, or an RFC 3339 time (the
+/// document's type of `from` and `to`).
+#[derive(Debug)]
+pub struct TimeText;
+
+impl PartialSchema for TimeText {
+    fn schema() -> RefOr<Schema> {
+        time_schema().into()
+    }
+}
+
+impl ToSchema for TimeText {}
+
+/// What [`parse_step`] reads: ms, or a duration like `30s` (the
+/// document's type of `step`).
+#[derive(Debug)]
+pub struct StepText;
+
+impl PartialSchema for StepText {
+    fn schema() -> RefOr<Schema> {
+        step_schema().into()
+    }
+}
+
+impl ToSchema for StepText {}
+
 fn time_schema() -> Schema {
     OneOfBuilder::new()
         .item(ObjectBuilder::new().schema_type(Type::Integer))
@@ -202,7 +229,6 @@ fn time_schema() -> Schema {
         .into()
 }
 
-/// What [`parse_step`] reads: ms, or a duration like `30s`.
 fn step_schema() -> Schema {
     OneOfBuilder::new()
         .item(

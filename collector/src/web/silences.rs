@@ -252,7 +252,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::advisor::{RecKind, Severity};
+    use crate::advisor::RecKind;
     use crate::web::alerts::tests::receivers;
 
     const NOW: i64 = 1_700_000_000_000;
@@ -292,8 +292,14 @@ mod tests {
         );
         assert_eq!(silence.matchers.kind, Some(RecKind::Index));
         assert_eq!(silence_view(silence.clone(), NOW).state, "active");
-        assert_eq!(silence_view(silence.clone(), NOW).silence.matchers.receiver.as_deref(),
-            Some("ops"));
+        assert_eq!(
+            silence_view(silence.clone(), NOW)
+                .silence
+                .matchers
+                .receiver
+                .as_deref(),
+            Some("ops")
+        );
     }
 
     #[test]
