@@ -1,13 +1,13 @@
 //! The HTTP side: `/healthz` and the store's inventory (inventory.rs), the
-//! JSON API under `/api/v1` (series.rs for series and points, advice.rs for
-//! recommendations, headroom.rs for the headroom table, alerts.rs for receivers and deliveries,
-//! silences.rs for silences, indexes.rs for the index verdicts, volume.rs for the order
-//! volume, chart.rs for SVG charts), `/metrics`, the dashboard (`/`,
-//! `/assets/*`, dashboard.rs) and the token check in front of them
-//! (auth.rs). [`routes`] is the one list of routes: the router and the
-//! OpenAPI document (openapi.rs) are both made from it, each handler
-//! described by its `#[utoipa::path]` and typed query (query.rs) and
-//! response.
+//! JSON API under `/api/v1` (series.rs for series and points, advice.rs
+//! for recommendations, headroom.rs for the headroom table, alerts.rs for
+//! receivers and deliveries, silences.rs for silences, indexes.rs for the
+//! index verdicts, volume.rs for the order volume, chart.rs for SVG
+//! charts), `/metrics`, the dashboard (`/`, `/assets/*`, dashboard.rs) and
+//! the token check in front of them (auth.rs). [`routes`] is the one list
+//! of routes: the router and the OpenAPI document (openapi.rs) are both
+//! made from it, each handler described by its `#[utoipa::path]`, its
+//! typed query (query.rs) and its typed answer.
 
 mod advice;
 mod alerts;
