@@ -4,9 +4,13 @@
 //! Writes of batches go through one group-committing writer (`writer.rs`);
 //! reads (`query.rs`) use their own pool; `maintenance.rs` compacts, rolls up
 //! and expires blocks.
+//!
+//! This module owns the pools, the migrations (every table's) and the
+//! series' tables. The alerts' and the advisor's tables are queried beside
+//! their domain (`alerts/store.rs`, `advisor/store.rs`, as more `impl Store`
+//! blocks), so that `store` imports neither: a test in `crate::layout` fails
+//! if it does.
 
-mod advice;
-mod alerts;
 pub mod codec;
 pub mod import;
 mod maintenance;
@@ -142,8 +146,10 @@ pub(crate) use insert_blocks;
 /// The store: pools, the series cache and the backend's name.
 #[derive(Debug, Clone)]
 pub struct Store {
-    write: Pool,
-    read: Pool,
+    /// The pool writes go through (one connection on SQLite).
+    pub(crate) write: Pool,
+    /// The pool reads go through.
+    pub(crate) read: Pool,
     series: std::sync::Arc<series::SeriesCache>,
     backend: &'static str,
 }
@@ -244,6 +250,15 @@ impl Store {
             }
         }
     }
+}
+
+/// A fresh SQLite store in a temp dir (kept while the dir lives), for tests.
+#[cfg(test)]
+pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("h.db").display());
+    let store = Store::open(&url).await.expect("opens");
+    (dir, store)
 }
 
 /// Unix time in milliseconds.

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{Context, Store, StoreError, on_pool};
+use super::Notification;
+use super::outbox::{Delivery, DeliveryStatus, DeliveryUpdate};
+use super::policy::GroupState;
+use super::silence::{Matchers, Silence};
 use crate::advisor::{RecKind, Severity};
-use crate::alerts::Notification;
-use crate::alerts::outbox::{Delivery, DeliveryStatus, DeliveryUpdate};
-use crate::alerts::policy::GroupState;
-use crate::alerts::silence::{Matchers, Silence};
+use crate::store::{Context, Store, StoreError, on_pool};
 
 macro_rules! select_outbox {
     ($rest:literal) => {

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{Context, Store, StoreError, on_pool};
-use crate::advisor::lifecycle::{Event, Recommendation, State};
-use crate::advisor::{Evidence, RecKind, Severity};
+use super::lifecycle::{Event, Recommendation, State};
+use super::{Evidence, RecKind, Severity};
 use crate::analysis::headroom::Headroom;
+use crate::store::{Context, Store, StoreError, on_pool};
 
 macro_rules! select {
     ($rest:literal) => {
