@@ -71,17 +71,29 @@ pub async fn dispatch_once(
     let mut silences = store.silences().await?;
     silences.retain(|s| s.state(now) != "expired");
     let groups = store.alert_groups().await?;
+    let unreadable = &groups.unreadable;
     let sent_last_hour = store.notifications_since(now - 3_600_000).await?;
-    let decision = policy::decide(&Inputs {
+    let mut decision = policy::decide(&Inputs {
         now,
         receivers: &settings.receivers,
         recommendations: &recommendations,
         silences: &silences,
-        groups: &groups,
+        groups: &groups.groups,
         sent_last_hour: &sent_last_hour,
         timers: settings.timers,
         dashboard_url: &settings.dashboard_url,
     });
+    // A group whose stored state does not decode would look new and
+    // notify again: nothing is decided for it until its row is fixed.
+    let held = |receiver: &str, group_key: &str| {
+        unreadable
+            .iter()
+            .any(|(r, g)| r == receiver && g == group_key)
+    };
+    decision.groups.retain(|g| !held(&g.receiver, &g.group_key));
+    decision
+        .notifications
+        .retain(|n| !held(&n.receiver, &n.group_key));
     store
         .record_decision(&decision.groups, &decision.notifications)
         .await?;

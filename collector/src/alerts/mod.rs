@@ -24,3 +24,4 @@ pub mod throttle;
 
 pub use config::{AlertingConfig, ReceiverConfig, ReceiverType, Secret};
 pub use model::{Alert, AlertStatus, Notification, Reason};
+pub use store::GroupStates;

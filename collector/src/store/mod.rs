@@ -16,6 +16,7 @@ pub mod import;
 mod maintenance;
 pub mod model;
 pub mod query;
+pub mod rows;
 mod scan;
 mod series;
 #[cfg(test)]
@@ -31,8 +32,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use maintenance::{MaintenanceReport, Retention};
-pub use model::{NewBlock, Outcome, PreparedBatch, SeriesKey};
-pub use scan::{ScanPoint, SeriesMeta};
+pub use model::{NewBlock, Outcome, PreparedBatch, SeriesKey, SeriesMeta};
+pub use scan::ScanPoint;
 pub use writer::Writer;
 
 /// Resolution of raw points.
@@ -259,6 +260,15 @@ pub(crate) async fn temp_sqlite() -> (tempfile::TempDir, Store) {
     let url = format!("sqlite://{}", dir.path().join("h.db").display());
     let store = Store::open(&url).await.expect("opens");
     (dir, store)
+}
+
+#[cfg(test)]
+impl Store {
+    /// Runs `sql` as it is on the write pool: tests store rows the code
+    /// would never write (unknown enum values, broken JSON).
+    pub(crate) async fn execute_raw(&self, sql: &str) {
+        on_pool!(&self.write, pool => { sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await.expect("raw SQL runs"); });
+    }
 }
 
 /// Unix time in milliseconds.

@@ -276,3 +276,43 @@ async fn the_first_point_is_the_oldest_raw_one_even_after_rollups_round_it_down(
         None
     );
 }
+
+#[tokio::test]
+async fn a_series_of_an_unknown_kind_or_with_broken_labels_is_skipped_not_read_as_a_gauge() {
+    let (_dir, store) = store().await;
+    store
+        .execute_raw(
+            "INSERT INTO series (id, name, labels, kind) VALUES \
+             (901, 'strict_g', '{\"agent\":\"a\"}', 2), \
+             (902, 'strict_g', '{\"agent\":\"b\"}', 7), \
+             (903, 'strict_g', '{', 1)",
+        )
+        .await;
+    let meta: Vec<(i64, Kind)> = store
+        .series_meta()
+        .await
+        .expect("reads")
+        .into_iter()
+        .filter(|m| m.name == "strict_g")
+        .map(|m| (m.id, m.kind))
+        .collect();
+    assert_eq!(meta, vec![(901, Kind::Counter)]);
+    let listed: Vec<Kind> = store
+        .series_list("strict_")
+        .await
+        .expect("lists")
+        .into_iter()
+        .map(|s| s.kind)
+        .collect();
+    assert_eq!(listed, vec![Kind::Counter]);
+    let query = PointsQuery {
+        name: "strict_g".into(),
+        labels: BTreeMap::new(),
+        from_ms: 0,
+        to_ms: now_ms(),
+        step_ms: None,
+    };
+    let points = store.points(&query, &RETENTION).await.expect("reads");
+    assert_eq!(points.len(), 1, "only the series that decodes");
+    assert_eq!(Kind::from_i64(7), None);
+}
