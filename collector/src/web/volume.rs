@@ -14,7 +14,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{ApiError, AppState};
-use crate::advisor::rules::staffing::{self, MINUTES_PER_MONTH, weighted_mean};
+use crate::advisor::rules::helpers::weighted_mean;
+use crate::advisor::rules::staffing::{self, MINUTES_PER_MONTH};
 use crate::analysis::DAY_MS;
 use crate::store::now_ms;
 use crate::store::query::{PointsQuery, SeriesPoints};

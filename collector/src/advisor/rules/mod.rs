@@ -11,10 +11,13 @@ pub mod cdn;
 pub mod database;
 pub mod drop_index;
 pub mod fold;
+pub mod helpers;
 pub mod index;
 pub mod integrity;
 pub mod none;
 pub mod staffing;
+#[cfg(test)]
+mod testing;
 
 use super::{Context, Finding};
 
