@@ -10,12 +10,17 @@ use std::path::{Path, PathBuf};
 /// A module's path from the crate root, e.g. `["alerts", "deliver"]`.
 type ModPath = Vec<String>;
 
-/// Cycles that exist today and are not this module's to break; each is an
-/// edge `from → to` of a parent's children that closes a loop.
-const KNOWN_CYCLES: &[(&str, &str)] = &[
+/// Cycles that exist today and are not this test's to break, each as
+/// `(parent, from, to)`: an edge between two children of `parent` (`""` is
+/// the crate root) that closes a loop. Remove an entry when its loop goes.
+const KNOWN_CYCLES: &[(&str, &str, &str)] = &[
     // `alerts::probe` (the `probe` command) reads the whole `Config`, and
     // `config` embeds the alerts' sections.
-    ("alerts", "config"),
+    ("", "alerts", "config"),
+    // `web::query` (the series/chart parameters) names `chart::ChartQuery`
+    // and `series::SeriesQuery`, and both parse their parameters through it.
+    ("web", "query", "chart"),
+    ("web", "query", "series"),
 ];
 
 /// Every `.rs` file under `dir`, with its module path.
@@ -248,10 +253,11 @@ fn the_store_imports_neither_the_alerts_nor_the_advisor() {
 fn no_two_modules_of_one_parent_import_each_other() {
     for (parent, edges) in sibling_edges() {
         let mut edges: BTreeSet<(String, String)> = edges.into_keys().collect();
-        if parent.is_empty() {
-            for (from, to) in KNOWN_CYCLES {
-                edges.remove(&((*from).to_owned(), (*to).to_owned()));
-            }
+        for (_, from, to) in KNOWN_CYCLES
+            .iter()
+            .filter(|(known, _, _)| *known == parent.join("::"))
+        {
+            edges.remove(&((*from).to_owned(), (*to).to_owned()));
         }
         if let Some(cycle) = find_cycle(&edges) {
             panic!(
