@@ -6,7 +6,6 @@ pub mod config;
 pub mod engine;
 #[cfg(test)]
 mod false_alarms;
-pub mod fold;
 pub mod lifecycle;
 pub mod load;
 pub mod resources;
@@ -16,6 +15,9 @@ pub mod rules;
 mod scenarios;
 pub mod snapshot;
 pub mod statements;
+mod store;
+#[cfg(test)]
+mod store_tests;
 
 use std::collections::BTreeMap;
 

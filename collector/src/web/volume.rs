@@ -14,7 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::query::Params;
 use super::{ApiError, AppState, ErrorBody};
-use crate::advisor::rules::staffing::{self, MINUTES_PER_MONTH, weighted_mean};
+use crate::advisor::rules::helpers::weighted_mean;
+use crate::advisor::rules::staffing::{self, MINUTES_PER_MONTH};
 use crate::analysis::DAY_MS;
 use crate::store::now_ms;
 use crate::store::query::{PointsQuery, SeriesPoints};

@@ -277,7 +277,10 @@ impl PostgresSource {
             None
         };
         let fresh = if self.catalog.due(version, now_ms) {
-            let bytes: f64 = client.query_one(catalog::Q_DATABASE_SIZE, &[]).await?.get(0);
+            let bytes: f64 = client
+                .query_one(catalog::Q_DATABASE_SIZE, &[])
+                .await?
+                .get(0);
             let reading = tables::read(client, &database, self.config.tables_top, now_ms).await?;
             let sent = (
                 bytes,

@@ -313,7 +313,8 @@ fn tables(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::advisor::{AdvisorConfig, Snapshot};
+    use crate::advisor::Snapshot;
+    use crate::advisor::rules::testing::run_rule;
     use crate::analysis::{HOUR_MS, MINUTE_MS};
     use crate::store::model::Kind;
 
@@ -377,12 +378,7 @@ mod tests {
     }
 
     fn run(snap: &Snapshot) -> Vec<Finding> {
-        let config = AdvisorConfig::default();
-        evaluate(&Context {
-            snapshot: snap,
-            headroom: &[],
-            config: &config,
-        })
+        run_rule(evaluate, snap, &[])
     }
 
     #[test]

@@ -128,6 +128,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advisor::rules::testing::run_rule;
     use crate::advisor::{AdvisorConfig, Series, Snapshot};
     use crate::store::model::Kind;
 
@@ -160,12 +161,7 @@ mod tests {
     }
 
     fn run(snap: &Snapshot) -> Vec<Finding> {
-        let config = AdvisorConfig::default();
-        evaluate(&Context {
-            snapshot: snap,
-            headroom: &[],
-            config: &config,
-        })
+        run_rule(evaluate, snap, &[])
     }
 
     #[test]

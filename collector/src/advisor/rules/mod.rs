@@ -2,7 +2,7 @@
 //! returning its findings, each with the confidence floor it declares
 //! (`MIN_CONFIDENCE` in its file). [`evaluate_all`] runs them, drops every
 //! finding below its rule's floor, folds symptoms into the causes already
-//! advised (`advisor::fold`), and runs `none` last over what is left.
+//! advised (`rules::fold`), and runs `none` last over what is left.
 
 pub mod app;
 pub mod big_scans;
@@ -10,12 +10,16 @@ pub mod cache;
 pub mod cdn;
 pub mod database;
 pub mod drop_index;
+pub mod fold;
+pub mod helpers;
 pub mod index;
 pub mod integrity;
 pub mod none;
 pub mod staffing;
+#[cfg(test)]
+mod testing;
 
-use super::{Context, Finding, fold};
+use super::{Context, Finding};
 
 /// A rule: the context in, findings out.
 pub type Rule = fn(&Context) -> Vec<Finding>;

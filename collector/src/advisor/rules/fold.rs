@@ -26,9 +26,9 @@
 
 use std::collections::BTreeMap;
 
-use super::rules::{app, big_scans, database};
-use super::statements;
-use super::{Context, Finding, RecKind, SeriesRef};
+use super::{app, big_scans, database};
+use crate::advisor::statements;
+use crate::advisor::{Context, Finding, RecKind, SeriesRef};
 
 /// A cause must be measured to explain at least this share of a symptom.
 pub const FOLD_MIN_SHARE: f64 = 0.5;
