@@ -245,7 +245,7 @@ pub async fn run(
     wake: Arc<tokio::sync::Notify>,
     poll: Duration,
 ) {
-    let mut throttle = super::dispatch::WarnThrottle::default();
+    let mut throttle = super::dispatch::warn_throttle();
     loop {
         match deliver_due(&store, &client, &receivers, &policy).await {
             Ok(_) => throttle.succeeded(),

@@ -27,36 +27,12 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// unreachable database would otherwise warn twice a second).
 pub const WARN_EVERY: Duration = Duration::from_secs(60);
 
-/// Says whether a repeated failure should be logged now: the first one, then
-/// once per [`WARN_EVERY`]; a success re-arms it.
-#[derive(Debug, Default)]
-pub struct WarnThrottle {
-    last: Option<std::time::Instant>,
-    suppressed: u64,
-}
+/// The throttle every alert loop uses: one warning per [`WARN_EVERY`].
+pub use headroom_proto::throttle::WarnThrottle;
 
-impl WarnThrottle {
-    /// A failure happened: `Some(failures suppressed since the last warning)`
-    /// when it should be logged.
-    pub fn failed(&mut self) -> Option<u64> {
-        let now = std::time::Instant::now();
-        match self.last {
-            Some(last) if now.duration_since(last) < WARN_EVERY => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
-
-    /// A success: the next failure is logged at once.
-    pub fn succeeded(&mut self) {
-        self.last = None;
-        self.suppressed = 0;
-    }
+/// A throttle letting one warning through per [`WARN_EVERY`].
+pub fn warn_throttle() -> WarnThrottle {
+    WarnThrottle::new(WARN_EVERY)
 }
 
 /// Everything the dispatcher needs, from the configuration.
@@ -169,7 +145,7 @@ pub fn spawn(
         let mut ticker = tokio::time::interval(TICK);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rate_limited = HashMap::new();
-        let mut throttle = WarnThrottle::default();
+        let mut throttle = warn_throttle();
         let mut pruned: Option<std::time::Instant> = None;
         loop {
             ticker.tick().await;
@@ -201,20 +177,4 @@ pub fn spawn(
         }
     });
     Ok(vec![dispatcher, deliverer])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repeated_failures_warn_once_until_a_success() {
-        let mut throttle = WarnThrottle::default();
-        assert_eq!(throttle.failed(), Some(0), "the first failure is logged");
-        assert_eq!(throttle.failed(), None);
-        assert_eq!(throttle.failed(), None);
-        throttle.succeeded();
-        assert_eq!(throttle.failed(), Some(0), "a success re-arms it");
-        assert_eq!(throttle.failed(), None);
-    }
 }
