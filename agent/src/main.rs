@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use headroom_proto::config::EXIT_BAD_CONFIG;
 use headroom_proto::process::{init_tracing, shutdown_signal};
+use headroom_proto::telemetry;
 use headroom_proto::v1;
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -80,13 +81,29 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Run { .. } => match runtime.block_on(run(config)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                tracing::error!(error = format!("{error:#}"), "headroom-agent stopped");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Run { .. } => {
+            let telemetry = {
+                let _entered = runtime.enter();
+                telemetry::init(
+                    &config.telemetry,
+                    telemetry::AGENT_SERVICE,
+                    Some(&config.agent_id()),
+                )
+                .unwrap_or_else(|error| {
+                    tracing::warn!(error = %error, "running without Headroom's own telemetry");
+                    telemetry::Telemetry::default()
+                })
+            };
+            let code = match runtime.block_on(run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "headroom-agent stopped");
+                    ExitCode::FAILURE
+                }
+            };
+            telemetry.shutdown();
+            code
+        }
     }
 }
 

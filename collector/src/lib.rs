@@ -10,6 +10,7 @@ pub mod demo;
 pub mod ingest;
 pub mod metrics;
 pub mod store;
+pub mod telemetry;
 pub mod web;
 
 use std::future::Future;

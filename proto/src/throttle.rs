@@ -69,6 +69,10 @@ mod tests {
     fn the_next_warning_after_the_period_counts_the_quiet_ones() {
         let mut throttle = WarnThrottle::new(Duration::ZERO);
         assert_eq!(throttle.failed(), Some(0));
-        assert_eq!(throttle.failed(), Some(0), "a zero period lets each through");
+        assert_eq!(
+            throttle.failed(),
+            Some(0),
+            "a zero period lets each through"
+        );
     }
 }

@@ -26,8 +26,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 use super::attributes::{Allowed, OTHER, RequestKey, step_label};
-use super::own::{self, OwnSpans};
 use super::histogram::{LatencyHistogram, drain_routes};
+use super::own::{self, OwnSpans};
 use super::statements::{RouteStatements, TraceStatements};
 use crate::samples::{counter, gauge};
 
@@ -616,12 +616,10 @@ mod tests {
             span(1, false, crate::telemetry::span::ADVISOR_PASS, 30, vec![]),
             span(1, true, crate::telemetry::span::ADVISOR_RULE, 1, vec![]),
         ]);
-        own.resource_spans[0].resource = Some(
-            opentelemetry_proto::tonic::resource::v1::Resource {
-                attributes: vec![text("service.name", "headroom-collector")],
-                ..Default::default()
-            },
-        );
+        own.resource_spans[0].resource = Some(opentelemetry_proto::tonic::resource::v1::Resource {
+            attributes: vec![text("service.name", "headroom-collector")],
+            ..Default::default()
+        });
         aggregator.ingest(&own, 0);
         aggregator.ingest(&export(vec![root(2, "/a", 1)]), 0);
         assert_eq!(aggregator.exports(), 2, "both exports were received");
@@ -629,7 +627,11 @@ mod tests {
         assert_eq!(plain(&batch, "otlp_exports_total"), 1.0);
         assert_eq!(plain(&batch, "otlp_spans_received_total"), 1.0);
         assert_eq!(
-            total(&batch, super::own::SPANS, crate::telemetry::span::ADVISOR_PASS),
+            total(
+                &batch,
+                super::own::SPANS,
+                crate::telemetry::span::ADVISOR_PASS
+            ),
             Some(1.0)
         );
     }

@@ -322,6 +322,47 @@ mod tests {
         assert!(joined.contains("`telemetry.metrics_interval`"), "{joined}");
     }
 
+    /// The commented-out `[telemetry]` block of an example file, uncommented.
+    fn example_block(text: &str) -> String {
+        text.lines()
+            .skip_while(|line| *line != "# [telemetry]")
+            .take_while(|line| line.starts_with("# "))
+            .map(|line| &line[2..])
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn both_example_files_show_the_real_defaults() {
+        for (name, text) in [
+            (
+                "agent.example.toml",
+                include_str!("../../../agent.example.toml"),
+            ),
+            (
+                "collector.example.toml",
+                include_str!("../../../collector.example.toml"),
+            ),
+        ] {
+            let block = example_block(text);
+            let table: toml::Table = block.parse().expect(name);
+            let shown: TelemetryConfig = table
+                .get("telemetry")
+                .cloned()
+                .expect(name)
+                .try_into()
+                .expect(name);
+            assert_eq!(
+                shown,
+                TelemetryConfig {
+                    otlp_endpoint: "http://127.0.0.1:4317".into(),
+                    ..TelemetryConfig::default()
+                },
+                "{name}: {block}"
+            );
+        }
+    }
+
     #[test]
     fn the_resource_names_the_service_version_host_and_agent() {
         let resource = resource(AGENT_SERVICE, Some("db-1"));
