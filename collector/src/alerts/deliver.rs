@@ -240,10 +240,7 @@ pub async fn deliver_due(
             span.set_attributes(outcome);
             span.set_attributes([
                 KeyValue::new(attribute::ATTEMPTS, update.attempts),
-                KeyValue::new(
-                    attribute::HTTP_STATUS,
-                    i64::from(update.last_status.unwrap_or(0)),
-                ),
+                KeyValue::new(attribute::HTTP_STATUS, update.last_status.unwrap_or(0)),
             ]);
             if update.status != DeliveryStatus::Delivered {
                 span.set_status(Status::error(

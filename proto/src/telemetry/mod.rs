@@ -157,9 +157,8 @@ impl TelemetryConfig {
     /// Adds one sentence per mistake to `errors`.
     pub fn validate(&self, errors: &mut Vec<String>) {
         let endpoint = &self.otlp_endpoint;
-        if !endpoint.is_empty()
-            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
-        {
+        let url = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+        if !endpoint.is_empty() && !url {
             errors.push(format!(
                 "`telemetry.otlp_endpoint`: `{endpoint}` must start with http:// or https://"
             ));
