@@ -12,6 +12,7 @@ pub mod ingest;
 mod layout;
 pub mod metrics;
 pub mod store;
+pub mod telemetry;
 pub mod timefmt;
 pub mod web;
 

@@ -134,6 +134,8 @@ pub mod latency;
 pub mod otlp;
 pub mod process;
 pub mod samples;
+pub mod telemetry;
+pub mod throttle;
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::policy::{self, Inputs, Timers};
 use super::retry::RetryPolicy;
-use super::throttle::WarnThrottle;
+use super::throttle::warn_throttle;
 use super::{AlertingConfig, ReceiverConfig, deliver};
 use crate::store::{Store, StoreError, now_ms};
 
@@ -146,7 +146,7 @@ pub fn spawn(
         let mut ticker = tokio::time::interval(TICK);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rate_limited = HashMap::new();
-        let mut throttle = WarnThrottle::default();
+        let mut throttle = warn_throttle();
         let mut pruned: Option<std::time::Instant> = None;
         loop {
             ticker.tick().await;
