@@ -8,6 +8,7 @@ use std::time::Duration;
 use headroom_proto::config::{
     ByteSize, ConfigErrors, HumanDuration, LogFormat, Sections, read_file,
 };
+use headroom_proto::telemetry::TelemetryConfig;
 use serde::Deserialize;
 
 use crate::sources::SourceConfig;
@@ -27,6 +28,8 @@ pub struct Config {
     pub spool: SpoolSection,
     pub sources: Vec<SourceConfig>,
     pub log: LogSection,
+    /// `[telemetry]`: the agent's own traces and metrics over OTLP.
+    pub telemetry: TelemetryConfig,
 }
 
 /// `[agent]`.
@@ -132,6 +135,7 @@ impl Config {
             spool: sections.take("spool"),
             sources: sections.take_list("sources"),
             log: sections.take("log"),
+            telemetry: sections.take("telemetry"),
         };
         let mut errors = sections.finish();
         if let Some(token) = env_token.filter(|t| !t.is_empty()) {
@@ -150,6 +154,7 @@ impl Config {
     }
 
     fn validate(&self, errors: &mut Vec<String>) {
+        self.telemetry.validate(errors);
         let endpoint = &self.collector.endpoint;
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
             errors.push(format!(
@@ -249,6 +254,7 @@ mod tests {
         );
         assert_eq!(config.spool, defaults.spool);
         assert_eq!(config.log, defaults.log);
+        assert_eq!(config.telemetry, defaults.telemetry);
         // Each example source is its type's defaults plus the example's url.
         assert_eq!(
             config.sources,

@@ -19,6 +19,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use headroom_proto::config::{EXIT_BAD_CONFIG, LogFormat};
 use headroom_proto::process::{init_tracing, shutdown_signal};
+use headroom_proto::telemetry;
 use headroom_proto::v1;
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -91,13 +92,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
-    match runtime.block_on(run(config)) {
+    let telemetry = {
+        let _entered = runtime.enter();
+        telemetry::init(
+            &config.telemetry,
+            telemetry::AGENT_SERVICE,
+            Some(&config.agent_id()),
+        )
+        .unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "running without Headroom's own telemetry");
+            telemetry::Telemetry::default()
+        })
+    };
+    let code = match runtime.block_on(run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "headroom-agent stopped");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

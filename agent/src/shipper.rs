@@ -3,12 +3,23 @@
 //! their acks. An ack deletes from the spool; any failure reconnects after a
 //! capped, jittered exponential backoff and re-sends from the oldest unacked
 //! batch (the collector de-duplicates).
+//!
+//! Own telemetry (`headroom_proto::telemetry`, no-ops unless `[telemetry]`
+//! is set): a `headroom.agent.batch` span per batch from its send to its ack
+//! (an error when it is rejected or the stream ends first), batches sent
+//! and acked, and the send-to-ack time.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use headroom_proto::telemetry::{self, attribute, metric, span};
 use headroom_proto::v1::{self, agent_message, collector_message, ingest_client::IngestClient};
+use opentelemetry::KeyValue;
+use opentelemetry::global::BoxedSpan;
+use opentelemetry::metrics::{Counter, Histogram};
+use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
 use prost::Message;
 use rand::Rng;
 use tokio::sync::{Notify, mpsc};
@@ -145,6 +156,87 @@ pub async fn open_stream(
     Ok((sender, inbound))
 }
 
+/// The shipper's instruments.
+struct Instruments {
+    sent: Counter<u64>,
+    acked: Counter<u64>,
+    ack_seconds: Histogram<f64>,
+}
+
+impl Instruments {
+    fn new() -> Self {
+        let meter = telemetry::meter();
+        Self {
+            sent: meter.u64_counter(metric::AGENT_BATCHES_SENT).build(),
+            acked: meter.u64_counter(metric::AGENT_BATCHES_ACKED).build(),
+            ack_seconds: meter
+                .f64_histogram(metric::AGENT_ACK_DURATION)
+                .with_unit("s")
+                .build(),
+        }
+    }
+}
+
+/// The batches of one stream awaiting their ack, each with its span; those
+/// left when the stream ends close as errors.
+struct InFlight<'a> {
+    instruments: &'a Instruments,
+    batches: HashMap<u64, (BoxedSpan, Instant)>,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(instruments: &'a Instruments) -> Self {
+        Self {
+            instruments,
+            batches: HashMap::new(),
+        }
+    }
+
+    fn sent(&mut self, sequence: u64, points: u64) {
+        let tracer = telemetry::tracer();
+        let span = tracer
+            .span_builder(span::AGENT_BATCH)
+            .with_kind(SpanKind::Client)
+            .with_attributes([
+                KeyValue::new(attribute::SEQUENCE, sequence as i64),
+                KeyValue::new(attribute::POINTS, points as i64),
+            ])
+            .start(&tracer);
+        self.instruments.sent.add(1, &[]);
+        self.batches.insert(sequence, (span, Instant::now()));
+    }
+
+    fn acked(&mut self, sequence: u64, duplicate: bool) {
+        let Some((mut span, sent)) = self.batches.remove(&sequence) else {
+            return;
+        };
+        let outcome = [KeyValue::new(attribute::DUPLICATE, duplicate)];
+        self.instruments.acked.add(1, &outcome);
+        self.instruments
+            .ack_seconds
+            .record(sent.elapsed().as_secs_f64(), &[]);
+        span.set_attributes(outcome);
+        span.end();
+    }
+
+    fn rejected(&mut self, sequence: u64, code: &str) {
+        if let Some((mut span, _)) = self.batches.remove(&sequence) {
+            span.set_attribute(KeyValue::new(attribute::OUTCOME, "invalid"));
+            span.set_status(Status::error(format!("rejected by the collector: {code}")));
+            span.end();
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        for (_, (mut span, _)) in self.batches.drain() {
+            span.set_status(Status::error("the stream ended before the ack"));
+            span.end();
+        }
+    }
+}
+
 /// The shipper's state.
 pub struct Shipper {
     pub config: CollectorSection,
@@ -159,8 +251,9 @@ impl Shipper {
     pub async fn run(self) {
         let mut backoff = Backoff::new(self.config.min_backoff.0, self.config.max_backoff.0);
         let mut failures = 0u32;
+        let instruments = Instruments::new();
         loop {
-            let Err(error) = self.session(&mut backoff).await;
+            let Err(error) = self.session(&mut backoff, &instruments).await;
             failures += 1;
             let delay = backoff.next_delay();
             match &error {
@@ -187,7 +280,11 @@ impl Shipper {
     }
 
     /// One stream, until it fails.
-    async fn session(&self, backoff: &mut Backoff) -> Result<std::convert::Infallible, ShipError> {
+    async fn session(
+        &self,
+        backoff: &mut Backoff,
+        instruments: &Instruments,
+    ) -> Result<std::convert::Infallible, ShipError> {
         let max_in_flight = self.config.max_in_flight;
         let channel = connect(&self.config).await?;
         let (outbound, mut inbound) = open_stream(
@@ -200,6 +297,7 @@ impl Shipper {
         tracing::info!(endpoint = %self.config.endpoint, "connected to the collector");
         let mut cursor = self.with_spool(|spool| Ok(spool.acked() + 1))?;
         let mut in_flight = 0usize;
+        let mut spans = InFlight::new(instruments);
         loop {
             while in_flight < max_in_flight {
                 let Some(record) = self.with_spool(|spool| spool.read_from(cursor))? else {
@@ -220,6 +318,7 @@ impl Shipper {
                         continue;
                     }
                 };
+                let points = batch.point_count();
                 let message = v1::AgentMessage {
                     kind: Some(agent_message::Kind::Batch(batch)),
                 };
@@ -227,6 +326,7 @@ impl Shipper {
                     .send(message)
                     .await
                     .map_err(|_| ShipError::Closed)?;
+                spans.sent(record.seq, points);
                 in_flight += 1;
             }
             tokio::select! {
@@ -235,12 +335,14 @@ impl Shipper {
                     match message.kind {
                         Some(collector_message::Kind::Ack(ack)) => {
                             self.with_spool(|spool| spool.ack(ack.sequence))?;
+                            spans.acked(ack.sequence, ack.duplicate);
                             in_flight = in_flight.saturating_sub(1);
                             backoff.reset();
                         }
                         Some(collector_message::Kind::Error(error)) if error.sequence > 0 => {
                             tracing::error!(sequence = error.sequence, code = %error.code, error = %error.message, "the collector rejected a batch; it is dropped and counted");
                             self.with_spool(|spool| spool.ack(error.sequence))?;
+                            spans.rejected(error.sequence, &error.code);
                             self.drops.rejected_batches.fetch_add(1, Ordering::Relaxed);
                             in_flight = in_flight.saturating_sub(1);
                         }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 pub use headroom_proto::config::LogFormat;
 use headroom_proto::config::{ByteSize, ConfigErrors, HumanDuration, Sections, read_file};
+use headroom_proto::telemetry::TelemetryConfig;
 use serde::{Deserialize, Serialize};
 
 pub use crate::advisor::AdvisorConfig;
@@ -38,6 +39,8 @@ pub struct Config {
     /// `[[alerts]]`: where notifications go.
     pub alerts: Vec<ReceiverConfig>,
     pub alerting: AlertingConfig,
+    /// `[telemetry]`: the collector's own traces and metrics over OTLP.
+    pub telemetry: TelemetryConfig,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             advisor: AdvisorConfig::default(),
             alerts: Vec::new(),
             alerting: AlertingConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -237,6 +241,7 @@ impl Config {
             advisor: sections.take("advisor"),
             alerts: sections.take_list("alerts"),
             alerting: sections.take("alerting"),
+            telemetry: sections.take("telemetry"),
         };
         let mut errors = sections.finish();
 
@@ -287,6 +292,7 @@ impl Config {
     }
 
     fn validate(&self, errors: &mut Vec<String>) {
+        self.telemetry.validate(errors);
         if !self.database_url.is_empty()
             && !self.database_url.starts_with("sqlite:")
             && !self.database_url.starts_with("postgres://")

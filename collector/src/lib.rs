@@ -8,8 +8,12 @@ pub mod analysis;
 pub mod config;
 pub mod demo;
 pub mod ingest;
+#[cfg(test)]
+mod layout;
 pub mod metrics;
 pub mod store;
+pub mod telemetry;
+pub mod timefmt;
 pub mod web;
 
 use std::future::Future;

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use headroom_collector::config::{Config, Overrides};
 use headroom_proto::config::EXIT_BAD_CONFIG;
 use headroom_proto::process::{init_tracing, shutdown_signal};
+use headroom_proto::telemetry::{self, TelemetryConfig};
 
 /// Headroom's collector: stores what agents send and says when to scale what.
 #[derive(Debug, Parser)]
@@ -100,8 +101,14 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Serve => run(headroom_collector::serve(config, shutdown_signal())),
-        Command::Demo { .. } => run(headroom_collector::demo::run(config, shutdown_signal())),
+        Command::Serve => run(
+            config.telemetry.clone(),
+            headroom_collector::serve(config, shutdown_signal()),
+        ),
+        Command::Demo { .. } => run(
+            config.telemetry.clone(),
+            headroom_collector::demo::run(config, shutdown_signal()),
+        ),
         Command::Alerts {
             command: AlertsCommand::Test { receiver },
         } => alerts_test(&config, &receiver),
@@ -147,18 +154,32 @@ fn alerts_test(config: &Config, receiver: &str) -> ExitCode {
     }
 }
 
-/// Runs `server` (the collector, or the demo) on a multi-threaded runtime.
-fn run<E: std::fmt::Display>(server: impl Future<Output = Result<(), E>>) -> ExitCode {
+/// Runs `server` (the collector, or the demo) on a multi-threaded runtime,
+/// exporting the collector's own telemetry as `[telemetry]` says (a set-up
+/// that fails is logged and the collector runs without it).
+fn run<E: std::fmt::Display>(
+    telemetry: TelemetryConfig,
+    server: impl Future<Output = Result<(), E>>,
+) -> ExitCode {
     let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(server) {
+    let telemetry = {
+        let _entered = runtime.enter();
+        telemetry::init(&telemetry, telemetry::COLLECTOR_SERVICE, None).unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "running without Headroom's own telemetry");
+            telemetry::Telemetry::default()
+        })
+    };
+    let code = match runtime.block_on(server) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %error, "headroom-collector stopped");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }
 
 /// Builds a runtime from `builder` with every driver; says why when it cannot.

@@ -135,6 +135,8 @@ pub mod otlp;
 pub mod process;
 pub mod samples;
 pub mod signals;
+pub mod telemetry;
+pub mod throttle;
 
 #[cfg(test)]
 mod tests {

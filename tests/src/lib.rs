@@ -128,7 +128,7 @@ pub fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
+fn spawn(binary: &str, args: &[String], env: &[(String, String)], log: &Path) -> Child {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -139,6 +139,7 @@ fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
         .args(args)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(key, value)| (key, value)))
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
@@ -151,6 +152,7 @@ fn spawn(binary: &str, args: &[String], log: &Path) -> Child {
 pub struct Process {
     binary: &'static str,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     log: PathBuf,
     child: Option<Child>,
 }
@@ -160,6 +162,7 @@ impl Process {
         Self {
             binary,
             args,
+            env: Vec::new(),
             log,
             child: None,
         }
@@ -168,7 +171,7 @@ impl Process {
     /// Starts it (again), appending to the same log.
     fn start(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.binary);
-        self.child = Some(spawn(self.binary, &self.args, &self.log));
+        self.child = Some(spawn(self.binary, &self.args, &self.env, &self.log));
     }
 
     /// SIGKILL: no chance to flush anything.
@@ -236,6 +239,8 @@ pub struct CollectorOptions {
     pub admin_token: String,
     /// Run `headroom-collector demo` (the simulated store) instead of `serve`.
     pub demo: bool,
+    /// Extra environment variables for the process.
+    pub env: Vec<(String, String)>,
 }
 
 /// A running (or stopped) collector with its own data dir and ports.
@@ -262,8 +267,10 @@ impl Collector {
             Vec::new()
         };
         args.extend(["--config".into(), config_path.display().to_string()]);
+        let mut process = Process::new("headroom-collector", args, log.clone());
+        process.env = options.env.clone();
         let mut collector = Self {
-            process: Process::new("headroom-collector", args, log.clone()),
+            process,
             grpc: SocketAddr::from(([127, 0, 0, 1], 0)),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             dir,

@@ -340,7 +340,11 @@ async fn the_catalog_is_read_once_then_at_once_when_an_index_is_created() {
     ];
     let rows = || async { collector.points("pg_table_live_tuples", &table).await };
     wait_for(DEADLINE, "the first catalog read", || async {
-        rows().await.first().map(|points| !points.is_empty())?.then_some(())
+        rows()
+            .await
+            .first()
+            .map(|points| !points.is_empty())?
+            .then_some(())
     })
     .await;
     let before = scrapes(&collector, "pg-catalog").await;
@@ -363,13 +367,17 @@ async fn the_catalog_is_read_once_then_at_once_when_an_index_is_created() {
     cluster
         .execute("shop", "CREATE INDEX orders_email ON orders (email)")
         .await;
-    wait_for(DEADLINE, "the new index read at the next scrape", || async {
-        texts(&collector, "pg_index")
-            .await
-            .iter()
-            .any(|(key, _)| key == "shop/public.orders_email")
-            .then_some(())
-    })
+    wait_for(
+        DEADLINE,
+        "the new index read at the next scrape",
+        || async {
+            texts(&collector, "pg_index")
+                .await
+                .iter()
+                .any(|(key, _)| key == "shop/public.orders_email")
+                .then_some(())
+        },
+    )
     .await;
     assert_eq!(rows().await[0].len(), 2, "the tables were read with it");
     drop(agent);

@@ -4,11 +4,18 @@
 //! candidate not seen before (`Wake`) brings the next pass forward, at most
 //! one early pass per [`EARLY_PASS_GAP`]: index advice then needs no full
 //! interval to appear.
+//!
+//! Each pass is a `headroom.advisor.pass` span of the collector's own
+//! telemetry, with a `headroom.advisor.rule` child per rule (timed while the
+//! rules ran, emitted after), and its duration is recorded by outcome.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use headroom_proto::telemetry::{self, attribute, span};
+use opentelemetry::trace::{Span as _, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context as TraceContext, KeyValue};
 use tokio::sync::Notify;
 
 use super::lifecycle::{self, Hysteresis, State};
@@ -43,6 +50,54 @@ pub async fn pass(
     history: &mut load::History,
     now: i64,
 ) -> Result<PassReport, PassError> {
+    let tracer = telemetry::tracer();
+    let trace = TraceContext::new().with_span(tracer.start(span::ADVISOR_PASS));
+    let started = Instant::now();
+    let result = run_pass(store, config, history, now, &trace).await;
+    let outcome = [KeyValue::new(
+        attribute::OUTCOME,
+        if result.is_ok() { "ok" } else { "failed" },
+    )];
+    crate::telemetry::instruments()
+        .pass_seconds
+        .record(started.elapsed().as_secs_f64(), &outcome);
+    let span = trace.span();
+    span.set_attributes(outcome);
+    match &result {
+        Ok(report) => span.set_attributes([
+            KeyValue::new(attribute::SERIES, report.series as i64),
+            KeyValue::new(attribute::FINDINGS, report.findings as i64),
+        ]),
+        Err(error) => span.set_status(Status::error(error.to_string())),
+    }
+    span.end();
+    result
+}
+
+/// One child span per rule run, under the pass in `trace`.
+fn rule_spans(trace: &TraceContext, runs: &[rules::RuleRun]) {
+    let tracer = telemetry::tracer();
+    for run in runs {
+        let mut child = tracer
+            .span_builder(span::ADVISOR_RULE)
+            .with_start_time(run.started)
+            .with_attributes([
+                KeyValue::new(attribute::RULE, run.name),
+                KeyValue::new(attribute::FINDINGS, run.findings as i64),
+            ])
+            .start_with_context(&tracer, trace);
+        child.end_with_timestamp(run.started + run.elapsed);
+    }
+}
+
+/// [`pass`]'s work; the rules' runs become children of `trace`'s span.
+async fn run_pass(
+    store: &Store,
+    config: &Arc<AdvisorConfig>,
+    history: &mut load::History,
+    now: i64,
+    trace: &TraceContext,
+) -> Result<PassReport, PassError> {
     let started = Instant::now();
     let snapshot = load::snapshot(store, config, history, now).await?;
     let load_ms = started.elapsed().as_millis();
@@ -50,7 +105,7 @@ pub async fn pass(
     let read: HashMap<String, State> = stored.iter().map(|r| (r.id.clone(), r.state)).collect();
     let analysed = Instant::now();
     let config_for_task = Arc::clone(config);
-    let (report, headroom, changed, events) = tokio::task::spawn_blocking(move || {
+    let (report, headroom, changed, events, runs) = tokio::task::spawn_blocking(move || {
         let config = &*config_for_task;
         let headroom = resources::compute(&snapshot, &config.resources, config.stale_ms());
         let ctx = Context {
@@ -58,7 +113,7 @@ pub async fn pass(
             headroom: &headroom,
             config,
         };
-        let findings = rules::evaluate_all(&ctx);
+        let (findings, runs) = rules::evaluate_all_timed(&ctx);
         let hysteresis = Hysteresis {
             open_after: i64::from(config.open_after.max(1)),
             resolve_after: i64::from(config.resolve_after.max(1)),
@@ -73,10 +128,11 @@ pub async fn pass(
             load_ms: 0,
             analysis_ms: 0,
         };
-        (report, headroom, changed, events)
+        (report, headroom, changed, events, runs)
     })
     .await
     .map_err(|error| PassError::Task(error.to_string()))?;
+    rule_spans(trace, &runs);
     let analysis_ms = analysed.elapsed().as_millis();
     let skipped = store.save_recommendations(&changed, &events, &read).await?;
     store.save_headroom(&headroom, now).await?;

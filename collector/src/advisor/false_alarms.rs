@@ -19,7 +19,7 @@ use headroom_proto::signals::postgres::{
 };
 
 use super::{
-    AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, load, needs, rules,
+    AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, load, plan, rules,
 };
 use crate::analysis::headroom::Headroom;
 use crate::analysis::{DAY_MS, MINUTE_MS};
@@ -47,7 +47,7 @@ fn advise(snap: &Snapshot, headroom: &[Headroom]) -> Vec<Finding> {
     let findings = evaluate(snap);
     // What the loader would have read gives the same advice: the rules
     // declare every series they read, over the span they read it.
-    let loaded = needs::restrict(snap, load::recent_start(&config, snap.now_ms));
+    let loaded = plan::restrict(snap, load::recent_start(&config, snap.now_ms));
     assert_eq!(
         evaluate(&loaded),
         findings,

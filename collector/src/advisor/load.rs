@@ -1,5 +1,5 @@
 //! Fills a pass's snapshot from the store: the series the readers declare
-//! (`needs.rs`), as hourly rollups over the look-back window for those
+//! (`needs.rs`, joined in `plan.rs`), as hourly rollups over the look-back window for those
 //! needed over it, finer buckets over the recent window for every one of
 //! them, and the texts.
 //!
@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 
 use super::AdvisorConfig;
-use super::needs::{self, Span};
+use super::needs::Span;
+use super::plan;
 use super::snapshot::{Series, Snapshot, Text};
 use crate::store::model::Kind;
 use crate::store::{HOUR, RAW, ScanPoint, Store, StoreError};
@@ -69,7 +70,7 @@ pub async fn snapshot(
     // Hourly rollups up to the hour the recent window starts in.
     let split = recent_start(config, now);
     let step = (recent / RECENT_BUCKETS).max(1_000);
-    let plan = needs::plan();
+    let plan = plan::plan();
     let mut metas = store.series_meta().await?;
     metas.retain(|m| plan.contains_key(m.name.as_str()));
     let all: HashMap<i64, Kind> = metas.iter().map(|m| (m.id, m.kind)).collect();

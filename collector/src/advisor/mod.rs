@@ -6,10 +6,10 @@ pub mod config;
 pub mod engine;
 #[cfg(test)]
 mod false_alarms;
-pub mod fold;
 pub mod lifecycle;
 pub mod load;
 pub mod needs;
+pub mod plan;
 pub mod resources;
 pub mod routes;
 pub mod rules;
@@ -17,6 +17,9 @@ pub mod rules;
 mod scenarios;
 pub mod snapshot;
 pub mod statements;
+mod store;
+#[cfg(test)]
+mod store_tests;
 
 use std::collections::BTreeMap;
 
@@ -28,7 +31,19 @@ pub use snapshot::{Series, Snapshot};
 use crate::analysis::headroom::Headroom;
 
 /// How urgent a recommendation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Info,
@@ -55,7 +70,19 @@ impl Severity {
 }
 
 /// What a recommendation is about (DESIGN.md's kinds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RecKind {
     Index,
@@ -105,7 +132,7 @@ impl RecKind {
 }
 
 /// One number behind a recommendation, with the threshold it was held to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fact {
     pub name: String,
     pub value: f64,
@@ -115,7 +142,7 @@ pub struct Fact {
 }
 
 /// A stored series behind a recommendation (what the dashboard charts).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeriesRef {
     pub name: String,
     pub labels: BTreeMap<String, String>,
@@ -124,7 +151,7 @@ pub struct SeriesRef {
 }
 
 /// The evidence of a recommendation: numbers, series and free notes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Evidence {
     pub facts: Vec<Fact>,
     pub series: Vec<SeriesRef>,

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{
-    AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, load, needs, resources,
+    AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, load, plan, resources,
     rules,
 };
 use crate::analysis::headroom::Headroom;
@@ -71,7 +71,7 @@ fn advise(snap: &Snapshot) -> (Vec<Headroom>, Vec<Finding>) {
     };
     let advice = run(snap);
     // What the loader would have read gives the same advice.
-    let loaded = needs::restrict(snap, load::recent_start(&config, snap.now_ms));
+    let loaded = plan::restrict(snap, load::recent_start(&config, snap.now_ms));
     assert_eq!(run(&loaded), advice, "the advisor reads undeclared series");
     advice
 }

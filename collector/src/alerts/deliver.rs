@@ -2,14 +2,21 @@
 //! at a time per receiver (so a group's messages keep their order), and
 //! records each attempt. A notification is marked delivered as soon as the
 //! platform answers 2xx; the `X-Headroom-Notification` header carries its id,
-//! unchanged across retries, for receivers that deduplicate.
+//! unchanged across retries, for receivers that deduplicate. Each attempt is
+//! a `headroom.alert.delivery` span of the collector's own telemetry
+//! (receiver name and platform, attempts, HTTP status, outcome; never the
+//! URL or the message) and counted by outcome.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use headroom_proto::telemetry::{self, attribute, span};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+
 use super::format;
-use super::outbox::Delivery;
+use super::outbox::{Delivery, DeliveryStatus};
 use super::retry::{self, Answer, RetryPolicy};
 use super::{Notification, Reason, ReceiverConfig, ReceiverType};
 use crate::store::{Store, StoreError, now_ms};
@@ -196,6 +203,16 @@ pub async fn deliver_due(
         let mut attempts = 0;
         for delivery in deliveries {
             attempts += 1;
+            let tracer = telemetry::tracer();
+            let platform = receivers.get(&name).map_or("unknown", |r| r.kind.as_str());
+            let mut span = tracer
+                .span_builder(span::ALERT_DELIVERY)
+                .with_kind(SpanKind::Client)
+                .with_attributes([
+                    KeyValue::new(attribute::RECEIVER, name.clone()),
+                    KeyValue::new(attribute::PLATFORM, platform),
+                ])
+                .start(&tracer);
             let answer = match receivers.get(&name) {
                 Some(receiver) => {
                     let edit = if delivery.notification.reason == Reason::Resolved
@@ -215,6 +232,22 @@ pub async fn deliver_due(
                 },
             };
             let update = retry::apply(&delivery, &answer, now_ms(), policy);
+            let outcome = [
+                KeyValue::new(attribute::OUTCOME, update.status.as_str()),
+                KeyValue::new(attribute::PLATFORM, platform),
+            ];
+            crate::telemetry::instruments().deliveries.add(1, &outcome);
+            span.set_attributes(outcome);
+            span.set_attributes([
+                KeyValue::new(attribute::ATTEMPTS, update.attempts),
+                KeyValue::new(attribute::HTTP_STATUS, update.last_status.unwrap_or(0)),
+            ]);
+            if update.status != DeliveryStatus::Delivered {
+                span.set_status(Status::error(
+                    "the platform did not accept the notification",
+                ));
+            }
+            span.end();
             store.update_delivery(&delivery.id, &update).await?;
             tracing::info!(
                 receiver = %name,
@@ -245,7 +278,7 @@ pub async fn run(
     wake: Arc<tokio::sync::Notify>,
     poll: Duration,
 ) {
-    let mut throttle = super::dispatch::WarnThrottle::default();
+    let mut throttle = super::throttle::warn_throttle();
     loop {
         match deliver_due(&store, &client, &receivers, &policy).await {
             Ok(_) => throttle.succeeded(),

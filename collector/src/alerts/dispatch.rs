@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::policy::{self, Inputs, Timers};
 use super::retry::RetryPolicy;
+use super::throttle::warn_throttle;
 use super::{AlertingConfig, ReceiverConfig, deliver};
 use crate::store::{Store, StoreError, now_ms};
 
@@ -22,42 +23,6 @@ pub const KEEP_MS: i64 = 30 * 86_400_000;
 
 /// How often the dispatcher prunes what is older than [`KEEP_MS`].
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
-
-/// At most one warning per this long about the same failing loop (an
-/// unreachable database would otherwise warn twice a second).
-pub const WARN_EVERY: Duration = Duration::from_secs(60);
-
-/// Says whether a repeated failure should be logged now: the first one, then
-/// once per [`WARN_EVERY`]; a success re-arms it.
-#[derive(Debug, Default)]
-pub struct WarnThrottle {
-    last: Option<std::time::Instant>,
-    suppressed: u64,
-}
-
-impl WarnThrottle {
-    /// A failure happened: `Some(failures suppressed since the last warning)`
-    /// when it should be logged.
-    pub fn failed(&mut self) -> Option<u64> {
-        let now = std::time::Instant::now();
-        match self.last {
-            Some(last) if now.duration_since(last) < WARN_EVERY => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
-
-    /// A success: the next failure is logged at once.
-    pub fn succeeded(&mut self) {
-        self.last = None;
-        self.suppressed = 0;
-    }
-}
 
 /// Everything the dispatcher needs, from the configuration.
 #[derive(Debug, Clone)]
@@ -106,17 +71,29 @@ pub async fn dispatch_once(
     let mut silences = store.silences().await?;
     silences.retain(|s| s.state(now) != "expired");
     let groups = store.alert_groups().await?;
+    let unreadable = &groups.unreadable;
     let sent_last_hour = store.notifications_since(now - 3_600_000).await?;
-    let decision = policy::decide(&Inputs {
+    let mut decision = policy::decide(&Inputs {
         now,
         receivers: &settings.receivers,
         recommendations: &recommendations,
         silences: &silences,
-        groups: &groups,
+        groups: &groups.groups,
         sent_last_hour: &sent_last_hour,
         timers: settings.timers,
         dashboard_url: &settings.dashboard_url,
     });
+    // A group whose stored state does not decode would look new and
+    // notify again: nothing is decided for it until its row is fixed.
+    let held = |receiver: &str, group_key: &str| {
+        unreadable
+            .iter()
+            .any(|(r, g)| r == receiver && g == group_key)
+    };
+    decision.groups.retain(|g| !held(&g.receiver, &g.group_key));
+    decision
+        .notifications
+        .retain(|n| !held(&n.receiver, &n.group_key));
     store
         .record_decision(&decision.groups, &decision.notifications)
         .await?;
@@ -169,7 +146,7 @@ pub fn spawn(
         let mut ticker = tokio::time::interval(TICK);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rate_limited = HashMap::new();
-        let mut throttle = WarnThrottle::default();
+        let mut throttle = warn_throttle();
         let mut pruned: Option<std::time::Instant> = None;
         loop {
             ticker.tick().await;
@@ -201,20 +178,4 @@ pub fn spawn(
         }
     });
     Ok(vec![dispatcher, deliverer])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repeated_failures_warn_once_until_a_success() {
-        let mut throttle = WarnThrottle::default();
-        assert_eq!(throttle.failed(), Some(0), "the first failure is logged");
-        assert_eq!(throttle.failed(), None);
-        assert_eq!(throttle.failed(), None);
-        throttle.succeeded();
-        assert_eq!(throttle.failed(), Some(0), "a success re-arms it");
-        assert_eq!(throttle.failed(), None);
-    }
 }

@@ -4,7 +4,8 @@
 //! delivered with retries so that nothing decided is lost.
 //!
 //! `policy.rs` decides (pure), `dispatch.rs` runs it against the store and
-//! writes the outbox, `deliver.rs` sends it, `format/` renders each platform.
+//! writes the outbox, `deliver.rs` sends it, `format/` renders each platform; `store.rs`
+//! queries the alerts' tables.
 
 pub mod config;
 pub mod deliver;
@@ -16,6 +17,11 @@ pub mod policy;
 pub mod probe;
 pub mod retry;
 pub mod silence;
+mod store;
+#[cfg(test)]
+mod store_tests;
+pub mod throttle;
 
 pub use config::{AlertingConfig, ReceiverConfig, ReceiverType, Secret};
 pub use model::{Alert, AlertStatus, Notification, Reason};
+pub use store::GroupStates;

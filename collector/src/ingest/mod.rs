@@ -1,12 +1,17 @@
 //! The `headroom.v1.Ingest` gRPC service: one stream per agent, a Hello
 //! first, then batches, each acked only once the store has committed it.
+//! Each batch is a `headroom.collector.commit` span of the collector's own
+//! telemetry (agent id, sequence, points, outcome).
 
 pub mod auth;
 pub mod convert;
 pub mod otlp;
 pub mod prepare;
 
+use headroom_proto::telemetry::{self, attribute, span};
 use headroom_proto::v1::{self, agent_message, collector_message, ingest_server};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, SpanKind, Status as SpanStatus, Tracer as _};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
@@ -62,11 +67,56 @@ impl IngestService {
     }
 
     /// Validates, converts, encodes and commits one batch.
+    /// Validates, converts and commits one batch, in a
+    /// `headroom.collector.commit` span.
     pub(crate) async fn batch(
         &self,
         agent: &AgentHello,
         batch: v1::Batch,
     ) -> Result<Outcome, BatchError> {
+        let tracer = telemetry::tracer();
+        let mut span = tracer
+            .span_builder(span::COLLECTOR_COMMIT)
+            .with_kind(SpanKind::Server)
+            .with_attributes([
+                KeyValue::new(attribute::AGENT_ID, agent.agent_id.clone()),
+                KeyValue::new(attribute::SEQUENCE, batch.sequence as i64),
+            ])
+            .start(&tracer);
+        let started = std::time::Instant::now();
+        let result = self.commit(agent, batch).await;
+        let outcome = match &result {
+            Ok((Outcome::Stored, _)) => "stored",
+            Ok((Outcome::Duplicate, _)) => "duplicate",
+            Err(BatchError::Invalid(_)) => "invalid",
+            Err(BatchError::Store(_)) => "failed",
+        };
+        let instruments = crate::telemetry::instruments();
+        let outcome_attribute = [KeyValue::new(attribute::OUTCOME, outcome)];
+        instruments.batches.add(1, &outcome_attribute);
+        instruments
+            .commit_seconds
+            .record(started.elapsed().as_secs_f64(), &outcome_attribute);
+        span.set_attributes(outcome_attribute);
+        match &result {
+            Ok((outcome, points)) => {
+                span.set_attribute(KeyValue::new(attribute::POINTS, *points));
+                if *outcome == Outcome::Stored {
+                    instruments.points.add(*points as u64, &[]);
+                }
+            }
+            Err(error) => span.set_status(SpanStatus::error(error.to_string())),
+        }
+        span.end();
+        result.map(|(outcome, _)| outcome)
+    }
+
+    /// [`Self::batch`]'s work: the outcome and the points converted.
+    async fn commit(
+        &self,
+        agent: &AgentHello,
+        batch: v1::Batch,
+    ) -> Result<(Outcome, i64), BatchError> {
         if agent.epoch == 0 {
             return Err(BatchError::Invalid(
                 "this stream's Hello has spool_epoch 0, which only a stream without batches may have".into(),
@@ -111,7 +161,7 @@ impl IngestService {
                 agent.agent_id, c.database, c.queryid, c.definition
             )
         }));
-        Ok(outcome)
+        Ok((outcome, points))
     }
 }
 

@@ -1,9 +1,12 @@
 //! Plain data the store reads and writes: series keys, prepared batches,
-//! blocks and agent rows. No I/O here.
+//! blocks, agent rows and series identities (decoded strictly: see
+//! `rows.rs`). No I/O here.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use super::rows::{BadRow, parse_enum, parse_json};
 
 /// A series' identity: metric name plus labels (sorted, so one canonical form).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,7 +37,7 @@ impl SeriesKey {
 }
 
 /// How a series' values behave (stored as its number).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Gauge = 1,
@@ -42,14 +45,40 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// From the stored number; unknown numbers read as gauges.
-    pub fn from_i64(value: i64) -> Self {
-        if value == Kind::Counter as i64 {
-            Kind::Counter
-        } else {
-            Kind::Gauge
-        }
+    /// From the stored number; `None` for a number this build does not
+    /// know (the reader names the row: see `store::rows`).
+    pub fn from_i64(value: i64) -> Option<Self> {
+        [Kind::Gauge, Kind::Counter]
+            .into_iter()
+            .find(|kind| *kind as i64 == value)
     }
+}
+
+/// A series' identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesMeta {
+    pub id: i64,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub kind: Kind,
+}
+
+/// A `series` row's identity, or what does not decode in it.
+pub(crate) fn series_meta(
+    id: i64,
+    name: String,
+    labels: &str,
+    kind: i64,
+) -> Result<SeriesMeta, BadRow> {
+    let row = id.to_string();
+    Ok(SeriesMeta {
+        labels: parse_json("series", &row, "labels", labels)?,
+        kind: parse_enum("series", &row, "kind", &kind.to_string(), |text| {
+            text.parse().ok().and_then(Kind::from_i64)
+        })?,
+        id,
+        name,
+    })
 }
 
 /// One encoded block of points of one series, ready to insert.
@@ -141,7 +170,7 @@ impl IndexText {
 }
 
 /// What an agent lost, by cause, as reported in one batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Drops {
     pub spool_full_batches: i64,
     pub spool_full_points: i64,

@@ -8,18 +8,21 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::maintenance::Retention;
-use super::model::{AgentHello, Drops, Kind};
+use super::model::{AgentHello, Drops, Kind, series_meta};
+use super::rows::{BadRow, Decoded, parse_json, warn};
 use super::{Context, HOUR, MINUTE, RAW, Store, StoreError, codec, now_ms, on_pool, window_of};
 
 /// Most points returned per series; the response says when it was cut.
 pub const MAX_POINTS_PER_SERIES: usize = 100_000;
 
 /// An agent as `/api/v1/agents` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Agent)]
 pub struct AgentRow {
     pub id: String,
     pub hostname: String,
     pub version: String,
+    /// The agent's configured sources, as it reported them.
     pub sources: serde_json::Value,
     pub first_seen: i64,
     pub last_seen: i64,
@@ -32,13 +35,15 @@ pub struct AgentRow {
 }
 
 /// One stored series as the list shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SeriesSummary)]
 pub struct SeriesRow {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub kind: Kind,
     pub first_timestamp: Option<i64>,
     pub last_timestamp: Option<i64>,
+    /// Raw points stored.
     pub points: i64,
 }
 
@@ -55,18 +60,20 @@ pub struct PointsQuery {
 }
 
 /// Points of one series: `[timestamp_ms, value]` pairs, oldest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SeriesPoints {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub kind: Kind,
+    /// `[timestamp_ms, value]` pairs, oldest first.
     pub points: Vec<(i64, f64)>,
     /// True when more than [`MAX_POINTS_PER_SERIES`] points matched.
     pub truncated: bool,
 }
 
 /// A stored text as `/api/v1/texts` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = Text)]
 pub struct TextRow {
     pub kind: String,
     pub key: String,
@@ -110,13 +117,18 @@ impl Store {
         let rows = on_pool!(&self.read, pool => {
             sqlx::query("SELECT * FROM agents ORDER BY agent_id").fetch_all(pool).await.context("listing agents")?
                 .iter()
-                .map(|row| -> Result<AgentRow, sqlx::Error> {
+                .map(|row| -> Result<Result<AgentRow, BadRow>, sqlx::Error> {
                     let sources: String = row.try_get("sources")?;
-                    Ok(AgentRow {
-                        id: row.try_get("agent_id")?,
+                    let id: String = row.try_get("agent_id")?;
+                    let sources = match parse_json("agents", &id, "sources", &sources) {
+                        Ok(sources) => sources,
+                        Err(bad) => return Ok(Err(bad)),
+                    };
+                    Ok(Ok(AgentRow {
+                        id,
                         hostname: row.try_get("hostname")?,
                         version: row.try_get("version")?,
-                        sources: serde_json::from_str(&sources).unwrap_or_default(),
+                        sources,
                         first_seen: row.try_get("first_seen_ms")?,
                         last_seen: row.try_get("last_seen_ms")?,
                         spool_epoch: format!("{:016x}", row.try_get::<i64, _>("spool_epoch")?),
@@ -131,12 +143,12 @@ impl Store {
                             queue_full_samples: row.try_get("dropped_queue_full_samples")?,
                             rejected_batches: row.try_get("dropped_rejected_batches")?,
                         },
-                    })
+                    }))
                 })
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Decoded<_>, _>>()
                 .context("reading agents")?
         });
-        Ok(rows)
+        Ok(rows.kept())
     }
 
     /// Records an agent's Hello (creating the agent on first sight).
@@ -196,7 +208,7 @@ impl Store {
         );
         let rows = on_pool!(&self.read, pool => {
             sqlx::query(
-                "SELECT s.name, s.labels, s.kind, MIN(b.start_ms) AS first_ms, MAX(b.end_ms) AS last_ms, \
+                "SELECT s.id, s.name, s.labels, s.kind, MIN(b.start_ms) AS first_ms, MAX(b.end_ms) AS last_ms, \
                  CAST(COALESCE(SUM(b.points), 0) AS BIGINT) AS points \
                  FROM series s LEFT JOIN blocks b ON b.series_id = s.id AND b.resolution_ms = 0 \
                  WHERE s.name LIKE $1 ESCAPE '\\' \
@@ -207,21 +219,24 @@ impl Store {
             .await
             .context("listing series")?
             .iter()
-            .map(|row| -> Result<SeriesRow, sqlx::Error> {
+            .map(|row| -> Result<Result<SeriesRow, BadRow>, sqlx::Error> {
                 let labels: String = row.try_get("labels")?;
-                Ok(SeriesRow {
-                    name: row.try_get("name")?,
-                    labels: serde_json::from_str(&labels).unwrap_or_default(),
-                    kind: Kind::from_i64(row.try_get("kind")?),
-                    first_timestamp: row.try_get("first_ms")?,
-                    last_timestamp: row.try_get("last_ms")?,
-                    points: row.try_get("points")?,
-                })
+                let meta = series_meta(row.try_get("id")?, row.try_get("name")?, &labels, row.try_get("kind")?);
+                let (first_timestamp, last_timestamp, points) =
+                    (row.try_get("first_ms")?, row.try_get("last_ms")?, row.try_get("points")?);
+                Ok(meta.map(|meta| SeriesRow {
+                    name: meta.name,
+                    labels: meta.labels,
+                    kind: meta.kind,
+                    first_timestamp,
+                    last_timestamp,
+                    points,
+                }))
             })
-            .collect::<Result<Vec<_>, _>>()
+            .collect::<Result<Decoded<_>, _>>()
             .context("reading series")?
         });
-        Ok(rows)
+        Ok(rows.kept())
     }
 
     /// The oldest stored point of every series named `name` whose labels
@@ -234,9 +249,9 @@ impl Store {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<Option<i64>, StoreError> {
-        let rows: Vec<(String, i64, i64)> = on_pool!(&self.read, pool => {
+        let rows: Vec<(i64, String, i64, i64)> = on_pool!(&self.read, pool => {
             sqlx::query_as(
-                "SELECT s.labels, b.resolution_ms, MIN(b.start_ms) FROM series s \
+                "SELECT s.id, s.labels, b.resolution_ms, MIN(b.start_ms) FROM series s \
                  JOIN blocks b ON b.series_id = s.id WHERE s.name = $1 \
                  GROUP BY s.id, s.labels, b.resolution_ms",
             )
@@ -246,9 +261,15 @@ impl Store {
             .context("finding the first point of series")?
         });
         let (mut fine, mut hourly): (Option<i64>, Option<i64>) = (None, None);
-        for (labels_json, resolution, first) in rows {
+        for (id, labels_json, resolution, first) in rows {
             let stored: BTreeMap<String, String> =
-                serde_json::from_str(&labels_json).unwrap_or_default();
+                match parse_json("series", &id.to_string(), "labels", &labels_json) {
+                    Ok(labels) => labels,
+                    Err(bad) => {
+                        warn(&bad);
+                        continue;
+                    }
+                };
             if !labels.iter().all(|(k, v)| stored.get(k) == Some(v)) {
                 continue;
             }
@@ -297,12 +318,16 @@ impl Store {
         ];
         let mut result = Vec::new();
         for (series_id, labels_json, kind) in candidates {
-            let labels: BTreeMap<String, String> =
-                serde_json::from_str(&labels_json).unwrap_or_default();
+            let (labels, kind) = match series_meta(series_id, String::new(), &labels_json, kind) {
+                Ok(meta) => (meta.labels, meta.kind),
+                Err(bad) => {
+                    warn(&bad);
+                    continue;
+                }
+            };
             if !query.labels.iter().all(|(k, v)| labels.get(k) == Some(v)) {
                 continue;
             }
-            let kind = Kind::from_i64(kind);
             let mut aggs = Vec::new();
             for (resolution, from, to) in segments {
                 if from <= to {

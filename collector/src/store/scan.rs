@@ -2,23 +2,15 @@
 //! points of many series over a range in one query per resolution (rows
 //! streamed and decoded as they come), instead of one query per series.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use futures::TryStreamExt;
 use sqlx::Row;
 
-use super::model::Kind;
+use super::model::{Kind, SeriesMeta, series_meta};
 use super::query::{Agg, block_aggs, bucket};
+use super::rows::Decoded;
 use super::{Context, Store, StoreError, codec, on_pool, window_of};
-
-/// A series' identity.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesMeta {
-    pub id: i64,
-    pub name: String,
-    pub labels: BTreeMap<String, String>,
-    pub kind: Kind,
-}
 
 /// `(bucket start, value, sum)`: value is the mean of a gauge or the last
 /// value of a counter; sum adds the raw values up.
@@ -35,13 +27,9 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, name, labels, kind)| SeriesMeta {
-                id,
-                name,
-                labels: serde_json::from_str(&labels).unwrap_or_default(),
-                kind: Kind::from_i64(kind),
-            })
-            .collect())
+            .map(|(id, name, labels, kind)| series_meta(id, name, &labels, kind))
+            .collect::<Decoded<_>>()
+            .kept())
     }
 
     /// How many series are stored.

@@ -242,164 +242,6 @@ async fn texts_are_listed_by_kind_with_the_latest_text_per_key() {
 }
 
 #[tokio::test]
-async fn a_pass_computed_before_an_acknowledgement_does_not_overwrite_it() {
-    use std::collections::HashMap;
-
-    use crate::advisor::lifecycle::{self, Action, Event, Recommendation, State};
-    use crate::advisor::{Evidence, RecKind, Severity};
-
-    let (_dir, store) = store().await;
-    let open = Recommendation {
-        id: "cache-1".into(),
-        kind: RecKind::Cache,
-        key: "redis".into(),
-        severity: Severity::Warning,
-        title: "Low hit ratio".into(),
-        summary: "s".into(),
-        action: "a".into(),
-        evidence: Evidence::default(),
-        confidence: 0.5,
-        state: State::Open,
-        snoozed_until: None,
-        first_seen: 1_000,
-        last_seen: 1_000,
-        resolved_at: None,
-        seen_passes: 2,
-        missed_passes: 0,
-    };
-    let opened = Event {
-        recommendation_id: open.id.clone(),
-        at: 1_000,
-        state: State::Open,
-        actor: "advisor".into(),
-        note: String::new(),
-    };
-    let skipped = store
-        .save_recommendations(std::slice::from_ref(&open), &[opened], &HashMap::new())
-        .await
-        .expect("save");
-    assert!(skipped.is_empty());
-
-    // A pass reads the recommendation while it is open…
-    let read_by_pass = HashMap::from([(open.id.clone(), State::Open)]);
-    // …someone acknowledges it meanwhile…
-    let (acked, event) = lifecycle::act(&open, Action::Acknowledge, "ana", 2_000).expect("act");
-    let skipped = store
-        .save_recommendations(&[acked], &[event], &read_by_pass)
-        .await
-        .expect("save");
-    assert!(skipped.is_empty(), "the action applies");
-    // …and the pass then saves what it computed from the open state.
-    let mut seen_again = open.clone();
-    seen_again.last_seen = 3_000;
-    let resolved = Event {
-        recommendation_id: open.id.clone(),
-        at: 3_000,
-        state: State::Resolved,
-        actor: "advisor".into(),
-        note: "stale".into(),
-    };
-    let skipped = store
-        .save_recommendations(&[seen_again], &[resolved], &read_by_pass)
-        .await
-        .expect("save");
-    assert_eq!(skipped, vec![open.id.clone()]);
-
-    let stored = store
-        .recommendation(&open.id)
-        .await
-        .expect("read")
-        .expect("exists");
-    assert_eq!(stored.state, State::Acknowledged);
-    let history = store.recommendation_events(&open.id).await.expect("events");
-    let states: Vec<State> = history.iter().map(|e| e.state).collect();
-    assert_eq!(
-        states,
-        vec![State::Open, State::Acknowledged],
-        "the stale event is not written"
-    );
-}
-
-#[tokio::test]
-async fn pruning_the_alert_log_keeps_pending_notifications_and_recent_rows() {
-    use crate::alerts::silence::{Matchers, Silence};
-    use crate::alerts::{AlertStatus, Notification, Reason};
-    let (_dir, store) = store().await;
-    let notification = |id: &str, at: i64| Notification {
-        id: id.into(),
-        receiver: "ops".into(),
-        group_key: "kind=index".into(),
-        status: AlertStatus::Firing,
-        reason: Reason::New,
-        created_at: at,
-        alerts: Vec::new(),
-        dashboard_url: "http://127.0.0.1:8080".into(),
-    };
-    let old = [
-        notification("old-pending", 1_000),
-        notification("old-sent", 2_000),
-    ];
-    let recent = [notification("recent", 9_000)];
-    store
-        .record_decision(&[], &[old[0].clone(), old[1].clone(), recent[0].clone()])
-        .await
-        .expect("record");
-    let sent = crate::alerts::outbox::DeliveryUpdate {
-        status: crate::alerts::outbox::DeliveryStatus::Delivered,
-        attempts: 1,
-        next_attempt_at: 2_000,
-        last_attempt_at: 2_000,
-        delivered_at: Some(2_000),
-        last_status: Some(200),
-        last_error: String::new(),
-        platform_ref: None,
-    };
-    store
-        .update_delivery("old-sent", &sent)
-        .await
-        .expect("update");
-    store
-        .update_delivery("recent", &sent)
-        .await
-        .expect("update");
-    for (id, ends) in [("ended", 3_000), ("running", 20_000)] {
-        store
-            .insert_silence(&Silence {
-                id: id.into(),
-                matchers: Matchers {
-                    receiver: Some("ops".into()),
-                    ..Matchers::default()
-                },
-                comment: "c".into(),
-                created_by: "t".into(),
-                starts_at: 0,
-                ends_at: ends,
-                created_at: 0,
-            })
-            .await
-            .expect("silence");
-    }
-    assert_eq!(store.prune_alerts(5_000).await.expect("prune"), (1, 1));
-    let mut left: Vec<String> = store
-        .deliveries(None, None, 10)
-        .await
-        .expect("deliveries")
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
-    left.sort();
-    assert_eq!(left, vec!["old-pending".to_owned(), "recent".to_owned()]);
-    let silences: Vec<String> = store
-        .silences()
-        .await
-        .expect("silences")
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    assert_eq!(silences, vec!["running".to_owned()]);
-}
-
-#[tokio::test]
 async fn the_first_point_is_the_oldest_raw_one_even_after_rollups_round_it_down() {
     let (_dir, store) = store().await;
     let writer = Writer::spawn(store.clone(), 8);
@@ -433,4 +275,44 @@ async fn the_first_point_is_the_oldest_raw_one_even_after_rollups_round_it_down(
         store.first_point_ms("none", &any).await.expect("reads"),
         None
     );
+}
+
+#[tokio::test]
+async fn a_series_of_an_unknown_kind_or_with_broken_labels_is_skipped_not_read_as_a_gauge() {
+    let (_dir, store) = store().await;
+    store
+        .execute_raw(
+            "INSERT INTO series (id, name, labels, kind) VALUES \
+             (901, 'strict_g', '{\"agent\":\"a\"}', 2), \
+             (902, 'strict_g', '{\"agent\":\"b\"}', 7), \
+             (903, 'strict_g', '{', 1)",
+        )
+        .await;
+    let meta: Vec<(i64, Kind)> = store
+        .series_meta()
+        .await
+        .expect("reads")
+        .into_iter()
+        .filter(|m| m.name == "strict_g")
+        .map(|m| (m.id, m.kind))
+        .collect();
+    assert_eq!(meta, vec![(901, Kind::Counter)]);
+    let listed: Vec<Kind> = store
+        .series_list("strict_")
+        .await
+        .expect("lists")
+        .into_iter()
+        .map(|s| s.kind)
+        .collect();
+    assert_eq!(listed, vec![Kind::Counter]);
+    let query = PointsQuery {
+        name: "strict_g".into(),
+        labels: BTreeMap::new(),
+        from_ms: 0,
+        to_ms: now_ms(),
+        step_ms: None,
+    };
+    let points = store.points(&query, &RETENTION).await.expect("reads");
+    assert_eq!(points.len(), 1, "only the series that decodes");
+    assert_eq!(Kind::from_i64(7), None);
 }

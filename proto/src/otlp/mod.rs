@@ -10,6 +10,8 @@
 //! each route's statements by fingerprint (`statements.rs`). From metrics
 //! (`metrics.rs`): `http.server.request.duration` and
 //! `http.server.active_requests` only.
+//! Headroom's own spans (a collector's or agent's `[telemetry]` pointed
+//! here) are counted apart by service and span name (`own.rs`).
 //! Privacy: only allowlisted attributes are ever read (`attributes.rs`);
 //! headers, URLs and SQL text are neither kept nor logged. `db.statement`
 //! is lent to the fingerprint function and dropped: a 64-bit hash of the
@@ -22,6 +24,7 @@
 pub mod attributes;
 pub mod histogram;
 pub mod metrics;
+pub mod own;
 pub mod statements;
 pub mod traces;
 

@@ -27,6 +27,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 
 use super::attributes::{Allowed, OTHER, RequestKey, step_label};
 use super::histogram::{LatencyHistogram, drain_routes};
+use super::own::{self, OwnSpans};
 use super::statements::{RouteStatements, TraceStatements};
 use crate::samples::{counter, gauge};
 use crate::signals::otlp::{
@@ -138,6 +139,7 @@ pub struct TraceAggregator {
     step_ms: Totals,
     steps: Totals,
     statements: RouteStatements,
+    own: OwnSpans,
     exports: u64,
     spans_received: u64,
     spans_dropped: u64,
@@ -158,6 +160,7 @@ impl TraceAggregator {
             step_ms: Totals::default(),
             steps: Totals::default(),
             statements: RouteStatements::default(),
+            own: OwnSpans::default(),
             exports: 0,
             spans_received: 0,
             spans_dropped: 0,
@@ -169,21 +172,30 @@ impl TraceAggregator {
         self.traces.len()
     }
 
-    /// Takes in one export, received at `now_ms`.
-    /// Exports received since start.
+    /// Exports received since start (Headroom's own included).
     pub fn exports(&self) -> u64 {
-        self.exports
+        self.exports + self.own.exports()
     }
 
+    /// Takes in one export, received at `now_ms`. Headroom's own spans
+    /// (`own.rs`) are counted apart and stay out of the store's figures: an
+    /// export of only those is not one of the store's exports.
     pub fn ingest(&mut self, request: &ExportTraceServiceRequest, now_ms: i64) {
-        self.exports += 1;
-        let spans = request
-            .resource_spans
-            .iter()
-            .flat_map(|resource| &resource.scope_spans)
-            .flat_map(|scope| &scope.spans);
-        for span in spans {
-            self.ingest_span(span, now_ms);
+        let mut stores = false;
+        for resource in &request.resource_spans {
+            let spans = resource.scope_spans.iter().flat_map(|scope| &scope.spans);
+            match own::service(resource.resource.as_ref()) {
+                Some(service) => spans.for_each(|span| self.own.record(service, span)),
+                None => {
+                    stores = true;
+                    spans.for_each(|span| self.ingest_span(span, now_ms));
+                }
+            }
+        }
+        if stores || request.resource_spans.is_empty() {
+            self.exports += 1;
+        } else {
+            self.own.export();
         }
     }
 
@@ -293,6 +305,7 @@ impl TraceAggregator {
             }
         }
         self.statements.drain(now_ms, &mut batch.samples);
+        self.own.drain(now_ms, &mut batch.samples);
         for (signal, value) in [
             (&OTLP_EXPORTS_TOTAL, self.exports),
             (&OTLP_SPANS_RECEIVED_TOTAL, self.spans_received),
@@ -597,6 +610,33 @@ mod tests {
             Some(1.0)
         );
         assert!(batch.http_routes.iter().any(|r| r.route == OTHER));
+    }
+
+    #[test]
+    fn headrooms_own_spans_stay_out_of_the_stores_figures() {
+        let mut aggregator = TraceAggregator::new(LIMITS, None);
+        let mut own = export(vec![
+            span(1, false, crate::telemetry::span::ADVISOR_PASS, 30, vec![]),
+            span(1, true, crate::telemetry::span::ADVISOR_RULE, 1, vec![]),
+        ]);
+        own.resource_spans[0].resource = Some(opentelemetry_proto::tonic::resource::v1::Resource {
+            attributes: vec![text("service.name", "headroom-collector")],
+            ..Default::default()
+        });
+        aggregator.ingest(&own, 0);
+        aggregator.ingest(&export(vec![root(2, "/a", 1)]), 0);
+        assert_eq!(aggregator.exports(), 2, "both exports were received");
+        let batch = aggregator.drain(0, 5_000);
+        assert_eq!(plain(&batch, "otlp_exports_total"), 1.0);
+        assert_eq!(plain(&batch, "otlp_spans_received_total"), 1.0);
+        assert_eq!(
+            total(
+                &batch,
+                super::own::SPANS.name,
+                crate::telemetry::span::ADVISOR_PASS
+            ),
+            Some(1.0)
+        );
     }
 
     #[test]

@@ -111,6 +111,21 @@ pub const OTLP_METRIC_POINTS_DROPPED_TOTAL: Signal = signal!(
     "Metric points dropped because their stream exceeded max_streams."
 );
 
+pub const HEADROOM_SPANS_TOTAL: Signal = signal!(
+    Otlp,
+    counter "headroom_spans_total",
+    Count,
+    ["service", "span"],
+    "Headroom's own spans received (from a collector or agent whose telemetry points here), by service and span name."
+);
+pub const HEADROOM_SPAN_DURATION_MS_TOTAL: Signal = signal!(
+    Otlp,
+    counter "headroom_span_duration_ms_total",
+    Milliseconds,
+    ["service", "span"],
+    "Time in Headroom's own spans received, by service and span name."
+);
+
 /// Every signal of this family.
 pub const ALL: &[Signal] = &[
     OTLP_ROUTE_REQUESTS_TOTAL,
@@ -128,4 +143,6 @@ pub const ALL: &[Signal] = &[
     OTLP_METRIC_EXPORTS_TOTAL,
     OTLP_METRICS_IGNORED_TOTAL,
     OTLP_METRIC_POINTS_DROPPED_TOTAL,
+    HEADROOM_SPANS_TOTAL,
+    HEADROOM_SPAN_DURATION_MS_TOTAL,
 ];

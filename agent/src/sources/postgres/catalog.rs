@@ -32,8 +32,7 @@ pub const Q_VERSION: &str = own_sql!(
 );
 
 /// The size of the connected database (every file of it is `stat`ed).
-pub const Q_DATABASE_SIZE: &str =
-    own_sql!("SELECT pg_database_size(current_database())::float8");
+pub const Q_DATABASE_SIZE: &str = own_sql!("SELECT pg_database_size(current_database())::float8");
 
 /// The set of relations as the version read saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,7 +21,6 @@
 //!   to request latency in the lab: batch the export.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, UNIX_EPOCH};
 
 use headroom_proto::signals::host::HOST_CPU_SECONDS_TOTAL;
 use headroom_proto::signals::http::HTTP_ROUTE_LATENCY_MS;
@@ -32,6 +31,7 @@ use headroom_proto::signals::otlp::{
 
 use serde::{Deserialize, Serialize};
 
+use super::helpers::labels;
 use crate::advisor::needs::{Need, lookback, recent};
 use crate::advisor::snapshot::Series;
 use crate::advisor::{
@@ -39,6 +39,7 @@ use crate::advisor::{
     routes, statements,
 };
 use crate::analysis::{self, DAY_MS, MINUTE_MS};
+use crate::timefmt::rfc3339_seconds;
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.3: below it a finding rests on a handful of points: checkout p95 needs `checkout_min_points`, chatty routes `chatty_min_requests`, the worker split several request-free intervals with background work.
@@ -147,19 +148,6 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     out.extend(worker_split(ctx));
     out.extend(span_export(ctx));
     out
-}
-
-fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-/// A UTC timestamp, to the second.
-fn utc(ms: i64) -> String {
-    let at = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// Checkout p95 against the SLO, from the headroom table.
@@ -502,7 +490,7 @@ fn regressions(ctx: &Context) -> Vec<Finding> {
             .against("after / before", ratio, "ratio", config.regression_ratio)
             .fact("points since the change", points_after as f64, "points")
             .series(HTTP_ROUTE_LATENCY_MS.name, &labels(&[("route", route)]), None)
-            .note(format!("Changepoint at {} (UTC).", utc(at)))
+            .note(format!("Changepoint at {} (UTC).", rfc3339_seconds(at)))
             .note("Version labels (service.version) are not collected yet: compare the time with your deploys and upgrades.");
         out.push(Finding {
             kind: RecKind::App,
@@ -513,12 +501,12 @@ fn regressions(ctx: &Context) -> Vec<Finding> {
                 "p95 of {route} went from {:.0} ms to {:.0} ms at {} ({ratio:.1}×, threshold {:.1}×) and has stayed there. Left alone, it becomes the new normal and the next regression stacks on top.",
                 first.before,
                 last.after,
-                utc(at),
+                rfc3339_seconds(at),
                 config.regression_ratio
             ),
             action: format!(
                 "Compare with your deploys around {}: if a release or a Medusa upgrade went out then, diff its changes to {route} (queries issued, workflows, middleware) or roll back to confirm; otherwise check what else changed then (data volume, a migration, a plugin).",
-                utc(at)
+                rfc3339_seconds(at)
             ),
             evidence,
             confidence: 0.6 + 0.3 * (points_after as f64 / 48.0).min(1.0),
@@ -695,6 +683,7 @@ fn span_export(ctx: &Context) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advisor::rules::testing::{keys, run_rule_with};
     use crate::advisor::{AdvisorConfig, Series, Snapshot};
     use crate::analysis::HOUR_MS;
     use crate::analysis::headroom::Headroom;
@@ -704,19 +693,11 @@ mod tests {
     const CHECKOUT: &str = "/store/carts/:id/complete";
 
     fn run_with(snap: &Snapshot, headroom: &[Headroom], config: &AdvisorConfig) -> Vec<Finding> {
-        evaluate(&Context {
-            snapshot: snap,
-            headroom,
-            config,
-        })
+        run_rule_with(evaluate, snap, headroom, config)
     }
 
     fn run(snap: &Snapshot, headroom: &[Headroom]) -> Vec<Finding> {
         run_with(snap, headroom, &AdvisorConfig::default())
-    }
-
-    fn keys(findings: &[Finding]) -> Vec<&str> {
-        findings.iter().map(|f| f.key.as_str()).collect()
     }
 
     fn headroom(

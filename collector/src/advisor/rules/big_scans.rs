@@ -326,7 +326,8 @@ fn tables(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::advisor::{AdvisorConfig, Snapshot};
+    use crate::advisor::Snapshot;
+    use crate::advisor::rules::testing::run_rule;
     use crate::analysis::{HOUR_MS, MINUTE_MS};
     use crate::store::model::Kind;
 
@@ -390,12 +391,7 @@ mod tests {
     }
 
     fn run(snap: &Snapshot) -> Vec<Finding> {
-        let config = AdvisorConfig::default();
-        evaluate(&Context {
-            snapshot: snap,
-            headroom: &[],
-            config: &config,
-        })
+        run_rule(evaluate, snap, &[])
     }
 
     #[test]

@@ -28,6 +28,7 @@ use headroom_proto::signals::redis::{
 
 use serde::{Deserialize, Serialize};
 
+use super::helpers::{HitRatio, hit_ratios, weighted_mean};
 use crate::advisor::needs::{Need, lookback, recent};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, describe_eta};
 use crate::analysis::{self, DAY_MS, HOUR_MS};
@@ -115,26 +116,23 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
 
 fn hit_ratio(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.cache;
-    for hits in ctx.snapshot.named(REDIS_KEYSPACE_HITS.name) {
+    let pairs = hit_ratios(
+        ctx,
+        REDIS_KEYSPACE_HITS.name,
+        REDIS_KEYSPACE_MISSES.name,
+        "instance",
+        config.min_lookups,
+    );
+    for HitRatio {
+        hits,
+        misses,
+        hit_count: h,
+        miss_count: m,
+        ratio,
+    } in pairs
+    {
         let (agent, instance) = (hits.label("agent"), hits.label("instance"));
-        let Some(misses) = ctx.snapshot.find(
-            REDIS_KEYSPACE_MISSES.name,
-            &[("agent", agent), ("instance", instance)],
-        ) else {
-            continue;
-        };
-        if !ctx.usable(hits) || !ctx.usable(misses) {
-            continue;
-        }
-        let (h, m) = (
-            hits.increase_since(ctx.since()),
-            misses.increase_since(ctx.since()),
-        );
         let lookups = h + m;
-        if lookups < config.min_lookups {
-            continue;
-        }
-        let ratio = h / lookups;
         if ratio >= config.min_hit_ratio {
             continue;
         }
@@ -466,7 +464,10 @@ fn in_memory_modules(ctx: &Context, out: &mut Vec<Finding>) {
         .snapshot
         .named(MEDUSA_ORDERS_PER_MINUTE.name)
         .filter(|s| s.fresh(now, ctx.config.stale_ms()).is_some())
-        .filter_map(|s| time_weighted_mean(&s.points).map(|(mean, span)| (s, mean, span)))
+        .filter_map(|s| {
+            let span = s.points.last()?.0 - s.points.first()?.0;
+            Some((s, weighted_mean(&s.points)?, span))
+        })
         .filter(|&(_, _, span)| span as f64 >= config.min_order_history_hours * HOUR_MS as f64)
         .max_by(|a, b| a.1.total_cmp(&b.1));
     let Some((series, per_minute, span)) = best else {
@@ -517,22 +518,10 @@ fn in_memory_modules(ctx: &Context, out: &mut Vec<Finding>) {
     });
 }
 
-/// The mean of a gauge weighted by how long each point stood (up to the
-/// next point, at most a day), with the span covered.
-fn time_weighted_mean(points: &[(i64, f64)]) -> Option<(f64, i64)> {
-    let (mut total, mut weight) = (0.0, 0.0);
-    for pair in points.windows(2) {
-        let dt = (pair[1].0 - pair[0].0).clamp(0, DAY_MS) as f64;
-        total += pair[0].1 * dt;
-        weight += dt;
-    }
-    let span = points.last()?.0 - points.first()?.0;
-    (weight > 0.0).then(|| (total / weight, span))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advisor::rules::testing::{keyed, run_rule_with};
     use crate::advisor::{AdvisorConfig, Series, Snapshot};
     use crate::analysis::MINUTE_MS;
     use crate::analysis::headroom::Headroom;
@@ -542,19 +531,11 @@ mod tests {
     const STEP: i64 = 5 * MINUTE_MS;
 
     fn run_with(snap: &Snapshot, headroom: &[Headroom], config: &AdvisorConfig) -> Vec<Finding> {
-        evaluate(&Context {
-            snapshot: snap,
-            headroom,
-            config,
-        })
+        run_rule_with(evaluate, snap, headroom, config)
     }
 
     fn run(snap: &Snapshot) -> Vec<Finding> {
         run_with(snap, &[], &AdvisorConfig::default())
-    }
-
-    fn keyed<'a>(found: &'a [Finding], prefix: &str) -> Vec<&'a Finding> {
-        found.iter().filter(|f| f.key.starts_with(prefix)).collect()
     }
 
     /// Cumulative counter from `(time, increment)` steps.

@@ -412,7 +412,8 @@ fn probe_first_byte(ctx: &Context, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::advisor::{AdvisorConfig, Snapshot};
+    use crate::advisor::Snapshot;
+    use crate::advisor::rules::testing::{keyed, run_rule};
     use crate::analysis::{DAY_MS, MINUTE_MS};
     use crate::store::model::Kind;
 
@@ -422,16 +423,7 @@ mod tests {
     const API: &str = "https://shop.example/store/products";
 
     fn run(snap: &Snapshot) -> Vec<Finding> {
-        let config = AdvisorConfig::default();
-        evaluate(&Context {
-            snapshot: snap,
-            headroom: &[],
-            config: &config,
-        })
-    }
-
-    fn keyed<'a>(found: &'a [Finding], prefix: &str) -> Vec<&'a Finding> {
-        found.iter().filter(|f| f.key.starts_with(prefix)).collect()
+        run_rule(evaluate, snap, &[])
     }
 
     /// A counter rising by `each` over `n` five-minute steps ending now.

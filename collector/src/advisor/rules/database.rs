@@ -26,6 +26,7 @@ use headroom_proto::signals::postgres::{
 
 use serde::{Deserialize, Serialize};
 
+use super::helpers::{HitRatio, hit_ratios};
 use crate::advisor::needs::{Need, lookback, recent};
 use crate::advisor::snapshot::Series;
 use crate::advisor::{
@@ -239,26 +240,23 @@ fn connections(ctx: &Context, out: &mut Vec<Finding>) {
 
 fn buffer_cache(ctx: &Context, out: &mut Vec<Finding>) {
     let config = &ctx.config.database;
-    for hit in ctx.snapshot.named(PG_DATABASE_BLKS_HIT.name) {
+    let pairs = hit_ratios(
+        ctx,
+        PG_DATABASE_BLKS_HIT.name,
+        PG_DATABASE_BLKS_READ.name,
+        "database",
+        config.min_blocks,
+    );
+    for HitRatio {
+        hits: hit,
+        misses: read,
+        hit_count: h,
+        miss_count: r,
+        ratio,
+    } in pairs
+    {
         let (agent, database) = (hit.label("agent"), hit.label("database"));
-        let Some(read) = ctx.snapshot.find(
-            PG_DATABASE_BLKS_READ.name,
-            &[("agent", agent), ("database", database)],
-        ) else {
-            continue;
-        };
-        if !ctx.usable(hit) || !ctx.usable(read) {
-            continue;
-        }
-        let (h, r) = (
-            hit.increase_since(ctx.since()),
-            read.increase_since(ctx.since()),
-        );
         let blocks = h + r;
-        if blocks < config.min_blocks {
-            continue;
-        }
-        let ratio = h / blocks;
         if ratio >= config.min_buffer_hit_ratio {
             continue;
         }
@@ -711,6 +709,7 @@ fn read_replica(ctx: &Context, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advisor::rules::testing::{keyed, run_rule_with};
     use crate::advisor::{AdvisorConfig, Snapshot};
     use crate::analysis::{HOUR_MS, MINUTE_MS};
     use crate::store::model::Kind;
@@ -720,19 +719,11 @@ mod tests {
     const DB: &[(&str, &str)] = &[("agent", "pg"), ("database", "shop")];
 
     fn run_with(snap: &Snapshot, headroom: &[Headroom], config: &AdvisorConfig) -> Vec<Finding> {
-        evaluate(&Context {
-            snapshot: snap,
-            headroom,
-            config,
-        })
+        run_rule_with(evaluate, snap, headroom, config)
     }
 
     fn run(snap: &Snapshot, headroom: &[Headroom]) -> Vec<Finding> {
         run_with(snap, headroom, &AdvisorConfig::default())
-    }
-
-    fn keyed<'a>(found: &'a [Finding], prefix: &str) -> Vec<&'a Finding> {
-        found.iter().filter(|f| f.key.starts_with(prefix)).collect()
     }
 
     /// A counter rising by `each` over `n` five-minute steps ending now.

@@ -397,7 +397,7 @@ fn duplicates<'a, 'b>(indexes: &'b [Index<'a>]) -> Vec<(&'b Index<'a>, &'b Index
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::advisor::AdvisorConfig;
+    use crate::advisor::rules::testing::{keys, run_rule};
     use crate::analysis::HOUR_MS;
     use crate::store::model::Kind;
 
@@ -468,16 +468,7 @@ mod tests {
     }
 
     fn run(snap: &Snapshot) -> Vec<Finding> {
-        let config = AdvisorConfig::default();
-        evaluate(&Context {
-            snapshot: snap,
-            headroom: &[],
-            config: &config,
-        })
-    }
-
-    fn keys(findings: &[Finding]) -> Vec<&str> {
-        findings.iter().map(|f| f.key.as_str()).collect()
+        run_rule(evaluate, snap, &[])
     }
 
     /// An index text as the agent parses `definition`: btree, not unique.

@@ -329,6 +329,7 @@ fn shorten(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advisor::rules::testing::run_rule_with;
     use crate::advisor::{AdvisorConfig, Series, Snapshot};
     use crate::store::model::Kind;
 
@@ -394,11 +395,7 @@ mod tests {
     }
 
     fn run_with(snap: &Snapshot, config: &AdvisorConfig) -> Vec<Finding> {
-        evaluate(&Context {
-            snapshot: snap,
-            headroom: &[],
-            config,
-        })
+        run_rule_with(evaluate, snap, &[], config)
     }
 
     #[test]

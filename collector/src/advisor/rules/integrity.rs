@@ -139,6 +139,7 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advisor::rules::testing::run_rule;
     use crate::advisor::{AdvisorConfig, Series, Snapshot};
     use crate::store::model::Kind;
 
@@ -171,12 +172,7 @@ mod tests {
     }
 
     fn run(snap: &Snapshot) -> Vec<Finding> {
-        let config = AdvisorConfig::default();
-        evaluate(&Context {
-            snapshot: snap,
-            headroom: &[],
-            config: &config,
-        })
+        run_rule(evaluate, snap, &[])
     }
 
     #[test]

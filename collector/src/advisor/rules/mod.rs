@@ -2,7 +2,7 @@
 //! returning its findings, each with the confidence floor it declares
 //! (`MIN_CONFIDENCE` in its file). [`evaluate_all`] runs them, drops every
 //! finding below its rule's floor, folds symptoms into the causes already
-//! advised (`advisor::fold`), and runs `none` last over what is left.
+//! advised (`rules::fold`), and runs `none` last over what is left.
 
 pub mod app;
 pub mod big_scans;
@@ -10,13 +10,17 @@ pub mod cache;
 pub mod cdn;
 pub mod database;
 pub mod drop_index;
+pub mod fold;
+pub mod helpers;
 pub mod index;
 pub mod integrity;
 pub mod none;
 pub mod staffing;
+#[cfg(test)]
+mod testing;
 
 use super::needs::Need;
-use super::{Context, Finding, fold};
+use super::{Context, Finding};
 
 /// A rule: the context in, findings out.
 pub type Rule = fn(&Context) -> Vec<Finding>;
@@ -29,7 +33,7 @@ pub struct RuleSpec {
     /// Findings below this confidence are not emitted.
     pub min_confidence: f64,
     /// The series it reads and how far back (`NEEDS` in its file): the
-    /// loader reads exactly what the rules declare (`advisor::needs`).
+    /// loader reads exactly what the readers declare (`advisor::plan`).
     pub needs: &'static [Need],
 }
 
@@ -93,7 +97,43 @@ pub const RULES: &[RuleSpec] = &[
 
 /// Runs every rule, then `none` over their findings.
 pub fn evaluate_all(ctx: &Context) -> Vec<Finding> {
-    evaluate_rules(ctx, RULES)
+    evaluate_rules(ctx, RULES, &mut Vec::new())
+}
+
+/// One rule's run in a pass: when it started, how long it took, what it
+/// found (before the fold). The engine turns these into the pass's child
+/// spans; the rules stay free of I/O.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRun {
+    pub name: &'static str,
+    pub started: std::time::SystemTime,
+    pub elapsed: std::time::Duration,
+    pub findings: usize,
+}
+
+/// [`evaluate_all`], also saying how each rule's run went (`none` last).
+pub fn evaluate_all_timed(ctx: &Context) -> (Vec<Finding>, Vec<RuleRun>) {
+    let mut runs = Vec::with_capacity(RULES.len() + 1);
+    let findings = evaluate_rules(ctx, RULES, &mut runs);
+    (findings, runs)
+}
+
+/// Runs `evaluate`, recording its run as `name` in `runs`.
+fn timed(
+    name: &'static str,
+    runs: &mut Vec<RuleRun>,
+    evaluate: impl FnOnce() -> Vec<Finding>,
+) -> Vec<Finding> {
+    let started = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
+    let findings = evaluate();
+    runs.push(RuleRun {
+        name,
+        started,
+        elapsed: clock.elapsed(),
+        findings: findings.len(),
+    });
+    findings
 }
 
 /// Whether `finding` clears `floor` (a NaN confidence never does).
@@ -101,22 +141,17 @@ fn clears(finding: &Finding, floor: f64) -> bool {
     finding.confidence >= floor
 }
 
-/// [`evaluate_all`] over `rules`: gate, fold, then `none`.
-fn evaluate_rules(ctx: &Context, rules: &[RuleSpec]) -> Vec<Finding> {
-    let gated: Vec<Finding> = rules
-        .iter()
-        .flat_map(|rule| {
-            (rule.evaluate)(ctx)
-                .into_iter()
-                .filter(|f| clears(f, rule.min_confidence))
-        })
-        .collect();
+/// [`evaluate_all`] over `rules`: gate, fold, then `none`; each rule's run
+/// goes to `runs`.
+fn evaluate_rules(ctx: &Context, rules: &[RuleSpec], runs: &mut Vec<RuleRun>) -> Vec<Finding> {
+    let mut gated = Vec::new();
+    for rule in rules {
+        let found = timed(rule.name, runs, || (rule.evaluate)(ctx));
+        gated.extend(found.into_iter().filter(|f| clears(f, rule.min_confidence)));
+    }
     let mut findings = fold::fold(ctx, gated);
-    findings.extend(
-        none::evaluate(ctx, &findings)
-            .into_iter()
-            .filter(|f| clears(f, none::MIN_CONFIDENCE)),
-    );
+    let none = timed("none", runs, || none::evaluate(ctx, &findings));
+    findings.extend(none.into_iter().filter(|f| clears(f, none::MIN_CONFIDENCE)));
     findings
 }
 
@@ -163,12 +198,16 @@ mod tests {
             min_confidence: 0.3,
             needs: &[],
         }];
-        let keys: Vec<String> = evaluate_rules(&ctx, &rules)
+        let mut runs = Vec::new();
+        let keys: Vec<String> = evaluate_rules(&ctx, &rules, &mut runs)
             .into_iter()
             .filter(|f| f.kind != RecKind::None)
             .map(|f| f.key)
             .collect();
         assert_eq!(keys, ["at", "above"]);
+        let names: Vec<&str> = runs.iter().map(|r| r.name).collect();
+        assert_eq!(names, ["unsure", "none"], "each rule's run is recorded");
+        assert_eq!(runs[0].findings, 5, "what it found before the gate");
     }
 
     #[test]

@@ -106,7 +106,8 @@ pub fn evaluate(ctx: &Context, others: &[Finding]) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::advisor::{AdvisorConfig, Snapshot};
+    use crate::advisor::Snapshot;
+    use crate::advisor::rules::testing::run_rule;
     use crate::analysis::headroom::Headroom;
 
     const DAY: i64 = 86_400_000;
@@ -142,15 +143,7 @@ mod tests {
 
     fn run(table: &[Headroom], others: &[Finding]) -> Vec<Finding> {
         let snapshot = Snapshot::at(1_000 * DAY);
-        let config = AdvisorConfig::default();
-        evaluate(
-            &Context {
-                snapshot: &snapshot,
-                headroom: table,
-                config: &config,
-            },
-            others,
-        )
+        run_rule(|ctx| evaluate(ctx, others), &snapshot, table)
     }
 
     #[test]

@@ -29,9 +29,10 @@ use headroom_proto::signals::medusa::{MEDUSA_ORDER_VALUE_PER_MINUTE, MEDUSA_ORDE
 
 use serde::{Deserialize, Serialize};
 
+use super::helpers::{labels, weighted_mean};
 use crate::advisor::needs::{Need, lookback};
 use crate::advisor::{Context, Evidence, Finding, RecKind, Severity, Snapshot};
-use crate::analysis::{DAY_MS, HOUR_MS, MINUTE_MS};
+use crate::analysis::{DAY_MS, HOUR_MS};
 
 /// The confidence floor: findings of this rule below it are not emitted
 /// (enforced in `rules::evaluate_all`). 0.3: an hour of order history scores just above 0.3; a month 0.9.
@@ -137,32 +138,6 @@ pub fn evaluate(ctx: &Context) -> Vec<Finding> {
     out
 }
 
-/// The mean of gauge buckets weighted by the time each one stands for: the
-/// gap to the next point, at most an hour (a longer gap is missing data,
-/// not a quiet hour); the last point weighs as much as the gap before it.
-pub(crate) fn weighted_mean(points: &[(i64, f64)]) -> Option<f64> {
-    let gap = |i: usize| -> f64 {
-        let d = if i + 1 < points.len() {
-            points[i + 1].0 - points[i].0
-        } else if i > 0 {
-            points[i].0 - points[i - 1].0
-        } else {
-            MINUTE_MS
-        };
-        d.clamp(0, HOUR_MS) as f64
-    };
-    let (mut sum, mut weight) = (0.0, 0.0);
-    for (i, &(_, v)) in points.iter().enumerate() {
-        if !v.is_finite() {
-            continue;
-        }
-        let w = gap(i);
-        sum += v * w;
-        weight += w;
-    }
-    (weight > 0.0).then(|| sum / weight)
-}
-
 /// Order value per minute by currency over `[first, last]`: what a minute of
 /// failed checkout costs in each currency.
 fn revenue_per_minute(
@@ -223,13 +198,6 @@ fn add_revenue(
         );
     }
     evidence
-}
-
-fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
 }
 
 fn tier_finding(
@@ -383,7 +351,9 @@ fn on_call_finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::advisor::{AdvisorConfig, Series};
+    use crate::advisor::Series;
+    use crate::advisor::rules::testing::{keys, run_rule};
+    use crate::analysis::MINUTE_MS;
     use crate::store::model::Kind;
 
     const NOW: i64 = 40 * DAY_MS;
@@ -414,16 +384,7 @@ mod tests {
     }
 
     fn run(snap: &Snapshot) -> Vec<Finding> {
-        let config = AdvisorConfig::default();
-        evaluate(&Context {
-            snapshot: snap,
-            headroom: &[],
-            config: &config,
-        })
-    }
-
-    fn keys(findings: &[Finding]) -> Vec<&str> {
-        findings.iter().map(|f| f.key.as_str()).collect()
+        run_rule(evaluate, snap, &[])
     }
 
     /// Orders per minute that make `per_month` orders in 30 days.

@@ -9,9 +9,10 @@
 
 use serde_json::{Value, json};
 
-use super::{alert_time, chars, fence_safe, iso8601, percent, truncate};
+use super::{alert_time, chars, fence_safe, percent, truncate};
 use crate::advisor::Severity;
 use crate::alerts::{Alert, AlertStatus, Notification};
+use crate::timefmt::rfc3339_millis;
 
 /// Most embeds; with more alerts the last one counts the rest.
 pub const MAX_EMBEDS: usize = 10;
@@ -103,7 +104,7 @@ impl Embed {
                 ("Status", alert.status.as_str().to_owned()),
                 ("Confidence", percent(alert.confidence)),
             ],
-            timestamp: Some(iso8601(alert_time(alert))),
+            timestamp: Some(rfc3339_millis(alert_time(alert))),
             footer: truncate(
                 &format!("Headroom · {}", alert.recommendation_id),
                 MAX_FOOTER,

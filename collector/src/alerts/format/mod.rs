@@ -131,28 +131,6 @@ pub(crate) fn top_confidence(notification: &Notification) -> String {
         .map_or_else(|| "-".to_owned(), percent)
 }
 
-/// Unix milliseconds as ISO-8601 UTC with milliseconds:
-/// `2024-03-01T12:34:56.789Z`. Days to a civil date follow Howard Hinnant's
-/// `civil_from_days` (proleptic Gregorian), so no date crate is needed.
-pub(crate) fn iso8601(unix_ms: i64) -> String {
-    let days = unix_ms.div_euclid(86_400_000);
-    let ms_of_day = unix_ms.rem_euclid(86_400_000);
-    let (hour, minute) = (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60);
-    let (second, milli) = (ms_of_day / 1_000 % 60, ms_of_day % 1_000);
-
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{milli:03}Z")
-}
-
 /// Notifications shared by the renderers' tests.
 #[cfg(test)]
 pub(crate) mod fixtures {
@@ -249,15 +227,6 @@ mod tests {
         assert_eq!(truncate("abcd", 3), "ab…");
         assert_eq!(chars(&truncate("ééééé", 4)), 4);
         assert_eq!(truncate("abc", 0), "");
-    }
-
-    #[test]
-    fn iso8601_formats_unix_milliseconds_as_utc() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso8601(1_709_299_815_250), "2024-03-01T13:30:15.250Z");
-        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(iso8601(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(iso8601(4_102_444_799_000), "2099-12-31T23:59:59.000Z");
     }
 
     #[test]

@@ -11,8 +11,8 @@ use ring::hmac;
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use super::iso8601;
 use crate::alerts::{Alert, Notification};
+use crate::timefmt::rfc3339_millis;
 
 /// The payload's schema version.
 pub const VERSION: &str = "1";
@@ -53,7 +53,7 @@ pub fn render(n: &Notification) -> Value {
         "group_key": n.group_key,
         "status": n.status.as_str(),
         "reason": n.reason.as_str(),
-        "created_at": iso8601(n.created_at),
+        "created_at": rfc3339_millis(n.created_at),
         "created_at_ms": n.created_at,
         "dashboard_url": n.dashboard_url,
         "alerts": n.alerts.iter().map(alert).collect::<Vec<_>>(),
@@ -70,8 +70,8 @@ fn alert(a: &Alert) -> Value {
         "summary": a.summary,
         "action": a.action,
         "confidence": a.confidence,
-        "first_seen": iso8601(a.first_seen),
-        "resolved_at": a.resolved_at.map(iso8601),
+        "first_seen": rfc3339_millis(a.first_seen),
+        "resolved_at": a.resolved_at.map(rfc3339_millis),
         "url": a.url,
     })
 }

@@ -1,14 +1,16 @@
 //! The advisor's tables: recommendations (one row per kind and key, kept
 //! after resolving), their events (history), and the latest headroom table.
+//! A row that does not decode (an unknown kind, severity or state, evidence
+//! that is not JSON) is skipped and logged (`store::rows`), never read as a
+//! default.
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-
-use super::{Context, Store, StoreError, on_pool};
-use crate::advisor::lifecycle::{Event, Recommendation, State};
-use crate::advisor::{Evidence, RecKind, Severity};
+use super::lifecycle::{Event, Recommendation, State};
+use super::{Evidence, RecKind, Severity};
 use crate::analysis::headroom::Headroom;
+use crate::store::rows::{BadRow, Decoded, parse_enum, parse_json};
+use crate::store::{Context, Store, StoreError, on_pool};
 
 macro_rules! select {
     ($rest:literal) => {
@@ -28,13 +30,14 @@ impl Store {
             .await
     }
 
-    /// Every stored recommendation without its evidence (empty), for the
-    /// alerts' dispatcher, which reads them every tick and never shows evidence.
+    /// Every stored recommendation without its evidence (an empty one,
+    /// written as JSON that decodes), for the alerts' dispatcher, which
+    /// reads them every tick and never shows evidence.
     pub async fn recommendations_without_evidence(
         &self,
     ) -> Result<Vec<Recommendation>, StoreError> {
         self.read_recommendations(
-            "SELECT id, kind, key, severity, title, summary, action, '{}' AS evidence, confidence, \
+            "SELECT id, kind, key, severity, title, summary, action, '{\"facts\":[],\"series\":[]}' AS evidence, confidence, \
              state, snoozed_until_ms, first_seen_ms, last_seen_ms, resolved_ms, seen_passes, \
              missed_passes FROM recommendations WHERE state <> 'pending' ORDER BY first_seen_ms, id",
             None,
@@ -43,11 +46,12 @@ impl Store {
     }
 
     /// How many recommendations are open, per kind and severity (for
-    /// `/metrics`, without reading their evidence).
+    /// `/metrics`, without reading their evidence). A kind or severity that
+    /// does not decode is skipped and logged, naming one of its rows.
     pub async fn open_counts(&self) -> Result<Vec<(RecKind, Severity, i64)>, StoreError> {
-        let rows: Vec<(String, String, i64)> = on_pool!(&self.read, pool => {
+        let rows: Vec<(String, String, i64, String)> = on_pool!(&self.read, pool => {
             sqlx::query_as(
-                "SELECT kind, severity, COUNT(*) FROM recommendations \
+                "SELECT kind, severity, COUNT(*), MIN(id) FROM recommendations \
                  WHERE state = 'open' GROUP BY kind, severity",
             )
             .fetch_all(pool)
@@ -56,10 +60,15 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .filter_map(|(kind, severity, count)| {
-                Some((RecKind::parse(&kind)?, Severity::parse(&severity)?, count))
+            .map(|(kind, severity, count, id)| {
+                Ok((
+                    parse_enum(TABLE, &id, "kind", &kind, RecKind::parse)?,
+                    parse_enum(TABLE, &id, "severity", &severity, Severity::parse)?,
+                    count,
+                ))
             })
-            .collect())
+            .collect::<Decoded<_>>()
+            .kept())
     }
 
     /// One recommendation by id.
@@ -70,48 +79,31 @@ impl Store {
             .pop())
     }
 
+    /// Reads recommendations with `sql` (bound to `id` when given); a row
+    /// that does not decode is skipped and logged.
     async fn read_recommendations(
         &self,
         sql: &'static str,
         id: Option<&str>,
     ) -> Result<Vec<Recommendation>, StoreError> {
-        on_pool!(&self.read, pool => {
-            let mut query = sqlx::query(sql);
+        Ok(self.decode_recommendations(sql, id).await?.kept())
+    }
+
+    /// Reads recommendations with `sql`: those that decode and the errors
+    /// of those that do not.
+    pub(super) async fn decode_recommendations(
+        &self,
+        sql: &'static str,
+        id: Option<&str>,
+    ) -> Result<Decoded<Recommendation>, StoreError> {
+        let rows: Vec<RecommendationRow> = on_pool!(&self.read, pool => {
+            let mut query = sqlx::query_as(sql);
             if let Some(id) = id {
                 query = query.bind(id);
             }
-            query
-                .fetch_all(pool)
-                .await
-                .context("reading recommendations")?
-                .iter()
-                .map(|row| -> Result<Recommendation, sqlx::Error> {
-                    let kind: String = row.try_get("kind")?;
-                    let severity: String = row.try_get("severity")?;
-                    let state: String = row.try_get("state")?;
-                    let evidence: String = row.try_get("evidence")?;
-                    Ok(Recommendation {
-                        id: row.try_get("id")?,
-                        kind: RecKind::parse(&kind).unwrap_or(RecKind::None),
-                        key: row.try_get("key")?,
-                        severity: Severity::parse(&severity).unwrap_or(Severity::Info),
-                        title: row.try_get("title")?,
-                        summary: row.try_get("summary")?,
-                        action: row.try_get("action")?,
-                        evidence: serde_json::from_str::<Evidence>(&evidence).unwrap_or_default(),
-                        confidence: row.try_get("confidence")?,
-                        state: State::parse(&state).unwrap_or(State::Open),
-                        snoozed_until: row.try_get("snoozed_until_ms")?,
-                        first_seen: row.try_get("first_seen_ms")?,
-                        last_seen: row.try_get("last_seen_ms")?,
-                        resolved_at: row.try_get("resolved_ms")?,
-                        seen_passes: row.try_get("seen_passes")?,
-                        missed_passes: row.try_get("missed_passes")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .context("reading recommendations")
-        })
+            query.fetch_all(pool).await.context("reading recommendations")?
+        });
+        Ok(rows.into_iter().map(RecommendationRow::decode).collect())
     }
 
     /// Writes changed recommendations and their events in one transaction.
@@ -190,8 +182,8 @@ impl Store {
 
     /// The history of one recommendation, oldest first.
     pub async fn recommendation_events(&self, id: &str) -> Result<Vec<Event>, StoreError> {
-        on_pool!(&self.read, pool => {
-            sqlx::query(
+        let rows: Vec<EventRow> = on_pool!(&self.read, pool => {
+            sqlx::query_as(
                 "SELECT recommendation_id, at_ms, state, actor, note FROM recommendation_events \
                  WHERE recommendation_id = $1 ORDER BY at_ms, id",
             )
@@ -199,20 +191,12 @@ impl Store {
             .fetch_all(pool)
             .await
             .context("reading recommendation events")?
-            .iter()
-            .map(|row| -> Result<Event, sqlx::Error> {
-                let state: String = row.try_get("state")?;
-                Ok(Event {
-                    recommendation_id: row.try_get("recommendation_id")?,
-                    at: row.try_get("at_ms")?,
-                    state: State::parse(&state).unwrap_or(State::Open),
-                    actor: row.try_get("actor")?,
-                    note: row.try_get("note")?,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .context("reading recommendation events")
-        })
+        });
+        Ok(rows
+            .into_iter()
+            .map(EventRow::decode)
+            .collect::<Decoded<_>>()
+            .kept())
     }
 
     /// Replaces the headroom table with `table`, computed at `now`.
@@ -250,21 +234,97 @@ impl Store {
 
     /// The latest headroom table, as JSON objects, with when it was computed.
     pub async fn headroom(&self) -> Result<Vec<(serde_json::Value, i64)>, StoreError> {
-        on_pool!(&self.read, pool => {
-            sqlx::query("SELECT data, updated_ms FROM headroom")
+        let rows: Vec<(String, String, i64)> = on_pool!(&self.read, pool => {
+            sqlx::query_as("SELECT resource, data, updated_ms FROM headroom")
                 .fetch_all(pool)
                 .await
                 .context("reading headroom")?
-                .iter()
-                .map(|row| -> Result<(serde_json::Value, i64), sqlx::Error> {
-                    let data: String = row.try_get("data")?;
-                    Ok((
-                        serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
-                        row.try_get("updated_ms")?,
-                    ))
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .context("reading headroom")
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(resource, data, updated)| {
+                let data = parse_json::<serde_json::Value>("headroom", &resource, "data", &data)?;
+                Ok((data, updated))
+            })
+            .collect::<Decoded<_>>()
+            .kept())
+    }
+}
+
+/// The stored recommendations' table.
+const TABLE: &str = "recommendations";
+
+/// A `recommendations` row as stored.
+#[derive(sqlx::FromRow)]
+struct RecommendationRow {
+    id: String,
+    kind: String,
+    key: String,
+    severity: String,
+    title: String,
+    summary: String,
+    action: String,
+    evidence: String,
+    confidence: f64,
+    state: String,
+    snoozed_until_ms: Option<i64>,
+    first_seen_ms: i64,
+    last_seen_ms: i64,
+    resolved_ms: Option<i64>,
+    seen_passes: i64,
+    missed_passes: i64,
+}
+
+impl RecommendationRow {
+    fn decode(self) -> Result<Recommendation, BadRow> {
+        let id = self.id;
+        Ok(Recommendation {
+            kind: parse_enum(TABLE, &id, "kind", &self.kind, RecKind::parse)?,
+            severity: parse_enum(TABLE, &id, "severity", &self.severity, Severity::parse)?,
+            evidence: parse_json::<Evidence>(TABLE, &id, "evidence", &self.evidence)?,
+            state: parse_enum(TABLE, &id, "state", &self.state, State::parse)?,
+            id,
+            key: self.key,
+            title: self.title,
+            summary: self.summary,
+            action: self.action,
+            confidence: self.confidence,
+            snoozed_until: self.snoozed_until_ms,
+            first_seen: self.first_seen_ms,
+            last_seen: self.last_seen_ms,
+            resolved_at: self.resolved_ms,
+            seen_passes: self.seen_passes,
+            missed_passes: self.missed_passes,
+        })
+    }
+}
+
+/// A `recommendation_events` row as stored.
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    recommendation_id: String,
+    at_ms: i64,
+    state: String,
+    actor: String,
+    note: String,
+}
+
+impl EventRow {
+    fn decode(self) -> Result<Event, BadRow> {
+        // Events are named by their recommendation and time.
+        let key = format!("{}@{}", self.recommendation_id, self.at_ms);
+        Ok(Event {
+            state: parse_enum(
+                "recommendation_events",
+                &key,
+                "state",
+                &self.state,
+                State::parse,
+            )?,
+            recommendation_id: self.recommendation_id,
+            at: self.at_ms,
+            actor: self.actor,
+            note: self.note,
         })
     }
 }

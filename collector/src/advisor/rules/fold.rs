@@ -35,10 +35,10 @@ use headroom_proto::signals::postgres::{
     PG_TABLE_SEQ_TUP_READ, STATEMENT,
 };
 
-use super::needs::{Need, recent};
-use super::rules::{app, big_scans, database};
-use super::statements;
-use super::{Context, Finding, RecKind, SeriesRef};
+use super::{app, big_scans, database};
+use crate::advisor::needs::{Need, recent};
+use crate::advisor::statements;
+use crate::advisor::{Context, Finding, RecKind, SeriesRef};
 
 /// A cause must be measured to explain at least this share of a symptom.
 /// The series the fold reads to weigh a symptom against its cause.

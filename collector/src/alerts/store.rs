@@ -1,17 +1,18 @@
 //! The alerts' tables: group states, the outbox (the notification log) and
 //! silences. A decision's notifications and group states are written in one
-//! transaction, so a notification is decided exactly once.
+//! transaction, so a notification is decided exactly once. A row that does
+//! not decode (an unknown status, kind or severity, JSON that does not
+//! parse) is skipped and logged (`store::rows`), never read as a default.
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-
-use super::{Context, Store, StoreError, on_pool};
+use super::Notification;
+use super::outbox::{Delivery, DeliveryStatus, DeliveryUpdate};
+use super::policy::GroupState;
+use super::silence::{Matchers, Silence};
 use crate::advisor::{RecKind, Severity};
-use crate::alerts::Notification;
-use crate::alerts::outbox::{Delivery, DeliveryStatus, DeliveryUpdate};
-use crate::alerts::policy::GroupState;
-use crate::alerts::silence::{Matchers, Silence};
+use crate::store::rows::{BadRow, Decoded, parse_enum, parse_json, parse_optional_enum, warn};
+use crate::store::{Context, Store, StoreError, on_pool};
 
 macro_rules! select_outbox {
     ($rest:literal) => {
@@ -24,84 +25,137 @@ macro_rules! select_outbox {
     };
 }
 
-/// Reads an outbox row from either backend's row type.
-trait RowLike {
-    fn delivery(&self) -> Result<Delivery, sqlx::Error>;
+/// An `alert_outbox` row as stored.
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: String,
+    receiver: String,
+    group_key: String,
+    status: String,
+    attempts: i64,
+    created_ms: i64,
+    next_attempt_ms: i64,
+    last_attempt_ms: Option<i64>,
+    delivered_ms: Option<i64>,
+    last_status: Option<i64>,
+    last_error: String,
+    platform_ref: Option<String>,
+    notification: String,
 }
 
-macro_rules! impl_row_like {
-    ($row:ty) => {
-        impl RowLike for $row {
-            fn delivery(&self) -> Result<Delivery, sqlx::Error> {
-                let status: String = self.try_get("status")?;
-                let notification: String = self.try_get("notification")?;
-                Ok(Delivery {
-                    id: self.try_get("id")?,
-                    receiver: self.try_get("receiver")?,
-                    group_key: self.try_get("group_key")?,
-                    status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending),
-                    attempts: self.try_get("attempts")?,
-                    created_at: self.try_get("created_ms")?,
-                    next_attempt_at: self.try_get("next_attempt_ms")?,
-                    last_attempt_at: self.try_get("last_attempt_ms")?,
-                    delivered_at: self.try_get("delivered_ms")?,
-                    last_status: self.try_get("last_status")?,
-                    last_error: self.try_get("last_error")?,
-                    platform_ref: self.try_get("platform_ref")?,
-                    notification: serde_json::from_str::<Notification>(&notification)
-                        .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
-                })
-            }
-        }
-    };
+impl OutboxRow {
+    fn decode(self) -> Result<Delivery, BadRow> {
+        const TABLE: &str = "alert_outbox";
+        let id = self.id;
+        Ok(Delivery {
+            status: parse_enum(TABLE, &id, "status", &self.status, DeliveryStatus::parse)?,
+            notification: parse_json::<Notification>(
+                TABLE,
+                &id,
+                "notification",
+                &self.notification,
+            )?,
+            id,
+            receiver: self.receiver,
+            group_key: self.group_key,
+            attempts: self.attempts,
+            created_at: self.created_ms,
+            next_attempt_at: self.next_attempt_ms,
+            last_attempt_at: self.last_attempt_ms,
+            delivered_at: self.delivered_ms,
+            last_status: self.last_status,
+            last_error: self.last_error,
+            platform_ref: self.platform_ref,
+        })
+    }
 }
-impl_row_like!(sqlx::sqlite::SqliteRow);
-impl_row_like!(sqlx::postgres::PgRow);
 
-fn silence_of(
+/// A `silences` row as stored.
+#[derive(sqlx::FromRow)]
+struct SilenceRow {
     id: String,
     kind: Option<String>,
     severity: Option<String>,
     recommendation_id: Option<String>,
     receiver: Option<String>,
-    text: (String, String),
-    times: (i64, i64, i64),
-) -> Silence {
-    Silence {
-        id,
-        matchers: Matchers {
-            kind: kind.as_deref().and_then(RecKind::parse),
-            severity: severity.as_deref().and_then(Severity::parse),
-            recommendation_id,
-            receiver,
-        },
-        comment: text.0,
-        created_by: text.1,
-        starts_at: times.0,
-        ends_at: times.1,
-        created_at: times.2,
+    comment: String,
+    created_by: String,
+    starts_ms: i64,
+    ends_ms: i64,
+    created_ms: i64,
+}
+
+impl SilenceRow {
+    /// An unknown kind or severity is an error: read as "any", the silence
+    /// would silence more than it was made for.
+    fn decode(self) -> Result<Silence, BadRow> {
+        const TABLE: &str = "silences";
+        let id = self.id;
+        Ok(Silence {
+            matchers: Matchers {
+                kind: parse_optional_enum(
+                    TABLE,
+                    &id,
+                    "kind",
+                    self.kind.as_deref(),
+                    RecKind::parse,
+                )?,
+                severity: parse_optional_enum(
+                    TABLE,
+                    &id,
+                    "severity",
+                    self.severity.as_deref(),
+                    Severity::parse,
+                )?,
+                recommendation_id: self.recommendation_id,
+                receiver: self.receiver,
+            },
+            id,
+            comment: self.comment,
+            created_by: self.created_by,
+            starts_at: self.starts_ms,
+            ends_at: self.ends_ms,
+            created_at: self.created_ms,
+        })
     }
 }
 
-type SilenceRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-);
+/// An `alert_groups` row as stored.
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    receiver: String,
+    group_key: String,
+    pending_since_ms: Option<i64>,
+    last_notified_ms: Option<i64>,
+    notified: String,
+}
 
-/// receiver, group_key, pending_since_ms, last_notified_ms, notified.
-type GroupRow = (String, String, Option<i64>, Option<i64>, String);
+impl GroupRow {
+    fn decode(self) -> Result<GroupState, BadRow> {
+        let key = format!("{}/{}", self.receiver, self.group_key);
+        Ok(GroupState {
+            notified: parse_json("alert_groups", &key, "notified", &self.notified)?,
+            receiver: self.receiver,
+            group_key: self.group_key,
+            pending_since: self.pending_since_ms,
+            last_notified: self.last_notified_ms,
+        })
+    }
+}
+
+/// The stored group states, and the `(receiver, group_key)` of the rows
+/// that do not decode: the dispatcher decides nothing for those (with no
+/// state, a group would look new and notify again).
+#[derive(Debug, Default)]
+pub struct GroupStates {
+    pub groups: Vec<GroupState>,
+    pub unreadable: Vec<(String, String)>,
+}
 
 impl Store {
-    /// Every stored group state.
-    pub async fn alert_groups(&self) -> Result<Vec<GroupState>, StoreError> {
+    /// Every stored group state; a row that does not decode is logged and
+    /// listed as unreadable.
+    pub async fn alert_groups(&self) -> Result<GroupStates, StoreError> {
         let rows: Vec<GroupRow> = on_pool!(&self.read, pool => {
             sqlx::query_as(
                 "SELECT receiver, group_key, pending_since_ms, last_notified_ms, notified FROM alert_groups",
@@ -110,18 +164,18 @@ impl Store {
             .await
             .context("reading alert groups")?
         });
-        Ok(rows
-            .into_iter()
-            .map(
-                |(receiver, group_key, pending_since, last_notified, notified)| GroupState {
-                    receiver,
-                    group_key,
-                    pending_since,
-                    last_notified,
-                    notified: serde_json::from_str(&notified).unwrap_or_default(),
-                },
-            )
-            .collect())
+        let mut states = GroupStates::default();
+        for row in rows {
+            let key = (row.receiver.clone(), row.group_key.clone());
+            match row.decode() {
+                Ok(group) => states.groups.push(group),
+                Err(bad) => {
+                    warn(&bad);
+                    states.unreadable.push(key);
+                }
+            }
+        }
+        Ok(states)
     }
 
     /// Saves a decision: the changed group states and the new notifications
@@ -178,15 +232,12 @@ impl Store {
     /// Every pending delivery, oldest first.
     pub async fn pending_deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
         on_pool!(&self.read, pool => {
-            sqlx::query(select_outbox!("WHERE status = 'pending' ORDER BY created_ms, id"))
+            sqlx::query_as::<_, OutboxRow>(select_outbox!("WHERE status = 'pending' ORDER BY created_ms, id"))
                 .fetch_all(pool)
                 .await
-                .context("reading the outbox")?
-                .iter()
-                .map(RowLike::delivery)
-                .collect::<Result<Vec<_>, _>>()
                 .context("reading the outbox")
         })
+        .map(|rows| rows.into_iter().map(OutboxRow::decode).collect::<Decoded<_>>().kept())
     }
 
     /// Deliveries newest first, optionally of one receiver and one status.
@@ -197,7 +248,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
         on_pool!(&self.read, pool => {
-            sqlx::query(select_outbox!(
+            sqlx::query_as::<_, OutboxRow>(select_outbox!(
                 "WHERE (CAST($1 AS TEXT) IS NULL OR receiver = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2) \
                  ORDER BY created_ms DESC, id DESC LIMIT $3"
             ))
@@ -206,12 +257,9 @@ impl Store {
             .bind(limit)
             .fetch_all(pool)
             .await
-            .context("reading the outbox")?
-            .iter()
-            .map(RowLike::delivery)
-            .collect::<Result<Vec<_>, _>>()
             .context("reading the outbox")
         })
+        .map(|rows| rows.into_iter().map(OutboxRow::decode).collect::<Decoded<_>>().kept())
     }
 
     /// Records an attempt's outcome.
@@ -300,20 +348,31 @@ impl Store {
         })
     }
 
-    /// How many deliveries each receiver has per status.
+    /// How many deliveries each receiver has per status. A status that
+    /// does not decode is skipped and logged, naming one of its rows.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, DeliveryStatus, i64)>, StoreError> {
-        let rows: Vec<(String, String, i64)> = on_pool!(&self.read, pool => {
-            sqlx::query_as("SELECT receiver, status, COUNT(*) FROM alert_outbox GROUP BY receiver, status")
-                .fetch_all(pool)
-                .await
-                .context("counting deliveries")?
+        let rows: Vec<(String, String, i64, String)> = on_pool!(&self.read, pool => {
+            sqlx::query_as(
+                "SELECT receiver, status, COUNT(*), MIN(id) FROM alert_outbox GROUP BY receiver, status",
+            )
+            .fetch_all(pool)
+            .await
+            .context("counting deliveries")?
         });
         Ok(rows
             .into_iter()
-            .filter_map(|(receiver, status, count)| {
-                Some((receiver, DeliveryStatus::parse(&status)?, count))
+            .map(|(receiver, status, count, id)| {
+                let status = parse_enum(
+                    "alert_outbox",
+                    &id,
+                    "status",
+                    &status,
+                    DeliveryStatus::parse,
+                )?;
+                Ok((receiver, status, count))
             })
-            .collect())
+            .collect::<Decoded<_>>()
+            .kept())
     }
 
     /// Deletes what the notification log no longer needs: delivered and
@@ -353,20 +412,9 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(
-                |(id, kind, severity, rec, receiver, comment, by, starts, ends, created)| {
-                    silence_of(
-                        id,
-                        kind,
-                        severity,
-                        rec,
-                        receiver,
-                        (comment, by),
-                        (starts, ends, created),
-                    )
-                },
-            )
-            .collect())
+            .map(SilenceRow::decode)
+            .collect::<Decoded<_>>()
+            .kept())
     }
 
     /// Stores a new silence.
