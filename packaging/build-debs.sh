@@ -18,13 +18,22 @@ if ! cargo deb --version >/dev/null 2>&1; then
   cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked
 fi
 
+# packaging/debian/changelog names the version being packaged: bump it with
+# the workspace's version.
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+head -1 packaging/debian/changelog | grep -q "^headroom ($version-" || {
+  echo "build-debs: packaging/debian/changelog's first entry is not version $version (Cargo.toml)" >&2
+  exit 1
+}
+
 cargo build --release -p headroom-agent -p headroom-collector
 
 # The packaged configs: the example files, whose every key is the default
 # (a test keeps them honest), with paths moved to /var/lib/headroom. Each
 # replacement must match exactly once, so a changed example fails the build
 # instead of shipping a config with the old relative paths.
-out=target/packaging
+# cargo-deb reads `target/release/...` sources from the real target dir.
+out=${CARGO_TARGET_DIR:-target}/release/packaging
 mkdir -p "$out"
 adapt() { # adapt EXAMPLE DEST HEADER [FROM TO]...
   local text header=$3 dest=$2
@@ -56,6 +65,8 @@ adapt collector.example.toml "$out/collector.toml" \
 " \
   'data_dir = "./headroom-data"' 'data_dir = "/var/lib/headroom/collector"'
 
+# --strip: Debian ships stripped binaries (the release profile keeps line
+# tables for backtraces: 100+ MB per binary unstripped).
 for package in headroom-agent headroom-collector; do
-  cargo deb -p "$package" --no-build "$@"
+  cargo deb -p "$package" --no-build --strip "$@"
 done

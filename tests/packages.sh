@@ -42,9 +42,11 @@ getent passwd headroom >/dev/null && user_existed=1
 
 # What the packages touch, before: compared with the same after the purge.
 footprint() {
-  find /usr/bin /etc /lib/systemd/system /usr/lib/systemd/system /var/lib/systemd \
-    /usr/share/doc /var/lib \
-    -maxdepth 3 -name '*headroom*' 2>/dev/null | sort
+  {
+    find /usr/bin /lib/systemd/system /usr/lib/systemd/system /usr/share/doc /usr/share/lintian/overrides \
+      /var/lib -maxdepth 3 -name '*headroom*'
+    find /etc /var/lib/systemd -maxdepth 4 -name '*headroom*'
+  } 2>/dev/null | sort
   [ "$user_existed" -eq 1 ] && getent passwd headroom
   getent group headroom || true
 }
@@ -78,15 +80,21 @@ for tool in lintian; do command -v "$tool" >/dev/null || apt_missing+=("$tool");
 [ ${#apt_missing[@]} -eq 0 ] || fail "missing ${apt_missing[*]}: run scripts/setup-tests.sh"
 bash packaging/build-debs.sh
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-agent_deb=target/debian/headroom-agent_${version}-1_amd64.deb
-collector_deb=target/debian/headroom-collector_${version}-1_amd64.deb
-[ -f "$agent_deb" ] && [ -f "$collector_deb" ] || fail "no $agent_deb / $collector_deb: $(ls target/debian)"
-# The same packages a version later, to upgrade to.
+mkdir -p "$work/v1" "$work/v2"
+for package in headroom-agent headroom-collector; do
+  cp "target/debian/${package}_${version}-1_amd64.deb" "$work/v1/" || fail "no $package .deb in target/debian"
+done
+agent_deb=$work/v1/headroom-agent_${version}-1_amd64.deb
+collector_deb=$work/v1/headroom-collector_${version}-1_amd64.deb
+# The same packages a version later, to upgrade to (cargo-deb's own
+# --deb-version; faster compression).
 upgrade_version=${version}-1+upgradetest
-mkdir -p target/debian/upgrade
-bash packaging/build-debs.sh --deb-version "$upgrade_version" --fast --output target/debian/upgrade/ >/dev/null
+bash packaging/build-debs.sh --deb-version "$upgrade_version" --fast >/dev/null
+for package in headroom-agent headroom-collector; do
+  mv "target/debian/${package}_${upgrade_version}_amd64.deb" "$work/v2/" || fail "no upgrade .deb of $package"
+done
 echo "built in $(($(date +%s) - build_started))s"
-ls -l "$agent_deb" "$collector_deb" target/debian/upgrade/*.deb
+ls -l "$work"/v1/*.deb "$work"/v2/*.deb
 
 # --- Lint --------------------------------------------------------------------
 step "lintian"
@@ -152,12 +160,12 @@ grep -qx 'SupplementaryGroups=adm' "${units[0]}" || fail "the agent's unit does 
 # SupplementaryGroups= and no privileges (setpriv execs, so signals reach the
 # binary as systemd's would).
 exec_start() { sed -n 's/^ExecStart=//p' "$1"; }
-as_unit() { # as_unit UNIT [ENV=VALUE...]: the unit's ExecStart, as the unit runs it
+as_unit() { # as_unit UNIT [ENV=VALUE...]: the unit's ExecStart, as the unit runs it; run as `as_unit … &`: it execs
   local unit=$1 groups
   shift
   groups=$(sed -n 's/^SupplementaryGroups=//p' "$unit" | tr ' ' ,)
   # shellcheck disable=SC2046
-  env "$@" setpriv --reuid=headroom --regid=headroom --groups="${groups:-headroom}" \
+  exec env "$@" setpriv --reuid=headroom --regid=headroom --groups="${groups:-headroom}" \
     --no-new-privs --inh-caps=-all --bounding-set=-all $(exec_start "$unit")
 }
 
@@ -247,7 +255,7 @@ pids=()
 
 # --- Upgrade -----------------------------------------------------------------
 step "upgrade to $upgrade_version"
-dpkg -i target/debian/upgrade/headroom-agent_*.deb target/debian/upgrade/headroom-collector_*.deb </dev/null
+dpkg -i "$work"/v2/headroom-agent_*.deb "$work"/v2/headroom-collector_*.deb </dev/null
 for package in headroom-agent headroom-collector; do
   got=$(dpkg-query -W -f='${Version}' "$package")
   [ "$got" = "$upgrade_version" ] || fail "$package is $got after the upgrade"
