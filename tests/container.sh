@@ -39,6 +39,7 @@ cat >"$work/containers.conf" <<EOF
 default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=4096:4096"]
 [engine]
 runtime = "runc"
+events_logger = "file"
 EOF
 export CONTAINERS_CONF=$work/containers.conf
 podman info >/dev/null 2>&1 || skip "podman cannot run here: $(podman info 2>&1 | tail -1)"
@@ -70,8 +71,8 @@ if podman pull -q docker.io/library/debian:bookworm-slim >"$work/pull.log" 2>&1;
   pulled=docker.io/library/debian:bookworm-slim
   echo "pulled docker.io/library/debian:bookworm-slim"
 else
-  hub="unreachable: $(tail -1 "$work/pull.log")"
-  echo "SKIPPED: pulling docker.io/library/debian:bookworm-slim (Docker Hub $hub)"
+  hub="unreachable"
+  echo "SKIPPED: pulling docker.io/library/debian:bookworm-slim: $(tail -1 "$work/pull.log")"
   echo "         instead: Debian 12 minbase from debootstrap, imported"
   rootfs_tar=target/container-base/bookworm-minbase.tar
   if [ ! -s "$rootfs_tar" ]; then
@@ -93,6 +94,7 @@ echo "         this checkout's release binaries instead (Containerfile's BINARIE
 cargo build --release -p headroom-agent -p headroom-collector
 mkdir -p "$work/binaries/out"
 cp target/release/headroom-agent target/release/headroom-collector "$work/binaries/out/"
+strip "$work/binaries/out/"*
 printf 'FROM scratch\nCOPY out /out\n' >"$work/binaries/Containerfile"
 podman build -q -t "$binaries" "$work/binaries" >/dev/null
 podman build -t "$image" --build-arg BINARIES="$binaries" --build-arg DEBIAN_IMAGE="$base" \

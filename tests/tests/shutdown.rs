@@ -90,6 +90,20 @@ async fn sigterm_seals_and_delivers_the_last_samples_while_a_scrape_hangs() {
         status.success(),
         "SIGTERM ends the agent with 0: {status}\n{log}"
     );
+    let series = collector
+        .points(
+            "agent_scrapes_total",
+            &[("agent", "sigterm-hung"), ("source", "postgres")],
+        )
+        .await;
+    assert_eq!(
+        series.len(),
+        1,
+        "the postgres scrapes sealed at shutdown are stored:\n{log}"
+    );
+    let ordinals = scrape_ordinals(&series);
+    let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
+    assert_eq!(ordinals, expected, "every scrape up to the stop, once");
     assert!(
         log.contains("a scrape was still running at shutdown; it was cancelled"),
         "the hung probe is cancelled:\n{log}"
@@ -98,19 +112,6 @@ async fn sigterm_seals_and_delivers_the_last_samples_while_a_scrape_hangs() {
         log.contains("every batch was acknowledged"),
         "what was sealed at shutdown reached the collector:\n{log}"
     );
-    let series = collector
-        .points(
-            "agent_scrapes_total",
-            &[("agent", "sigterm-hung"), ("source", "postgres")],
-        )
-        .await;
-    let ordinals = scrape_ordinals(&series);
-    assert!(
-        !ordinals.is_empty(),
-        "the postgres scrapes sealed at shutdown are stored:\n{log}"
-    );
-    let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
-    assert_eq!(ordinals, expected, "every scrape up to the stop, once");
 }
 
 #[tokio::test(flavor = "multi_thread")]
