@@ -15,8 +15,6 @@ const SEVERITIES = ["critical", "warning", "info"];
 const ACTOR_KEY = "headroom.actor";
 // Recommendation kinds, as the API names them (a silence may match one).
 const KINDS = ["index", "drop_index", "cache", "cdn", "database", "app", "staffing", "integrity", "none"];
-// Query parameters of /api/v1/chart that are not label matchers.
-const RESERVED = new Set(["name", "from", "to", "step", "prefix", "threshold", "forecast", "tz_offset", "fit"]);
 
 /** A failed API call; status 401 means "sign in". */
 class ApiFailure extends Error {
@@ -143,9 +141,27 @@ function seriesLabel(series) {
   return labels.length ? `${series.name}{${labels.join(", ")}}` : series.name;
 }
 
+// The query parameters of /api/v1/chart that are not label matchers, as
+// the collector lists them (one list, kept in Rust): read once, on the
+// first chart, and read again after a failure.
+let reserved = null;
+
+function reservedParameters() {
+  if (!reserved) {
+    reserved = getJson("/api/v1/reserved-parameters")
+      .then((body) => new Set(body.reserved))
+      .catch((error) => {
+        reserved = null;
+        throw error;
+      });
+  }
+  return reserved;
+}
+
 /** The chart URL for a series reference over `range` ending now; with
  * `FIT`, the collector picks the window that fits the data. */
-function chartUrl(series, range, threshold) {
+async function chartUrl(series, range, threshold) {
+  const notLabels = await reservedParameters();
   const now = Date.now();
   const params = new URLSearchParams({ name: series.name, to: String(now) });
   if (RANGES[range]) params.set("from", String(now - RANGES[range]));
@@ -153,16 +169,17 @@ function chartUrl(series, range, threshold) {
   params.set("forecast", "true");
   params.set("tz_offset", String(-new Date().getTimezoneOffset()));
   for (const [key, value] of Object.entries(series.labels || {})) {
-    if (!RESERVED.has(key)) params.set(key, value);
+    if (!notLabels.has(key)) params.set(key, value);
   }
   if (Number.isFinite(threshold)) params.set("threshold", String(threshold));
   return `/api/v1/chart?${params}`;
 }
 
-/** Fetches a chart and puts its SVG (parsed, never as HTML) into `box`. */
+/** Fetches a chart (`url` may be a promise of one) and puts its SVG
+ * (parsed, never as HTML) into `box`. */
 async function loadChart(box, url) {
   try {
-    const text = await (await request(url, { headers: { Accept: "image/svg+xml" } })).text();
+    const text = await (await request(await url, { headers: { Accept: "image/svg+xml" } })).text();
     const doc = new DOMParser().parseFromString(text, "image/svg+xml");
     const svg = doc.documentElement;
     if (svg.nodeName !== "svg") throw new Error("the chart is not SVG");

@@ -59,3 +59,12 @@ if ! "$otlp_venv/bin/python" -c 'import opentelemetry.sdk, opentelemetry.exporte
   python3 -m venv "$otlp_venv" || { apt_install python3-venv; rm -rf "$otlp_venv"; python3 -m venv "$otlp_venv"; }
   "$otlp_venv/bin/pip" install -q 'opentelemetry-sdk==1.*' 'opentelemetry-exporter-otlp-proto-grpc==1.*'
 fi
+
+# openapi-spec-validator for tests/tests/api.rs (which finds it in
+# target/openapi-venv, or creates it there itself): skipped when present.
+openapi_venv=target/openapi-venv
+if [ ! -x "$openapi_venv/bin/openapi-spec-validator" ]; then
+  rm -rf "$openapi_venv"
+  python3 -m venv "$openapi_venv" || { apt_install python3-venv; rm -rf "$openapi_venv"; python3 -m venv "$openapi_venv"; }
+  "$openapi_venv/bin/pip" install -q 'openapi-spec-validator==0.9.*'
+fi

@@ -1,10 +1,11 @@
 //! The `headroom-agent` binary: `run` collects and ships, `check` says what
-//! the agent can and cannot see.
+//! the agent can and cannot see, `init` writes an agent.toml for this host.
 #![forbid(unsafe_code)]
 
 mod check;
 mod collect;
 mod config;
+mod init;
 mod shipper;
 mod sources;
 mod spool;
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use headroom_proto::config::EXIT_BAD_CONFIG;
+use headroom_proto::config::{EXIT_BAD_CONFIG, LogFormat};
 use headroom_proto::process::{init_tracing, shutdown_signal};
 use headroom_proto::v1;
 use tokio::sync::{Notify, mpsc, watch};
@@ -45,13 +46,28 @@ enum Command {
         #[arg(long, env = "HEADROOM_AGENT_CONFIG")]
         config: PathBuf,
     },
+    /// Find what runs on this host and write a commented agent.toml for it, then check it.
+    Init(init::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (Command::Run { config: path } | Command::Check { config: path }) = &cli.command;
+    let (path, check) = match cli.command {
+        Command::Init(args) => {
+            init_tracing(LogFormat::Plain);
+            return match runtime() {
+                Ok(runtime) => init::run(args, &runtime),
+                Err(error) => {
+                    eprintln!("headroom-agent: cannot start the runtime: {error}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Run { config } => (config, false),
+        Command::Check { config } => (config, true),
+    };
     let env_token = std::env::var("HEADROOM_AGENT_TOKEN").ok();
-    let config = match Config::load(path, env_token) {
+    let config = match Config::load(&path, env_token) {
         Ok(config) => config,
         Err(errors) => {
             eprintln!("headroom-agent: {errors}");
@@ -59,41 +75,40 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(config.log.format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("headroom-agent: cannot start the runtime: {error}");
             return ExitCode::FAILURE;
         }
     };
-    match cli.command {
-        Command::Check { .. } => {
-            let (report, ok) = runtime.block_on(check::check(&config, hello(&config, 0)));
-            print!("{report}");
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Command::Run { .. } => {
-            let result = runtime.block_on(run(config));
-            // A cancelled scrape may leave a blocking read or DNS lookup
-            // behind: do not let it hold the exit past the stop timeout.
-            runtime.shutdown_timeout(Duration::from_secs(1));
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "headroom-agent stopped");
-                    ExitCode::FAILURE
-                }
-            }
+    if check {
+        let (report, ok) = runtime.block_on(check::check(&config, hello(&config, 0)));
+        print!("{report}");
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let result = runtime.block_on(run(config));
+    // A cancelled scrape may leave a blocking read or DNS lookup behind: do
+    // not let it hold the exit past the stop timeout.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "headroom-agent stopped");
+            ExitCode::FAILURE
         }
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
 }
 
 fn hello(config: &Config, spool_epoch: u64) -> v1::Hello {

@@ -22,7 +22,7 @@ struct Counts {
 }
 
 /// A snapshot of [`IngestCounters`].
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct IngestSnapshot {
     pub batches_stored: u64,
     pub batches_duplicate: u64,

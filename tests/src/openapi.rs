@@ -1,7 +1,43 @@
 //! Checks JSON answers against the collector's OpenAPI document (the
-//! subset of JSON Schema the document uses), for the API tests.
+//! subset of JSON Schema the document uses), for the API tests, and the
+//! document itself with the real `openapi-spec-validator` (PyPI; its venv
+//! `target/openapi-venv` is prepared by scripts/setup-tests.sh, created
+//! here when missing).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_json::{Value, json};
+
+use crate::bin;
+
+/// The validator's PyPI release line.
+pub const VALIDATOR: &str = "openapi-spec-validator==0.9.*";
+
+/// `target/openapi-venv/bin/openapi-spec-validator`, creating the venv
+/// (network needed) when it is missing.
+pub fn spec_validator() -> PathBuf {
+    let venv = bin("headroom-collector")
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("openapi-venv");
+    let validator = venv.join("bin/openapi-spec-validator");
+    if !validator.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 -m venv");
+        assert!(status.success(), "python3 -m venv failed");
+        let status = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", VALIDATOR])
+            .status()
+            .expect("pip install");
+        assert!(status.success(), "pip install {VALIDATOR} failed");
+    }
+    validator
+}
 
 /// Checks `value` against `schema` as far as the document uses JSON Schema
 /// (`$ref`, `allOf`, `oneOf`, `enum`, `const`, `type`, `required`,

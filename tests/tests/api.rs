@@ -1,5 +1,6 @@
 //! The HTTP API end to end: every endpoint answers with the shape its
-//! OpenAPI document promises, bad parameters get a 400 (or 404) with the
+//! OpenAPI document promises (and the document passes
+//! openapi-spec-validator), bad parameters get a 400 (or 404) with the
 //! JSON error, the dashboard and admin tokens guard reads and actions (as a
 //! bearer token or the session cookie), and a collector without a dashboard
 //! token refuses to listen beyond loopback.
@@ -7,7 +8,7 @@
 
 use std::time::Duration;
 
-use headroom_tests::openapi::{conforms, documented};
+use headroom_tests::openapi::{conforms, documented, spec_validator};
 use headroom_tests::{Collector, CollectorOptions, bin, free_port, wait_for};
 use http::Method;
 use serde_json::{Value, json};
@@ -135,6 +136,29 @@ async fn every_endpoint_answers_with_its_documented_shape() {
         text.contains("# TYPE headroom_ingest_batches_total counter"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_served_document_passes_openapi_spec_validator() {
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let (status, _, text) = collector
+        .request(Method::GET, "/api/v1/openapi.json", &[], None)
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &text).unwrap();
+    let output = std::process::Command::new(spec_validator())
+        .arg(&file)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(said.contains("OK"), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -23,12 +23,20 @@ const LOOKUPS: usize = 20;
 
 const DEADLINE: Duration = Duration::from_secs(40);
 
-/// An agent.toml with one postgres source on `url`, scraped every second.
+/// An agent.toml with one postgres source on `url`, scraped every second,
+/// its tables and indexes read every second too (the statistics tests
+/// watch them move).
 fn agent_toml(id: &str, endpoint: &str, url: &str) -> String {
+    agent_toml_catalog(id, endpoint, url, "1s")
+}
+
+/// As [`agent_toml`], the catalog read at most every `catalog_interval`.
+fn agent_toml_catalog(id: &str, endpoint: &str, url: &str, catalog_interval: &str) -> String {
     format!(
         "[agent]\nid = \"{id}\"\nflush_interval = \"200ms\"\n[collector]\nendpoint = \"{endpoint}\"\n\
          min_backoff = \"100ms\"\nmax_backoff = \"1s\"\n[spool]\ndir = \"{{spool}}\"\n\
-         [[sources]]\ntype = \"postgres\"\nurl = \"{url}\"\ninterval = \"1s\"\n"
+         [[sources]]\ntype = \"postgres\"\nurl = \"{url}\"\ninterval = \"1s\"\n\
+         catalog_interval = \"{catalog_interval}\"\n"
     )
 }
 
@@ -306,6 +314,72 @@ async fn everything_else_arrives(cluster: &PgCluster, db: &str, id: &str, fix: &
         warnings[0].contains(fix),
         "the WARN says how to fix it:\n{log}"
     );
+    drop(agent);
+}
+
+/// At the default `catalog_interval` (5 minutes) the tables and indexes
+/// are read at the first scrape and held while scrapes go on; an index
+/// created meanwhile is read at the next scrape, with the tables.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_catalog_is_read_once_then_at_once_when_an_index_is_created() {
+    let cluster = PgCluster::start();
+    cluster.execute("postgres", MONITOR_ROLE).await;
+    cluster.execute("postgres", "CREATE DATABASE shop").await;
+    cluster.execute("shop", ORDERS).await;
+    let collector = Collector::start(CollectorOptions::default()).await;
+    let agent = Agent::start(&agent_toml_catalog(
+        "pg-catalog",
+        &collector.endpoint(),
+        &cluster.url("shop", "headroom"),
+        "5m",
+    ));
+    let table = [
+        ("agent", "pg-catalog"),
+        ("database", "shop"),
+        ("table", "orders"),
+    ];
+    let rows = || async { collector.points("pg_table_live_tuples", &table).await };
+    wait_for(DEADLINE, "the first catalog read", || async {
+        rows()
+            .await
+            .first()
+            .map(|points| !points.is_empty())?
+            .then_some(())
+    })
+    .await;
+    let before = scrapes(&collector, "pg-catalog").await;
+    wait_for(DEADLINE, "three more scrapes", || async {
+        (scrapes(&collector, "pg-catalog").await >= before + 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        rows().await[0].len(),
+        1,
+        "tables are held, not read at every scrape: {}",
+        tail(&agent.log, 20)
+    );
+    assert!(
+        texts(&collector, "pg_index")
+            .await
+            .iter()
+            .all(|(key, _)| key != "shop/public.orders_email")
+    );
+    cluster
+        .execute("shop", "CREATE INDEX orders_email ON orders (email)")
+        .await;
+    wait_for(
+        DEADLINE,
+        "the new index read at the next scrape",
+        || async {
+            texts(&collector, "pg_index")
+                .await
+                .iter()
+                .any(|(key, _)| key == "shop/public.orders_email")
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(rows().await[0].len(), 2, "the tables were read with it");
     drop(agent);
 }
 

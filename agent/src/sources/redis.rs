@@ -164,7 +164,7 @@ pub fn endpoint(url: &str) -> String {
 }
 
 /// What a Redis error means and how to fix it; never mentions the URL.
-fn diagnose(error: &RedisError, endpoint: &str) -> String {
+pub(crate) fn diagnose(error: &RedisError, endpoint: &str) -> String {
     let code = error.code().unwrap_or_default();
     if error.is_connection_refusal() {
         format!(

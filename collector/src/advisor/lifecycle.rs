@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::{Evidence, Finding, RecKind, Severity};
 
 /// Where a recommendation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = RecommendationState)]
 pub enum State {
     /// Seen, but not yet for `open_after` passes: not shown.
     Pending,
@@ -54,7 +55,7 @@ impl State {
 }
 
 /// A recommendation as stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Recommendation {
     pub id: String,
     pub kind: RecKind,
@@ -62,9 +63,12 @@ pub struct Recommendation {
     pub key: String,
     pub severity: Severity,
     pub title: String,
+    /// What is wrong and what happens if nothing is done.
     pub summary: String,
+    /// What to do, exactly.
     pub action: String,
     pub evidence: Evidence,
+    #[schema(minimum = 0, maximum = 1)]
     pub confidence: f64,
     pub state: State,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,7 +84,7 @@ pub struct Recommendation {
 }
 
 /// One change of state, kept as history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub recommendation_id: String,
     pub at: i64,

@@ -27,7 +27,19 @@ pub use snapshot::{Series, Snapshot};
 use crate::analysis::headroom::Headroom;
 
 /// How urgent a recommendation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Info,
@@ -54,7 +66,19 @@ impl Severity {
 }
 
 /// What a recommendation is about (DESIGN.md's kinds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RecKind {
     Index,
@@ -104,7 +128,7 @@ impl RecKind {
 }
 
 /// One number behind a recommendation, with the threshold it was held to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Fact {
     pub name: String,
     pub value: f64,
@@ -114,7 +138,7 @@ pub struct Fact {
 }
 
 /// A stored series behind a recommendation (what the dashboard charts).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeriesRef {
     pub name: String,
     pub labels: BTreeMap<String, String>,
@@ -123,7 +147,7 @@ pub struct SeriesRef {
 }
 
 /// The evidence of a recommendation: numbers, series and free notes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Evidence {
     pub facts: Vec<Fact>,
     pub series: Vec<SeriesRef>,

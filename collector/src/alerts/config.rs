@@ -51,7 +51,7 @@ impl Serialize for Secret {
 }
 
 /// The platform a receiver posts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiverType {
     /// Slack incoming webhook, Block Kit.

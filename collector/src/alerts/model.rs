@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::advisor::{RecKind, Severity};
 
 /// Why a notification was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The group's first notification (after `group_wait`).
@@ -36,7 +36,7 @@ impl Reason {
 }
 
 /// Whether an alert (or a whole notification) is firing or resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertStatus {
     Firing,

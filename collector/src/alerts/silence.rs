@@ -8,7 +8,7 @@ use crate::advisor::{RecKind, Severity};
 
 /// What a silence matches; every matcher set must match, and at least one
 /// must be set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Matchers {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -17,6 +17,7 @@ pub struct Matchers {
     pub severity: Option<Severity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommendation_id: Option<String>,
+    /// A configured receiver's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver: Option<String>,
 }
@@ -51,7 +52,7 @@ impl Matchers {
 }
 
 /// One silence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Silence {
     pub id: String,
     pub matchers: Matchers,

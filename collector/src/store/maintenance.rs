@@ -41,7 +41,7 @@ pub struct MaintenanceReport {
 }
 
 /// Storage figures per resolution.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ResolutionStats {
     pub resolution_ms: i64,
     pub blocks: i64,

@@ -26,7 +26,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use maintenance::{MaintenanceReport, Retention};
+pub use maintenance::{MaintenanceReport, ResolutionStats, Retention};
 pub use model::{NewBlock, Outcome, PreparedBatch, SeriesKey};
 pub use scan::{ScanPoint, SeriesMeta};
 pub use writer::Writer;

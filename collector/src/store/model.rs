@@ -34,7 +34,7 @@ impl SeriesKey {
 }
 
 /// How a series' values behave (stored as its number).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Gauge = 1,
@@ -141,7 +141,7 @@ impl IndexText {
 }
 
 /// What an agent lost, by cause, as reported in one batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Drops {
     pub spool_full_batches: i64,
     pub spool_full_points: i64,

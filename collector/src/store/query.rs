@@ -15,11 +15,13 @@ use super::{Context, HOUR, MINUTE, RAW, Store, StoreError, codec, now_ms, on_poo
 pub const MAX_POINTS_PER_SERIES: usize = 100_000;
 
 /// An agent as `/api/v1/agents` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Agent)]
 pub struct AgentRow {
     pub id: String,
     pub hostname: String,
     pub version: String,
+    /// The agent's configured sources, as it reported them.
     pub sources: serde_json::Value,
     pub first_seen: i64,
     pub last_seen: i64,
@@ -32,13 +34,15 @@ pub struct AgentRow {
 }
 
 /// One stored series as the list shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SeriesSummary)]
 pub struct SeriesRow {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub kind: Kind,
     pub first_timestamp: Option<i64>,
     pub last_timestamp: Option<i64>,
+    /// Raw points stored.
     pub points: i64,
 }
 
@@ -55,18 +59,20 @@ pub struct PointsQuery {
 }
 
 /// Points of one series: `[timestamp_ms, value]` pairs, oldest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SeriesPoints {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub kind: Kind,
+    /// `[timestamp_ms, value]` pairs, oldest first.
     pub points: Vec<(i64, f64)>,
     /// True when more than [`MAX_POINTS_PER_SERIES`] points matched.
     pub truncated: bool,
 }
 
 /// A stored text as `/api/v1/texts` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = Text)]
 pub struct TextRow {
     pub kind: String,
     pub key: String,

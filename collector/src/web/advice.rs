@@ -1,29 +1,63 @@
 //! The advisor's API: `GET /api/v1/recommendations` (filters and
-//! pagination), one recommendation with its history, the actions on it,
-//! and `GET /api/v1/headroom`.
+//! pagination), one recommendation with its history, and the actions on
+//! it. (The headroom table is headroom.rs.)
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, AppState, parse_time};
-use crate::advisor::lifecycle::{self, Action, State as RecState};
+use super::query::{Params, parsed};
+use super::series::parse_time;
+use super::{ApiError, AppState, ErrorBody};
+use crate::advisor::lifecycle::{self, Action, Event, Recommendation, State as RecState};
 use crate::advisor::{RecKind, Severity};
-use crate::analysis::headroom::{MIN_FORECAST_CONFIDENCE, Readiness, readiness};
-use crate::store::{Store, now_ms};
-use headroom_proto::duration;
-use tokio::sync::Mutex;
+use crate::store::now_ms;
 
 /// Most recommendations one page may hold.
 pub const MAX_LIMIT: usize = 500;
+/// Recommendations on a page unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Every state, in the API's order.
+const STATES: [RecState; 5] = [
+    RecState::Pending,
+    RecState::Open,
+    RecState::Acknowledged,
+    RecState::Snoozed,
+    RecState::Resolved,
+];
+/// Every severity, in the API's order.
+const SEVERITIES: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
 
-/// The filters of a list request, validated.
+/// The parameters of `/api/v1/recommendations`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecommendationsQuery {
+    /// Comma-separated kinds (default: every kind).
+    #[serde(default, deserialize_with = "kinds")]
+    #[param(value_type = Option<String>, example = "index,cache")]
+    pub kind: Option<Vec<RecKind>>,
+    /// Comma-separated severities (default: every severity).
+    #[serde(default, deserialize_with = "severities")]
+    #[param(value_type = Option<String>, example = "warning,critical")]
+    pub severity: Option<Vec<Severity>>,
+    /// Comma-separated states (default: all but pending).
+    #[serde(default, deserialize_with = "states")]
+    #[param(value_type = Option<String>, example = "open,acknowledged,snoozed,resolved")]
+    pub state: Option<Vec<RecState>>,
+    /// Page size.
+    #[serde(default, deserialize_with = "limit")]
+    #[param(minimum = 1, maximum = 500, default = 100)]
+    pub limit: Option<usize>,
+    /// Recommendations to skip.
+    #[serde(default, deserialize_with = "offset")]
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<usize>,
+}
+
+/// The filters of a list request, with their defaults.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Filters {
     pub kinds: Vec<RecKind>,
@@ -33,89 +67,110 @@ pub struct Filters {
     pub offset: usize,
 }
 
-/// Parses `kind`, `severity`, `state` (comma-separated each), `limit` and
-/// `offset`. Without `state`, every state but pending.
-pub fn filters(params: &HashMap<String, String>) -> Result<Filters, ApiError> {
-    fn list<T>(
-        params: &HashMap<String, String>,
-        key: &str,
-        parse: impl Fn(&str) -> Option<T>,
-        allowed: &str,
-    ) -> Result<Vec<T>, ApiError> {
-        params
-            .get(key)
-            .map(|text| {
-                text.split(',')
-                    .filter(|part| !part.is_empty())
-                    .map(|part| {
-                        parse(part).ok_or_else(|| {
-                            ApiError::bad_request(format!(
-                                "`{key}`: `{part}` is not one of {allowed}"
-                            ))
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or(Ok(Vec::new()))
-    }
-    for key in params.keys() {
-        if !["kind", "severity", "state", "limit", "offset"].contains(&key.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "unknown parameter `{key}`; use kind, severity, state, limit, offset"
-            )));
+impl RecommendationsQuery {
+    /// The filters asked for: no kind or severity means any; no state
+    /// means every state but pending.
+    pub fn filters(self) -> Filters {
+        let states = self
+            .state
+            .filter(|states| !states.is_empty())
+            .unwrap_or_else(|| STATES[1..].to_vec());
+        Filters {
+            kinds: self.kind.unwrap_or_default(),
+            severities: self.severity.unwrap_or_default(),
+            states,
+            limit: self.limit.unwrap_or(DEFAULT_LIMIT),
+            offset: self.offset.unwrap_or(0),
         }
     }
-    let number = |key: &str, default: usize| -> Result<usize, ApiError> {
-        params.get(key).map_or(Ok(default), |text| {
-            text.parse::<usize>().map_err(|_| {
-                ApiError::bad_request(format!("`{key}`: `{text}` is not a non-negative integer"))
-            })
+}
+
+/// A comma-separated list of `key`, each part one of `all` (by `name`).
+fn list<T: Copy>(
+    key: &str,
+    text: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<Vec<T>, ApiError> {
+    text.split(',')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            all.iter()
+                .copied()
+                .find(|value| name(*value) == part)
+                .ok_or_else(|| {
+                    let allowed: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+                    ApiError::bad_request(format!(
+                        "`{key}`: `{part}` is not one of {}",
+                        allowed.join(", ")
+                    ))
+                })
         })
-    };
-    let limit = number("limit", 100)?;
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "`limit` must be between 1 and {MAX_LIMIT}"
-        )));
-    }
-    let mut states = list(
-        params,
-        "state",
-        RecState::parse,
-        "pending, open, acknowledged, snoozed, resolved",
-    )?;
-    if states.is_empty() {
-        states = vec![
-            RecState::Open,
-            RecState::Acknowledged,
-            RecState::Snoozed,
-            RecState::Resolved,
-        ];
-    }
-    Ok(Filters {
-        kinds: list(
-            params,
-            "kind",
-            RecKind::parse,
-            "index, drop_index, cache, cdn, database, app, staffing, integrity, none",
-        )?,
-        severities: list(
-            params,
-            "severity",
-            Severity::parse,
-            "info, warning, critical",
-        )?,
-        states,
-        limit,
-        offset: number("offset", 0)?,
+        .collect()
+}
+
+fn kinds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<RecKind>>, D::Error> {
+    parsed(d, |text| list("kind", text, &RecKind::ALL, RecKind::as_str))
+}
+
+fn severities<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Severity>>, D::Error> {
+    parsed(d, |text| {
+        list("severity", text, &SEVERITIES, Severity::as_str)
     })
 }
 
-pub(super) async fn list(
+fn states<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<RecState>>, D::Error> {
+    parsed(d, |text| list("state", text, &STATES, RecState::as_str))
+}
+
+fn count(key: &str, text: &str) -> Result<usize, ApiError> {
+    text.parse::<usize>().map_err(|_| {
+        ApiError::bad_request(format!("`{key}`: `{text}` is not a non-negative integer"))
+    })
+}
+
+fn limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    parsed(d, |text| {
+        let limit = count("limit", text)?;
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(ApiError::bad_request(format!(
+                "`limit` must be between 1 and {MAX_LIMIT}"
+            )));
+        }
+        Ok(limit)
+    })
+}
+
+fn offset<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    parsed(d, |text| count("offset", text))
+}
+
+/// One page of recommendations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendationPage {
+    pub recommendations: Vec<Recommendation>,
+    /// Matching recommendations on every page.
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Recommendations: active first, then most severe, then most recent
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations",
+    tag = "advice",
+    params(RecommendationsQuery),
+    responses(
+        (status = 200, description = "One page.", body = RecommendationPage),
+        (status = 400, description = "A bad filter, `limit` or `offset`, or an unknown parameter.", body = ErrorBody),
+    )
+)]
+pub(super) async fn list_recommendations(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<impl IntoResponse, ApiError> {
-    let filters = filters(&params)?;
+    Params(query): Params<RecommendationsQuery>,
+) -> Result<Json<RecommendationPage>, ApiError> {
+    let filters = query.filters();
     let mut recs: Vec<_> = state
         .store
         .recommendations()
@@ -140,44 +195,94 @@ pub(super) async fn list(
         .skip(filters.offset)
         .take(filters.limit)
         .collect();
-    Ok(Json(json!({
-        "recommendations": page,
-        "total": total,
-        "limit": filters.limit,
-        "offset": filters.offset,
-    })))
+    Ok(Json(RecommendationPage {
+        recommendations: page,
+        total,
+        limit: filters.limit,
+        offset: filters.offset,
+    }))
 }
 
+/// A recommendation with every change of its state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecommendationWithHistory {
+    #[serde(flatten)]
+    pub recommendation: Recommendation,
+    pub history: Vec<Event>,
+}
+
+/// One recommendation with its history
+#[utoipa::path(
+    get,
+    path = "/api/v1/recommendations/{id}",
+    tag = "advice",
+    params(("id" = String, Path, description = "The recommendation's id.")),
+    responses(
+        (status = 200, description = "The recommendation.", body = RecommendationWithHistory),
+        (status = 404, description = "No such recommendation.", body = ErrorBody),
+    )
+)]
 pub(super) async fn one(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
-    let rec = state
+) -> Result<Json<RecommendationWithHistory>, ApiError> {
+    let recommendation = state
         .store
         .recommendation(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no recommendation `{id}`")))?;
     let history = state.store.recommendation_events(&id).await?;
-    let mut body = serde_json::to_value(&rec).unwrap_or_default();
-    body["history"] = serde_json::to_value(history).unwrap_or_default();
-    Ok(Json(body))
+    Ok(Json(RecommendationWithHistory {
+        recommendation,
+        history,
+    }))
 }
 
 /// The body of an action: who acts, and for `snooze` until when.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
+    /// Who acts (default `api`).
     #[serde(default)]
     pub by: Option<String>,
+    /// Required to snooze: unix ms (as text) or RFC 3339.
     #[serde(default)]
     pub until: Option<String>,
 }
 
+/// What may be done to a recommendation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ActionName {
+    Acknowledge,
+    Snooze,
+    Resolve,
+    Reopen,
+}
+
+/// Acknowledge, snooze, resolve or reopen a recommendation (recorded with who and when)
+#[utoipa::path(
+    post,
+    path = "/api/v1/recommendations/{id}/{action}",
+    tag = "advice",
+    params(
+        ("id" = String, Path, description = "The recommendation's id."),
+        ("action" = inline(ActionName), Path, description = "What to do."),
+    ),
+    request_body(content = Option<ActionBody>, description = "Optional.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The recommendation after the action.", body = Recommendation),
+        (status = 400, description = "`until` missing or bad when snoozing.", body = ErrorBody),
+        (status = 404, description = "No such recommendation or action.", body = ErrorBody),
+        (status = 409, description = "The action does not apply in the recommendation's state, or it changed meanwhile.", body = ErrorBody),
+    )
+)]
 pub(super) async fn act(
     State(state): State<AppState>,
     Path((id, verb)): Path<(String, String)>,
     body: Option<Json<ActionBody>>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<Recommendation>, ApiError> {
     let body = body.map(|Json(b)| b).unwrap_or_default();
     let now = now_ms();
     let action = match verb.as_str() {
@@ -220,265 +325,51 @@ pub(super) async fn act(
             "recommendation `{id}` changed while this action was applied; read it again and retry"
         )));
     }
-    Ok(Json(serde_json::to_value(&next).unwrap_or_default()))
-}
-
-/// The headroom table as the API shows it, sorted most urgent first, kept
-/// between requests and re-read only when its version (rows, last write)
-/// changes: at thousands of resources, parsing it is most of a request.
-#[derive(Debug, Clone, Default)]
-pub struct HeadroomCache {
-    table: Arc<Mutex<Arc<HeadroomTable>>>,
-}
-
-/// One version of the headroom table.
-#[derive(Debug, Default)]
-pub struct HeadroomTable {
-    version: (i64, Option<i64>),
-    rows: Vec<serde_json::Value>,
-}
-
-impl HeadroomCache {
-    /// The current table, re-read from `store` when the advisor saved a new one.
-    pub async fn get(&self, store: &Store) -> Result<Arc<HeadroomTable>, ApiError> {
-        let version = store.headroom_version().await?;
-        let cached = Arc::clone(&*self.table.lock().await);
-        if cached.version == version && version.1.is_some() {
-            return Ok(cached);
-        }
-        let mut rows: Vec<(serde_json::Value, i64)> = store
-            .headroom()
-            .await?
-            .into_iter()
-            .map(|(row, at)| (shown_row(row), at))
-            .collect();
-        rows.sort_by(|(a, _), (b, _)| {
-            let eta = |v: &serde_json::Value| v["eta_ms"].as_i64().unwrap_or(i64::MAX);
-            let utilization = |v: &serde_json::Value| v["utilization"].as_f64().unwrap_or(0.0);
-            eta(a)
-                .cmp(&eta(b))
-                .then(utilization(b).total_cmp(&utilization(a)))
-        });
-        let fresh = Arc::new(HeadroomTable {
-            version,
-            rows: rows
-                .into_iter()
-                .map(|(mut v, _)| {
-                    v["eta"] = v["eta_ms"].clone();
-                    v
-                })
-                .collect(),
-        });
-        *self.table.lock().await = Arc::clone(&fresh);
-        Ok(fresh)
-    }
-}
-
-/// A stored headroom row as the API shows it: below
-/// [`MIN_FORECAST_CONFIDENCE`] its trend and ETAs are null (a forecast from
-/// minutes of history is noise, not growth) and `collecting` says what the
-/// forecast still needs (`collecting_ms`: about how much more history, when
-/// history alone will do); at or above it, `collecting` is null.
-pub fn shown_row(mut row: serde_json::Value) -> serde_json::Value {
-    let confidence = row["confidence"].as_f64().unwrap_or(0.0);
-    let history_ms = row["history_ms"].as_i64().unwrap_or(0);
-    let (collecting, collecting_ms) = match readiness(confidence, history_ms) {
-        Readiness::Ready => (None, None),
-        Readiness::Collecting { more_ms } => (
-            Some(format!(
-                "collecting: about {} more history before a forecast (confidence {:.0}% of the {:.0}% a forecast needs)",
-                duration::approximate(Duration::from_millis(more_ms.max(0) as u64), 1),
-                confidence * 100.0,
-                MIN_FORECAST_CONFIDENCE * 100.0,
-            )),
-            Some(more_ms),
-        ),
-        Readiness::Unsteady => (
-            Some(format!(
-                "collecting: gaps or noise hold the confidence at {:.0}%, under the {:.0}% a forecast needs, however long the history",
-                confidence * 100.0,
-                MIN_FORECAST_CONFIDENCE * 100.0,
-            )),
-            None,
-        ),
-    };
-    if collecting.is_some() {
-        for key in [
-            "trend_per_day",
-            "eta_ms",
-            "eta_earliest_ms",
-            "eta_latest_ms",
-        ] {
-            row[key] = serde_json::Value::Null;
-        }
-    }
-    row["collecting"] = json!(collecting);
-    row["collecting_ms"] = json!(collecting_ms);
-    row
-}
-
-/// Most resources one page of `GET /api/v1/headroom` may hold, and its default.
-pub const MAX_HEADROOM_LIMIT: usize = 1000;
-pub const DEFAULT_HEADROOM_LIMIT: usize = 100;
-
-/// `limit` (1–[`MAX_HEADROOM_LIMIT`]) and `offset` of a headroom page.
-pub fn headroom_page(params: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
-    for key in params.keys() {
-        if !["limit", "offset"].contains(&key.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "unknown parameter `{key}`; use limit, offset"
-            )));
-        }
-    }
-    let number = |key: &str, default: usize| -> Result<usize, ApiError> {
-        params.get(key).map_or(Ok(default), |text| {
-            text.parse::<usize>().map_err(|_| {
-                ApiError::bad_request(format!("`{key}` must be a whole number, not `{text}`"))
-            })
-        })
-    };
-    let limit = number("limit", DEFAULT_HEADROOM_LIMIT)?;
-    if limit == 0 || limit > MAX_HEADROOM_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "`limit` must be between 1 and {MAX_HEADROOM_LIMIT}, not {limit}"
-        )));
-    }
-    Ok((limit, number("offset", 0)?))
-}
-
-/// The headroom table, most urgent first, one page at a time (`total` counts
-/// every resource).
-pub(super) async fn headroom(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<impl IntoResponse, ApiError> {
-    let (limit, offset) = headroom_page(&params)?;
-    let table = state.headroom.get(&state.store).await?;
-    let computed_at = table.version.1;
-    let total = table.rows.len();
-    let resources: Vec<&serde_json::Value> = table.rows.iter().skip(offset).take(limit).collect();
-    Ok(Json(json!({
-        "headroom": resources,
-        "computed_at": computed_at,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "min_confidence": MIN_FORECAST_CONFIDENCE,
-    })))
+    Ok(Json(next))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::params;
 
-    #[test]
-    fn a_headroom_page_defaults_to_the_first_hundred_and_refuses_bad_values() {
-        assert_eq!(
-            headroom_page(&params(&[])).unwrap(),
-            (DEFAULT_HEADROOM_LIMIT, 0)
-        );
-        assert_eq!(
-            headroom_page(&params(&[("limit", "5"), ("offset", "10")])).unwrap(),
-            (5, 10)
-        );
-        for bad in [
-            &[("limit", "0")][..],
-            &[("limit", "1001")][..],
-            &[("offset", "-1")][..],
-            &[("sort", "eta")][..],
-        ] {
-            assert!(headroom_page(&params(bad)).is_err(), "{bad:?}");
-        }
-    }
-
-    fn stored_row(confidence: f64, history_ms: i64) -> serde_json::Value {
-        json!({
-            "resource": "host cpu (db-1)",
-            "current": 1.5,
-            "limit": 2.0,
-            "utilization": 0.75,
-            "trend_per_day": -183.4,
-            "eta_ms": 1_800_000_000_000i64,
-            "eta_earliest_ms": 1_790_000_000_000i64,
-            "eta_latest_ms": null,
-            "confidence": confidence,
-            "samples": 60,
-            "history_ms": history_ms,
-        })
-    }
-
-    #[test]
-    fn below_the_floor_a_row_has_no_trend_or_eta_and_says_how_long_it_is_collecting() {
-        // 15 minutes of a steady series: confidence d / (d + 7) ≈ 0.0015.
-        let row = shown_row(stored_row(0.0015, 15 * 60_000));
-        for key in [
-            "trend_per_day",
-            "eta_ms",
-            "eta_earliest_ms",
-            "eta_latest_ms",
-        ] {
-            assert!(row[key].is_null(), "{key}: {row}");
-        }
-        let text = row["collecting"].as_str().expect("collecting");
-        assert!(
-            text.starts_with("collecting: about 2d more history before a forecast"),
-            "{text}"
-        );
-        let more = row["collecting_ms"].as_i64().expect("collecting_ms");
-        assert!((41 * 3_600_000..42 * 3_600_000).contains(&more), "{more}");
-        assert_eq!(
-            row["utilization"], 0.75,
-            "the level is shown whatever the confidence"
-        );
-    }
-
-    #[test]
-    fn at_the_floor_a_row_keeps_its_forecast() {
-        let row = shown_row(stored_row(MIN_FORECAST_CONFIDENCE, 3 * 86_400_000));
-        assert_eq!(row["trend_per_day"], -183.4);
-        assert_eq!(row["eta_ms"], 1_800_000_000_000i64);
-        assert!(row["collecting"].is_null() && row["collecting_ms"].is_null());
-    }
-
-    #[test]
-    fn a_row_too_noisy_for_history_to_help_says_so_without_a_time() {
-        // Three days of history at 5% confidence: the quality factor is 1/6.
-        let row = shown_row(stored_row(0.05, 3 * 86_400_000));
-        assert!(row["eta_ms"].is_null() && row["collecting_ms"].is_null());
-        assert!(
-            row["collecting"]
-                .as_str()
-                .is_some_and(|t| t.contains("however long the history")),
-            "{row}"
-        );
+    fn filters(query: &str) -> Result<Filters, String> {
+        serde_urlencoded::from_str::<RecommendationsQuery>(query)
+            .map(RecommendationsQuery::filters)
+            .map_err(|error| error.to_string())
     }
 
     #[test]
     fn filters_parse_lists_and_default_to_every_shown_state() {
-        let f = filters(&params(&[
-            ("kind", "index,cache"),
-            ("severity", "critical"),
-        ]))
-        .unwrap();
+        let f = filters("kind=index,cache&severity=critical").unwrap();
         assert_eq!(f.kinds, vec![RecKind::Index, RecKind::Cache]);
         assert_eq!(f.severities, vec![Severity::Critical]);
         assert!(!f.states.contains(&RecState::Pending));
+        assert_eq!(f.states.len(), 4);
         assert_eq!((f.limit, f.offset), (100, 0));
     }
 
     #[test]
     fn bad_filters_are_refused_with_the_allowed_values() {
-        for bad in [
-            params(&[("kind", "indexes")]),
-            params(&[("severity", "high")]),
-            params(&[("state", "closed")]),
-            params(&[("limit", "0")]),
-            params(&[("limit", "501")]),
-            params(&[("offset", "-1")]),
-            params(&[("sort", "x")]),
+        for (bad, needle) in [
+            (
+                "kind=indexes",
+                "`kind`: `indexes` is not one of index, drop_index, cache, cdn, database, app, staffing, integrity, none",
+            ),
+            ("severity=high", "is not one of info, warning, critical"),
+            (
+                "state=closed",
+                "is not one of pending, open, acknowledged, snoozed, resolved",
+            ),
+            ("limit=0", "`limit` must be between 1 and 500"),
+            ("limit=501", "`limit` must be between 1 and 500"),
+            (
+                "limit=many",
+                "`limit`: `many` is not a non-negative integer",
+            ),
+            ("offset=-1", "`offset`: `-1` is not a non-negative integer"),
         ] {
-            assert!(filters(&bad).is_err(), "{bad:?}");
+            let error = filters(bad).expect_err("refused");
+            assert!(error.contains(needle), "{bad}: {error}");
         }
     }
 }

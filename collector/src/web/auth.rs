@@ -11,11 +11,11 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ErrorBody};
 use crate::config::AuthConfig;
 
 /// The cookie `POST /api/v1/session` sets.
@@ -181,26 +181,57 @@ pub async fn require(State(auth): State<WebAuth>, request: Request, next: Next) 
     }
 }
 
-/// `GET /api/v1/session`: whether a token is needed and what this one may do.
-pub(super) async fn session(State(auth): State<WebAuth>, headers: HeaderMap) -> Response {
+/// What the presented token may do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Session {
+    /// Whether `[auth] dashboard_token` is set.
+    pub auth_required: bool,
+    /// Whether this request may read (always true without auth).
+    pub authenticated: bool,
+    /// Whether this request may act on recommendations and silences.
+    pub can_act: bool,
+}
+
+/// Whether a token is needed and what the presented one may do (never needs a token)
+#[utoipa::path(
+    get,
+    path = "/api/v1/session",
+    tag = "session",
+    security(()),
+    responses((status = 200, description = "The session.", body = Session))
+)]
+pub(super) async fn session(State(auth): State<WebAuth>, headers: HeaderMap) -> Json<Session> {
     let token = presented(&headers);
     let can = |access| auth.verdict(access, token.as_deref()) == Verdict::Allow;
-    Json(json!({
-        "auth_required": auth.required(),
-        "authenticated": can(Access::Read),
-        "can_act": can(Access::Act),
-    }))
-    .into_response()
+    Json(Session {
+        auth_required: auth.required(),
+        authenticated: can(Access::Read),
+        can_act: can(Access::Act),
+    })
 }
 
 /// The body of `POST /api/v1/session`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub token: String,
 }
 
-/// `POST /api/v1/session`: sets the session cookie for a valid token.
+/// Log in: sets the `headroom_session` cookie (HttpOnly, SameSite=Strict)
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "session",
+    security(()),
+    request_body = Login,
+    responses(
+        (status = 204, description = "Logged in.", headers(
+            ("Set-Cookie" = String, description = "headroom_session=<token>; HttpOnly; SameSite=Strict; Path=/")
+        )),
+        (status = 400, description = "The body is not `{\"token\": \"…\"}`.", body = ErrorBody),
+        (status = 401, description = "Not a valid token, or no `[auth] dashboard_token` to log in to.", body = ErrorBody),
+    )
+)]
 pub(super) async fn login(
     State(auth): State<WebAuth>,
     body: Result<Json<Login>, JsonRejection>,
@@ -227,7 +258,16 @@ pub(super) async fn login(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
-/// `DELETE /api/v1/session`: clears the session cookie.
+/// Log out: clears the cookie
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    security(()),
+    responses((status = 204, description = "Logged out.", headers(
+        ("Set-Cookie" = String, description = "headroom_session=; Max-Age=0")
+    )))
+)]
 pub(super) async fn logout() -> Response {
     let cookie =
         HeaderValue::from_static("headroom_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");

@@ -14,22 +14,24 @@
 
 mod axes;
 mod histogram;
+pub mod params;
 pub mod window;
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-
-use super::{ApiError, AppState, points_query};
+use super::query::Labeled;
+use super::series::LabelMatchers;
+use super::{ApiError, AppState, ErrorBody};
 use crate::analysis::analyze;
 use crate::analysis::forecast::{self, Forecast};
 use crate::store::model::Kind;
 use crate::store::now_ms;
 use crate::store::query::SeriesPoints;
 use axes::{format_value, time_ticks, value_ticks};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+pub use params::ChartQuery;
 
 /// The drawing's size in SVG units (it scales to its container).
 pub const WIDTH: f64 = 720.0;
@@ -51,11 +53,6 @@ const FORECAST_STEPS: i64 = 24;
 const PALETTE: [&str; MAX_SERIES] = [
     "#2563eb", "#d97706", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#475569",
 ];
-/// Query parameters the chart reads itself; every other one is passed on
-/// as in `/api/v1/series`.
-const OWN_PARAMS: [&str; 5] = ["threshold", "forecast", "tz_offset", "quantile", "fit"];
-/// The quantile a histogram is drawn at when `quantile` is absent.
-pub const DEFAULT_QUANTILE: f64 = 0.95;
 
 /// One drawn series.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,98 +82,29 @@ pub struct Chart {
     pub window: Option<&'static str>,
 }
 
-/// The chart's own parameters, validated.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Options {
-    pub threshold: Option<f64>,
-    pub forecast: bool,
-    pub tz_offset_min: i64,
-    /// The quantile a histogram (`<name>_bucket{le}` series) is drawn at.
-    pub quantile: f64,
-    /// Without `from`: open on the window that fits the data's span.
-    pub fit: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            threshold: None,
-            forecast: false,
-            tz_offset_min: 0,
-            quantile: DEFAULT_QUANTILE,
-            fit: false,
-        }
-    }
-}
-
-impl Options {
-    /// Reads `threshold` (a finite number), `forecast` (`true`/`false`/
-    /// `1`/`0`) and `tz_offset` (minutes east of UTC, as far as ±14 h).
-    pub fn parse(params: &HashMap<String, String>) -> Result<Self, ApiError> {
-        let threshold = params
-            .get("threshold")
-            .map(|text| match text.parse::<f64>() {
-                Ok(value) if value.is_finite() => Ok(value),
-                _ => Err(ApiError::bad_request(format!(
-                    "`threshold` must be a finite number, not `{text}`"
-                ))),
-            })
-            .transpose()?;
-        let flag = |key: &str| match params.get(key).map(String::as_str) {
-            None | Some("false" | "0") => Ok(false),
-            Some("true" | "1") => Ok(true),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "`{key}` must be true or false, not `{other}`"
-            ))),
-        };
-        let forecast = flag("forecast")?;
-        let fit = flag("fit")?;
-        let tz_offset_min = match params.get("tz_offset") {
-            None => 0,
-            Some(text) => match text.parse::<i64>() {
-                Ok(minutes) if minutes.abs() <= 14 * 60 => minutes,
-                _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "`tz_offset` must be minutes east of UTC between -840 and 840, not `{text}`"
-                    )));
-                }
-            },
-        };
-        let quantile = match params.get("quantile") {
-            None => DEFAULT_QUANTILE,
-            Some(text) => match text.parse::<f64>() {
-                Ok(q) if q > 0.0 && q < 1.0 => q,
-                _ => {
-                    return Err(ApiError::bad_request(format!(
-                        "`quantile` must be a number between 0 and 1, e.g. 0.95, not `{text}`"
-                    )));
-                }
-            },
-        };
-        Ok(Self {
-            threshold,
-            forecast,
-            tz_offset_min,
-            quantile,
-            fit,
-        })
-    }
-}
-
-/// The handler: the parameters of `/api/v1/series` plus [`Options`].
+/// An SVG chart of the matching series
+#[utoipa::path(
+    get,
+    path = "/api/v1/chart",
+    tag = "series",
+    params(ChartQuery, LabelMatchers),
+    responses(
+        (status = 200, description = "The chart.", content_type = "image/svg+xml", body = String),
+        (status = 400, description = "No `name`, or a bad parameter.", body = ErrorBody),
+    )
+)]
 pub(super) async fn chart(
     State(state): State<AppState>,
-    Query(mut params): Query<HashMap<String, String>>,
+    Labeled { params, labels }: Labeled<ChartQuery>,
 ) -> Result<Response, ApiError> {
-    let options = Options::parse(&params)?;
-    params.retain(|key, _| !OWN_PARAMS.contains(&key.as_str()));
-    let name = params
-        .get("name")
-        .cloned()
+    let ChartQuery { series, options } = params;
+    let name = series
+        .name
+        .clone()
         .ok_or_else(|| ApiError::bad_request("`name` is required, e.g. ?name=pg_up"))?;
-    let mut query = points_query(&name, &params, now_ms())?;
+    let mut query = series.points(&name, labels, now_ms())?;
     let mut fitted = None;
-    if options.fit && !params.contains_key("from") {
+    if options.fit && series.from.is_none() {
         let mut first = state.store.first_point_ms(&name, &query.labels).await?;
         if first.is_none() {
             let buckets = format!("{name}_bucket");
@@ -724,49 +652,5 @@ mod tests {
         assert_eq!(auto_step(0, HOUR_MS), 11_000);
         assert_eq!(auto_step(0, 0), 1_000);
         assert!(30 * DAY_MS / auto_step(0, 30 * DAY_MS) <= TARGET_POINTS);
-    }
-
-    #[test]
-    fn options_are_validated() {
-        let params = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect()
-        };
-        let ok = Options::parse(&params(&[
-            ("threshold", "0.8"),
-            ("forecast", "true"),
-            ("tz_offset", "-300"),
-            ("fit", "true"),
-        ]))
-        .expect("valid");
-        assert_eq!(
-            ok,
-            Options {
-                threshold: Some(0.8),
-                forecast: true,
-                tz_offset_min: -300,
-                quantile: DEFAULT_QUANTILE,
-                fit: true,
-            }
-        );
-        assert_eq!(
-            Options::parse(&params(&[])).expect("valid"),
-            Options::default()
-        );
-        for (key, bad) in [
-            ("quantile", "1.5"),
-            ("quantile", "0"),
-            ("threshold", "high"),
-            ("threshold", "NaN"),
-            ("threshold", "inf"),
-            ("forecast", "yes"),
-            ("tz_offset", "900"),
-            ("tz_offset", "+1h"),
-        ] {
-            let error = Options::parse(&params(&[(key, bad)])).expect_err("refused");
-            assert!(format!("{error:?}").contains(key), "{key}={bad}");
-        }
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::ApiError;
+use super::{ApiError, ErrorBody};
 
 /// One embedded file.
 #[derive(Debug)]
@@ -61,12 +61,34 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// `GET /`.
+/// The dashboard's page (never needs a token; its API calls do)
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "dashboard",
+    security(()),
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 304, description = "Unchanged since the ETag sent in `If-None-Match`."),
+    )
+)]
 pub(super) async fn index(headers: HeaderMap) -> Response {
     serve(&INDEX, &headers)
 }
 
-/// `GET /assets/{file}`.
+/// One of the dashboard's script and style files
+#[utoipa::path(
+    get,
+    path = "/assets/{file}",
+    tag = "dashboard",
+    security(()),
+    params(("file" = String, Path, description = "`app.js`, `indexes.js` or `app.css`.")),
+    responses(
+        (status = 200, description = "The file.", content_type = "text/javascript", body = String),
+        (status = 304, description = "Unchanged since the ETag sent in `If-None-Match`."),
+        (status = 404, description = "No such file.", body = ErrorBody),
+    )
+)]
 pub(super) async fn file(Path(file): Path<String>, headers: HeaderMap) -> Response {
     match lookup(&file) {
         Some(asset) => serve(asset, &headers),

@@ -9,12 +9,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::Json;
-use axum::extract::{Query, State};
-use axum::response::IntoResponse;
+use axum::extract::State;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, AppState};
+use super::query::Params;
+use super::{ApiError, AppState, ErrorBody};
 use crate::store::now_ms;
 use crate::store::query::{PointsQuery, SeriesPoints, TextRow};
 
@@ -42,37 +42,55 @@ pub const VERDICT_CODES: [&str; 10] = [
     "table_not_found",
 ];
 
+/// A verdict code: a string, one of [`VERDICT_CODES`] today.
+fn verdict_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .description(Some(
+            "A code; an agent newer than the collector may send others.",
+        ))
+        .examples(VERDICT_CODES)
+        .build()
+}
+
 /// A verdict as the agent stores it (the text's JSON object).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 pub struct StoredVerdict {
     pub database: String,
     #[serde(deserialize_with = "string_or_number")]
     pub queryid: String,
+    /// A code ([`VERDICT_CODES`] today); an agent newer than the collector may send others.
+    #[schema(schema_with = verdict_schema)]
     pub verdict: String,
+    /// The agent's explanation, e.g. which estimate found the table too small.
     pub reason: String,
     pub schema: String,
     pub table: String,
     pub table_rows: Option<f64>,
     /// The candidate's DDL; empty when there is none.
     pub definition: String,
+    /// When the agent examined the statement.
     pub timestamp_ms: i64,
 }
 
 /// One row of the answer: the verdict, the statement and its cost.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = IndexVerdict)]
 pub struct VerdictRow {
     #[serde(flatten)]
     pub verdict: StoredVerdict,
     /// When the collector last received it.
     pub last_seen: i64,
-    /// The normalised statement, when the collector has its text.
+    /// The normalised statement (the `pg_query` text of the same key),
+    /// when the collector has it.
     pub statement: Option<String>,
-    /// Execution time summed over the last hour, when recorded.
+    /// Execution time summed over the last hour (`pg_statement_exec_ms`),
+    /// when recorded.
     pub exec_ms_last_hour: Option<f64>,
 }
 
 /// A stored verdict that does not decode, named by its key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Undecodable {
     pub key: String,
     pub error: String,
@@ -153,22 +171,42 @@ pub fn exec_totals(series: &[SeriesPoints]) -> HashMap<String, f64> {
     totals
 }
 
-/// `database` (optional); any other parameter is refused.
-fn database_param(params: &HashMap<String, String>) -> Result<Option<String>, ApiError> {
-    if let Some(key) = params.keys().find(|k| k.as_str() != "database") {
-        return Err(ApiError::bad_request(format!(
-            "unknown parameter `{key}`; use database"
-        )));
-    }
-    Ok(params.get("database").filter(|d| !d.is_empty()).cloned())
+/// The parameters of `/api/v1/index-verdicts`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerdictsQuery {
+    /// Only this database's statements.
+    pub database: Option<String>,
 }
 
-/// The handler.
+/// The verdicts asked for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndexVerdicts {
+    /// The `database` asked for.
+    pub database: Option<String>,
+    /// Every database with verdicts.
+    pub databases: BTreeSet<String>,
+    pub verdicts: Vec<VerdictRow>,
+    /// Stored verdicts that do not decode, by key.
+    pub undecodable: Vec<Undecodable>,
+}
+
+/// Why each examined top statement did or did not get index advice, busiest first
+#[utoipa::path(
+    get,
+    path = "/api/v1/index-verdicts",
+    tag = "advice",
+    params(VerdictsQuery),
+    responses(
+        (status = 200, description = "The verdicts.", body = IndexVerdicts),
+        (status = 400, description = "An unknown parameter.", body = ErrorBody),
+    )
+)]
 pub(super) async fn verdicts(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<impl IntoResponse, ApiError> {
-    let database = database_param(&params)?;
+    Params(query): Params<VerdictsQuery>,
+) -> Result<Json<IndexVerdicts>, ApiError> {
+    let database = query.database.filter(|d| !d.is_empty());
     let stored = state.store.texts(VERDICT_KIND).await?;
     let databases: BTreeSet<String> = stored
         .iter()
@@ -201,19 +239,20 @@ pub(super) async fn verdicts(
     for bad in &undecodable {
         tracing::warn!(key = %bad.key, error = %bad.error, "an index verdict does not decode");
     }
-    Ok(Json(json!({
-        "database": database,
-        "databases": databases,
-        "verdicts": rows,
-        "undecodable": undecodable,
-    })))
+    Ok(Json(IndexVerdicts {
+        database,
+        databases,
+        verdicts: rows,
+        undecodable,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::store::model::Kind;
-    use crate::web::params;
 
     fn text(kind: &str, key: &str, text: &str) -> TextRow {
         TextRow {
@@ -313,15 +352,5 @@ mod tests {
             series("b", vec![(1, 4.5), (2, f64::NAN)]),
         ]);
         assert_eq!(totals.get("shop/7"), Some(&20.0));
-    }
-
-    #[test]
-    fn only_the_database_parameter_is_accepted() {
-        assert_eq!(database_param(&params(&[])).expect("ok"), None);
-        assert_eq!(
-            database_param(&params(&[("database", "shop")])).expect("ok"),
-            Some("shop".to_owned())
-        );
-        assert!(database_param(&params(&[("db", "shop")])).is_err());
     }
 }

@@ -292,7 +292,18 @@ pub fn format_value(value: f64) -> String {
     }
 }
 
-/// `GET /metrics`.
+/// Headroom's own health and advice in the Prometheus text format 0.0.4
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "collector",
+    responses((
+        status = 200,
+        description = "The exposition.",
+        content_type = "text/plain; version=0.0.4",
+        body = String
+    ))
+)]
 pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let store = &state.store;
     let agents = store
@@ -306,17 +317,14 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
         .collect();
     let headroom = store.headroom().await?;
     let last_pass_ms = headroom.iter().map(|(_, at)| *at).max();
-    let resources = headroom
+    let resources = super::headroom::shown_rows(headroom)
         .into_iter()
-        .map(|(row, at)| (super::advice::shown_row(row), at))
-        .filter_map(|(row, _)| {
-            Some(ResourceFigure {
-                resource: row["resource"].as_str()?.to_owned(),
-                current: row["current"].as_f64(),
-                limit: row["limit"].as_f64(),
-                utilization: row["utilization"].as_f64(),
-                eta_ms: row["eta_ms"].as_i64(),
-            })
+        .map(|row| ResourceFigure {
+            resource: row.resource,
+            current: row.current,
+            limit: row.limit,
+            utilization: row.utilization,
+            eta_ms: row.eta_ms,
         })
         .collect();
     let open = store
@@ -331,7 +339,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Result<impl IntoRe
             .into_iter()
             .map(|((receiver, status), count)| (receiver, status, count))
             .collect();
-    let silences_active = super::alerts::active_silences(&store.silences().await?, now);
+    let silences_active = super::silences::active_silences(&store.silences().await?, now);
     let figures = Figures {
         now_ms: now,
         ingest: state.counters.snapshot(),

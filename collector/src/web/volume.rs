@@ -5,15 +5,15 @@
 //! figure is the staffing rule's own: the time-weighted mean per minute ×
 //! 43,200 minutes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
-use axum::response::IntoResponse;
-use serde::Serialize;
-use serde_json::json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, AppState};
+use super::query::Params;
+use super::{ApiError, AppState, ErrorBody};
 use crate::advisor::rules::staffing::{self, MINUTES_PER_MONTH, weighted_mean};
 use crate::analysis::DAY_MS;
 use crate::store::now_ms;
@@ -25,11 +25,12 @@ pub const ORDERS_SERIES: &str = "medusa_orders_per_minute";
 pub const LOOKBACK_MS: i64 = 30 * DAY_MS;
 
 /// One agent's order volume.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Volume {
     pub agent: String,
+    /// Time-weighted mean of `medusa_orders_per_minute`.
     pub orders_per_minute: f64,
-    /// Whole orders in 30 days at that rate.
+    /// Whole orders in 30 days at that rate (as the staffing rule counts).
     pub orders_per_month: f64,
     /// The span of the order data behind it.
     pub history_ms: i64,
@@ -62,16 +63,30 @@ pub fn volumes(series: &[SeriesPoints]) -> Vec<Volume> {
         .collect()
 }
 
-/// The handler (no parameters).
+/// `/api/v1/volume` takes no parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NoParameters {}
+
+/// The volume of each agent with order data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Volumes {
+    pub volume: Vec<Volume>,
+}
+
+/// Order volume per agent from whatever order data exists, and how much
+#[utoipa::path(
+    get,
+    path = "/api/v1/volume",
+    tag = "advice",
+    responses(
+        (status = 200, description = "The volume of each agent with order data in the last 30 days.", body = Volumes),
+        (status = 400, description = "An unknown parameter.", body = ErrorBody),
+    )
+)]
 pub(super) async fn volume(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<impl IntoResponse, ApiError> {
-    if let Some(key) = params.keys().next() {
-        return Err(ApiError::bad_request(format!(
-            "unknown parameter `{key}`; /api/v1/volume takes none"
-        )));
-    }
+    Params(NoParameters {}): Params<NoParameters>,
+) -> Result<Json<Volumes>, ApiError> {
     let now = now_ms();
     let query = PointsQuery {
         name: ORDERS_SERIES.to_owned(),
@@ -81,7 +96,9 @@ pub(super) async fn volume(
         step_ms: None,
     };
     let series = state.store.points(&query, &state.retention).await?;
-    Ok(Json(json!({ "volume": volumes(&series) })))
+    Ok(Json(Volumes {
+        volume: volumes(&series),
+    }))
 }
 
 #[cfg(test)]

@@ -43,6 +43,15 @@ pub enum DurationUnit {
 }
 
 impl DurationUnit {
+    /// The `duration_unit` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DurationUnit::Seconds => "s",
+            DurationUnit::Millis => "ms",
+            DurationUnit::Micros => "us",
+        }
+    }
+
     fn to_ms(self, value: f64) -> f64 {
         match self {
             DurationUnit::Seconds => value * 1000.0,

@@ -30,6 +30,7 @@ use own::{APPLICATION_NAME, own_sql};
 use statements::Statements;
 
 mod advisor;
+mod catalog;
 mod deltas;
 pub mod own;
 mod statements;
@@ -48,6 +49,11 @@ pub const MAX_STATEMENTS_TOP: usize = 1_000;
 pub const DEFAULT_TABLES_TOP: usize = 200;
 /// Upper bound of `tables_top`.
 pub const MAX_TABLES_TOP: usize = 10_000;
+/// Default of `catalog_interval`: tables, indexes and the database's size
+/// are read at most this often (`catalog`), and at once on a new relation.
+pub const DEFAULT_CATALOG_INTERVAL: HumanDuration = HumanDuration::secs(300);
+/// Shortest `catalog_interval`.
+pub const MIN_CATALOG_INTERVAL: Duration = Duration::from_secs(1);
 /// Default of `index_advice`: index candidates are looked for.
 pub const DEFAULT_INDEX_ADVICE: bool = true;
 /// Default of `index_advice_interval`: how often a statement is re-examined.
@@ -75,6 +81,9 @@ pub struct Config {
     pub statements_top: usize,
     /// Tables sent (largest by table + index size), with their indexes.
     pub tables_top: usize,
+    /// Tables, indexes and the database's size are read at most this often
+    /// (and at once when a table or an index is created or dropped).
+    pub catalog_interval: HumanDuration,
     /// Look for index candidates among the slowest SELECTs.
     pub index_advice: bool,
     /// How often one statement is re-examined.
@@ -95,6 +104,7 @@ impl Default for Config {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             statements_top: DEFAULT_STATEMENTS_TOP,
             tables_top: DEFAULT_TABLES_TOP,
+            catalog_interval: DEFAULT_CATALOG_INTERVAL,
             index_advice: DEFAULT_INDEX_ADVICE,
             index_advice_interval: DEFAULT_INDEX_ADVICE_INTERVAL,
             index_advice_min_rows: DEFAULT_INDEX_ADVICE_MIN_ROWS,
@@ -125,6 +135,9 @@ impl Config {
                 self.tables_top
             ));
         }
+        if self.catalog_interval.0 < MIN_CATALOG_INTERVAL {
+            return Err("`catalog_interval` must be at least 1s".into());
+        }
         if self.index_advice_interval.0 < MIN_INDEX_ADVICE_INTERVAL {
             return Err("`index_advice_interval` must be at least 1s".into());
         }
@@ -138,10 +151,14 @@ impl Config {
     }
 }
 
+/// Settings, the database's name and `pg_class`'s churn (rows inserted
+/// and deleted: any CREATE or DROP moves it; see `catalog`).
 const Q_SETTINGS: &str = own_sql!(
     "SELECT current_setting('max_connections')::float8, \
      current_setting('superuser_reserved_connections')::float8, \
-     pg_database_size(current_database())::float8, current_database()"
+     (pg_stat_get_tuples_inserted('pg_catalog.pg_class'::regclass) \
+       + pg_stat_get_tuples_deleted('pg_catalog.pg_class'::regclass))::int8, \
+     current_database()"
 );
 
 const Q_CONNECTIONS: &str = own_sql!(
@@ -182,6 +199,7 @@ pub struct PostgresSource {
     config: Config,
     client: Option<Client>,
     statements: Statements,
+    catalog: catalog::Catalog,
     advisor: advisor::Advisor,
 }
 
@@ -190,6 +208,9 @@ impl PostgresSource {
     pub fn new(name: String, config: Config) -> Self {
         Self {
             statements: Statements::new(name.clone(), config.statements_top),
+            catalog: catalog::Catalog::new(
+                i64::try_from(config.catalog_interval.0.as_millis()).unwrap_or(i64::MAX),
+            ),
             advisor: advisor::Advisor::new(
                 name.clone(),
                 advisor::Settings {
@@ -220,6 +241,7 @@ impl PostgresSource {
                 // A new session may be a new server (a failover): per-query
                 // deltas restart from a baseline.
                 self.statements.forget();
+                self.catalog.forget();
                 connect(&self.config.url, self.config.connect_timeout.0, &self.name).await?
             }
         };
@@ -243,18 +265,52 @@ impl PostgresSource {
         let connections = client.query(Q_CONNECTIONS, &[]).await?;
         let lock_waits = client.query_one(Q_LOCK_WAITS, &[]).await?;
         let databases = client.query(Q_DATABASES, &[]).await?;
-        let mut samples = samples(now_ms, &settings, &connections, &lock_waits, &databases);
         let database: String = settings.get(3);
-        let tables = tables::read(client, &database, self.config.tables_top, now_ms).await?;
+        // The catalog-wide reads, only when due (`catalog`).
+        let version = if self.catalog.churned(settings.get(2)) {
+            let row = client.query_one(catalog::Q_VERSION, &[]).await?;
+            Some(catalog::Version {
+                relations: row.get(0),
+                oid_sum: row.get(1),
+            })
+        } else {
+            None
+        };
+        let fresh = if self.catalog.due(version, now_ms) {
+            let bytes: f64 = client
+                .query_one(catalog::Q_DATABASE_SIZE, &[])
+                .await?
+                .get(0);
+            let reading = tables::read(client, &database, self.config.tables_top, now_ms).await?;
+            let sent = (
+                bytes,
+                reading.tables.clone(),
+                reading.indexes.clone(),
+                reading.total_tables,
+            );
+            self.catalog.store(now_ms, version, reading);
+            Some(sent)
+        } else {
+            None
+        };
+        let mut samples = samples(
+            now_ms,
+            &settings,
+            &connections,
+            &lock_waits,
+            &databases,
+            fresh.as_ref().map(|(bytes, ..)| *bytes),
+        );
         let statements = self.statements.read(client, &database, now_ms).await?;
+        let (tables, indexes) = self.catalog.held();
         let advice = self
             .advisor
             .read(
                 client,
                 &database,
                 &statements.records,
-                &tables.tables,
-                &tables.indexes,
+                tables,
+                indexes,
                 now_ms,
             )
             .await?;
@@ -267,17 +323,23 @@ impl PostgresSource {
             now_ms,
             if statements.available { 1.0 } else { 0.0 },
         ));
-        samples.push(gauge(
-            "pg_user_tables",
-            &labels,
-            now_ms,
-            tables.total_tables as f64,
-        ));
+        let (pg_tables, pg_indexes) = match fresh {
+            Some((_, tables, indexes, total_tables)) => {
+                samples.push(gauge(
+                    "pg_user_tables",
+                    &labels,
+                    now_ms,
+                    total_tables as f64,
+                ));
+                (tables, indexes)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         Ok(v1::Batch {
             samples,
             pg_statements: statements.records,
-            pg_tables: tables.tables,
-            pg_indexes: tables.indexes,
+            pg_tables,
+            pg_indexes,
             index_candidates: advice.candidates,
             index_verdicts: advice.verdicts,
             ..v1::Batch::default()
@@ -339,6 +401,7 @@ fn samples(
     connections: &[Row],
     lock_waits: &Row,
     databases: &[Row],
+    database_bytes: Option<f64>,
 ) -> Vec<v1::Sample> {
     let database: String = settings.get(3);
     let mut out = vec![
@@ -349,14 +412,16 @@ fn samples(
             now_ms,
             settings.get(1),
         ),
-        gauge(
+        gauge("pg_lock_waits", &[], now_ms, lock_waits.get(0)),
+    ];
+    if let Some(bytes) = database_bytes {
+        out.push(gauge(
             "pg_database_size_bytes",
             &[("database", &database)],
             now_ms,
-            settings.get(2),
-        ),
-        gauge("pg_lock_waits", &[], now_ms, lock_waits.get(0)),
-    ];
+            bytes,
+        ));
+    }
     let mut total = 0.0;
     for row in connections {
         let state: String = row.get(0);
@@ -383,7 +448,7 @@ fn samples(
 }
 
 /// What a connection error means and how to fix it.
-fn diagnose(error: &tokio_postgres::Error, endpoint: &str) -> String {
+pub(crate) fn diagnose(error: &tokio_postgres::Error, endpoint: &str) -> String {
     let text = error.to_string();
     if let Some(db) = error.as_db_error() {
         return match db.code().code() {
@@ -431,6 +496,7 @@ impl Source for PostgresSource {
             Err(error) => {
                 self.client = None;
                 self.statements.forget();
+                self.catalog.forget();
                 Err(ScrapeError(diagnose(&error, &self.endpoint())))
             }
         }
