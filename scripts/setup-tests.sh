@@ -29,6 +29,11 @@ apt_install() {
 # promtool checks /metrics; wrk: the dashboard benchmark.
 apt_install postgresql-15 postgresql-client-15 redis-tools libclang-dev postgresql-15-hypopg \
   chromium chromium-driver prometheus wrk
+# The packages and the image (tests/packages.sh, tests/container.sh): lintian,
+# systemd-analyze (systemd), adduser for the maintainer scripts, curl for
+# /healthz; podman with runc, debootstrap for a Debian base without Docker
+# Hub, python3-yaml to read compose.yaml.
+apt_install lintian systemd adduser curl podman runc debootstrap python3-yaml
 
 # The machine's PostgreSQL (127.0.0.1:5432, trust auth): start it if stopped.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then

@@ -42,7 +42,9 @@ pub struct AgentSection {
     pub flush_interval: HumanDuration,
     /// A batch is sealed early when it holds this many points.
     pub max_batch_points: usize,
-    /// How long a graceful shutdown waits for the collector to ack the spool.
+    /// How long a graceful shutdown may take: scrapes in flight get the
+    /// first half, then what was collected is sealed and the rest of the
+    /// time waits for the collector to ack the spool.
     pub shutdown_timeout: HumanDuration,
 }
 

@@ -104,15 +104,19 @@ fn main() -> ExitCode {
             telemetry::Telemetry::default()
         })
     };
-    let code = match runtime.block_on(run(config)) {
+    let result = runtime.block_on(run(config));
+    // The last spans leave while the runtime still runs.
+    telemetry.shutdown();
+    // A cancelled scrape may leave a blocking read or DNS lookup behind: do
+    // not let it hold the exit past the stop timeout.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "headroom-agent stopped");
             ExitCode::FAILURE
         }
-    };
-    telemetry.shutdown();
-    code
+    }
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -170,13 +174,16 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
     let mut source_tasks = Vec::new();
     for (source_config, name) in config.sources.iter().zip(sources::names(&config.sources)) {
-        source_tasks.push(collect::spawn_source(
-            source_config.build(name),
-            source_config.type_name(),
-            source_config.interval(),
-            parts.clone(),
-            drops.clone(),
-            stopped.clone(),
+        source_tasks.push((
+            name.clone(),
+            collect::spawn_source(
+                source_config.build(name),
+                source_config.type_name(),
+                source_config.interval(),
+                parts.clone(),
+                drops.clone(),
+                stopped.clone(),
+            ),
         ));
     }
     drop(parts);
@@ -202,9 +209,24 @@ async fn run(config: Config) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping: sealing what was collected and flushing the spool");
     let _ = stop.send(true);
-    let deadline = Instant::now() + config.agent.shutdown_timeout.0;
-    for task in source_tasks {
-        let _ = tokio::time::timeout_at(deadline.into(), task).await;
+    let started = Instant::now();
+    let deadline = started + config.agent.shutdown_timeout.0;
+    // Scrapes in flight get the first half of the timeout. A source still
+    // busy then (a hung probe or query) is cancelled, so that its sender goes
+    // and the batcher seals what every other source collected; the second
+    // half is left for the collector's acks.
+    let scrapes_deadline = started + config.agent.shutdown_timeout.0 / 2;
+    for (source, mut task) in source_tasks {
+        if tokio::time::timeout_at(scrapes_deadline.into(), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+            tracing::warn!(
+                source = %source,
+                "a scrape was still running at shutdown; it was cancelled"
+            );
+        }
     }
     let _ = tokio::time::timeout_at(deadline.into(), batcher).await;
     let mut pending = spool.lock().map(|s| s.pending()).unwrap_or(0);

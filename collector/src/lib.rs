@@ -118,7 +118,14 @@ pub async fn serve_with_advisor_gate(
 
     let limit = config.ingest.max_message_bytes.0 as usize;
     let auth = AgentAuth::new(config.auth.agent_tokens.clone());
-    let ingest = IngestService::new(store.clone(), writer, counters.clone(), wake);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ingest = IngestService::new(
+        store.clone(),
+        writer,
+        counters.clone(),
+        wake,
+        stop_rx.clone(),
+    );
     let service = InterceptedService::new(
         IngestServer::new(ingest.clone())
             .max_decoding_message_size(limit)
@@ -133,7 +140,6 @@ pub async fn serve_with_advisor_gate(
         config.ingest.otlp_flush_interval.0,
     ));
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

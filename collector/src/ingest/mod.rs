@@ -12,7 +12,7 @@ use headroom_proto::telemetry::{self, attribute, span};
 use headroom_proto::v1::{self, agent_message, collector_message, ingest_server};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, SpanKind, Status as SpanStatus, Tracer as _};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -34,16 +34,26 @@ pub struct IngestService {
     counters: IngestCounters,
     /// Told of every stored index candidate (new ones wake the advisor).
     wake: Wake,
+    /// Turns true when the collector stops: every agent stream then ends.
+    stop: watch::Receiver<bool>,
 }
 
 impl IngestService {
-    /// A service storing into `store` through `writer`.
-    pub fn new(store: Store, writer: Writer, counters: IngestCounters, wake: Wake) -> Self {
+    /// A service storing into `store` through `writer`, until `stop` turns
+    /// true.
+    pub fn new(
+        store: Store,
+        writer: Writer,
+        counters: IngestCounters,
+        wake: Wake,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
         Self {
             store,
             writer,
             counters,
             wake,
+            stop,
         }
     }
 
@@ -220,8 +230,24 @@ impl IngestService {
         replies: Replies,
     ) {
         let agent_id = agent.agent_id.as_str();
+        let mut stop = self.stop.clone();
         loop {
-            let message = match inbound.message().await {
+            // A stop ends the stream between batches, never while one is
+            // being committed: the gRPC server's graceful shutdown waits for
+            // every stream, and an agent's never ends by itself. The agent
+            // reconnects and re-sends whatever was not acked.
+            let received = tokio::select! {
+                biased;
+                () = stopping(&mut stop) => {
+                    tracing::info!(agent_id, "the collector is stopping; the agent's stream ends");
+                    let _ = replies
+                        .send(Err(Status::unavailable("the collector is shutting down")))
+                        .await;
+                    break;
+                }
+                received = inbound.message() => received,
+            };
+            let message = match received {
                 Ok(Some(message)) => message,
                 Ok(None) => break,
                 Err(status) => {
@@ -274,6 +300,13 @@ impl IngestService {
             }
         }
         tracing::info!(agent_id, "agent stream closed");
+    }
+}
+
+/// Completes once `stop` turns true; never if its sender goes without.
+async fn stopping(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
