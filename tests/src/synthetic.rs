@@ -110,7 +110,7 @@ pub fn specs(count: usize) -> Vec<Spec> {
             0.0,
             &mut rng,
         );
-        let total = f64::from(1u32 << (31 + unit % 2)) * 2.0;
+        let total = (1u64 << (31 + unit % 2)) as f64 * 2.0;
         let used = total * (0.2 + 0.5 * rng.unit());
         let growth = rng.unit() * 0.4;
         push(
