@@ -243,6 +243,19 @@ pub struct Context<'a> {
     pub config: &'a AdvisorConfig,
 }
 
+/// The headroom table and the rules' findings for one snapshot: a pass
+/// without loading or the lifecycle (for tests of whole-advisor behaviour).
+#[cfg(test)]
+pub(crate) fn advise(snapshot: &Snapshot, config: &AdvisorConfig) -> (Vec<Headroom>, Vec<Finding>) {
+    let headroom = resources::compute(snapshot, &config.resources, config.stale_ms());
+    let findings = rules::evaluate_all(&Context {
+        snapshot,
+        headroom: &headroom,
+        config,
+    });
+    (headroom, findings)
+}
+
 /// Fewer points than this in the recent window say nothing about a series.
 pub const MIN_RECENT_POINTS: usize = 3;
 

@@ -62,7 +62,7 @@ pub fn restrict(snapshot: &Snapshot, recent_from: i64) -> Snapshot {
 mod tests {
     use super::*;
     use crate::advisor::snapshot::Series;
-    use crate::advisor::{AdvisorConfig, Context, load};
+    use crate::advisor::{AdvisorConfig, load};
     use crate::demo::sim::{self, Sim};
     use crate::ingest::convert::convert;
     use crate::store::SeriesKey;
@@ -119,15 +119,7 @@ mod tests {
         let now = 1_780_000_000_000;
         let full = demo_snapshot(now);
         let config = AdvisorConfig::default();
-        let advise = |snapshot: &Snapshot| {
-            let table = resources::compute(snapshot, &config.resources, config.stale_ms());
-            let findings = rules::evaluate_all(&Context {
-                snapshot,
-                headroom: &table,
-                config: &config,
-            });
-            (table, findings)
-        };
+        let advise = |snapshot: &Snapshot| crate::advisor::advise(snapshot, &config);
         let (table, findings) = advise(&full);
         assert!(table.len() >= 4, "{table:#?}");
         assert!(findings.len() >= 3, "{findings:#?}");

@@ -11,10 +11,7 @@ use headroom_proto::signals::postgres::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::{
-    AdvisorConfig, Context, Finding, RecKind, Series, Severity, Snapshot, load, plan, resources,
-    rules,
-};
+use super::{AdvisorConfig, Finding, RecKind, Series, Severity, Snapshot, load, plan};
 use crate::analysis::headroom::Headroom;
 use crate::analysis::{DAY_MS, HOUR_MS};
 use crate::store::model::Kind;
@@ -60,15 +57,7 @@ fn snapshot(seed: u64, level: impl Fn(f64) -> f64) -> Snapshot {
 
 fn advise(snap: &Snapshot) -> (Vec<Headroom>, Vec<Finding>) {
     let config = AdvisorConfig::default();
-    let run = |snapshot: &Snapshot| {
-        let table = resources::compute(snapshot, &config.resources, config.stale_ms());
-        let findings = rules::evaluate_all(&Context {
-            snapshot,
-            headroom: &table,
-            config: &config,
-        });
-        (table, findings)
-    };
+    let run = |snapshot: &Snapshot| super::advise(snapshot, &config);
     let advice = run(snap);
     // What the loader would have read gives the same advice.
     let loaded = plan::restrict(snap, load::recent_start(&config, snap.now_ms));
