@@ -568,6 +568,13 @@ fn psql(sql: &str) {
     assert!(status.success(), "psql failed: {sql}");
 }
 
+/// Asserts that `ordinals` (values of `agent_scrapes_total` in time order)
+/// are 1, 2, … n: every scrape stored once, in order, none missing.
+pub fn assert_each_scrape_once(ordinals: &[u64], what: &str) {
+    let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
+    assert_eq!(ordinals, expected.as_slice(), "{what}");
+}
+
 /// Values of `agent_scrapes_total` in time order (one series expected).
 pub fn scrape_ordinals(series: &[Vec<(i64, f64)>]) -> Vec<u64> {
     assert_eq!(series.len(), 1, "expected one agent_scrapes_total series");

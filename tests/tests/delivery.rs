@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use headroom_tests::load::{self, Identity};
 use headroom_tests::{
-    Agent, Collector, CollectorOptions, postgres_agent_toml, scrape_ordinals, tail, wait_for,
+    Agent, Collector, CollectorOptions, assert_each_scrape_once, postgres_agent_toml,
+    scrape_ordinals, tail, wait_for,
 };
 
 /// Waits until the agent's stored `agent_scrapes_total` reaches `at_least` points.
@@ -55,12 +56,9 @@ async fn points_scraped_while_the_collector_is_down_arrive_exactly_once() {
         .points("agent_scrapes_total", &[("agent", "outage")])
         .await;
     let ordinals = scrape_ordinals(&series);
-    let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
-    assert_eq!(
-        ordinals,
-        expected,
-        "each scrape exactly once\n{}",
-        tail(&agent.log, 30)
+    assert_each_scrape_once(
+        &ordinals,
+        &format!("each scrape exactly once\n{}", tail(&agent.log, 30)),
     );
     let up = collector.points("up", &[("agent", "outage")]).await;
     assert_eq!(

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use headroom_tests::{
-    Agent, Collector, CollectorOptions, PgDatabase, postgres_agent_toml, tail, wait_for,
+    Agent, Collector, CollectorOptions, PgDatabase, assert_each_scrape_once, postgres_agent_toml,
+    tail, wait_for,
 };
 
 async fn agent_and_series_become_visible(options: CollectorOptions) {
@@ -137,11 +138,7 @@ async fn stepped_queries_and_compaction_keep_every_point() {
         (raw["blocks"].as_i64()? <= series_count * hour_windows).then_some(ordinals)
     })
     .await;
-    let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
-    assert_eq!(
-        ordinals, expected,
-        "every scrape once, in order, after compaction"
-    );
+    assert_each_scrape_once(&ordinals, "every scrape once, in order, after compaction");
     let (_, list) = collector
         .get("/api/v1/series?prefix=agent_scrapes_total")
         .await;

@@ -9,8 +9,8 @@ use std::net::TcpListener;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use headroom_tests::{
-    Agent, Collector, CollectorOptions, free_port, postgres_agent_toml, scrape_ordinals, tail,
-    wait_for,
+    Agent, Collector, CollectorOptions, assert_each_scrape_once, free_port, postgres_agent_toml,
+    scrape_ordinals, tail, wait_for,
 };
 
 /// An agent.toml whose batcher never seals by itself (a one-hour flush
@@ -102,8 +102,7 @@ async fn sigterm_seals_and_delivers_the_last_samples_while_a_scrape_hangs() {
         "the postgres scrapes sealed at shutdown are stored:\n{log}"
     );
     let ordinals = scrape_ordinals(&series);
-    let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
-    assert_eq!(ordinals, expected, "every scrape up to the stop, once");
+    assert_each_scrape_once(&ordinals, "every scrape up to the stop, once");
     assert!(
         log.contains("a scrape was still running at shutdown; it was cancelled"),
         "the hung probe is cancelled:\n{log}"
@@ -172,8 +171,7 @@ async fn sigterm_with_the_collector_down_exits_0_and_keeps_the_last_batch() {
     )
     .await;
     let ordinals: Vec<u64> = before_stop.iter().map(|(_, v)| *v as u64).collect();
-    let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
-    assert_eq!(ordinals, expected, "every scrape of the first run, once");
+    assert_each_scrape_once(&ordinals, "every scrape of the first run, once");
     stop(&mut agent);
 }
 
@@ -201,11 +199,11 @@ async fn the_collector_stops_on_sigterm_while_an_agent_streams_and_it_resumes_af
         .points("agent_scrapes_total", &[("agent", "collector-restart")])
         .await;
     let ordinals = scrape_ordinals(&series);
-    let expected: Vec<u64> = (1..=ordinals.len() as u64).collect();
-    assert_eq!(
-        ordinals,
-        expected,
-        "each scrape exactly once across the restart\n{}",
-        tail(&agent.log, 30)
+    assert_each_scrape_once(
+        &ordinals,
+        &format!(
+            "each scrape exactly once across the restart\n{}",
+            tail(&agent.log, 30)
+        ),
     );
 }
